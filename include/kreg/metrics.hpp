@@ -1,0 +1,24 @@
+// kreg/metrics.hpp - scores with scikit-learn's definitions.
+//
+//   r2_score  = 1 - SS_res / SS_tot   (1 when both are 0, 0 when only SS_tot is)
+//   mean_squared_error, mean_absolute_error, accuracy_score (exact equality)
+//
+// Both spans must have the same non-zero length; otherwise ArgumentError.
+// Sums are accumulated in long double, so results agree with scikit-learn's
+// to about 1e-15 relative.
+#pragma once
+
+#include <span>
+
+namespace kreg {
+
+template <class T>
+double r2_score(std::span<const T> y_true, std::span<const T> y_pred);
+template <class T>
+double mean_squared_error(std::span<const T> y_true, std::span<const T> y_pred);
+template <class T>
+double mean_absolute_error(std::span<const T> y_true, std::span<const T> y_pred);
+template <class T>
+double accuracy_score(std::span<const T> y_true, std::span<const T> y_pred);
+
+}  // namespace kreg

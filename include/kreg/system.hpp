@@ -1,0 +1,37 @@
+// kreg/system.hpp - what this machine offers kreg: CPU, SIMD, BLAS, CUDA.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kreg {
+
+struct CudaDevice {
+  int index = 0;
+  std::string name;
+  std::uint64_t memory_bytes = 0;
+  int compute_major = 0;
+  int compute_minor = 0;
+  int multiprocessors = 0;
+};
+
+struct SystemInfo {
+  std::string cpu_model;               // from /proc/cpuinfo, "unknown" if absent
+  int logical_cores = 0;               // std::thread::hardware_concurrency
+  std::vector<std::string> cpu_features;      // sse4.2, avx, avx2, fma, avx512f, ...
+  std::vector<std::string> simd_compiled;     // SIMD targets this binary carries
+  std::vector<std::string> simd_supported;    // of those, the ones this CPU runs
+  std::string simd_active;             // the one kreg's kernels dispatch to
+  std::string blas_library;            // e.g. "OpenBLAS 0.3.21 ... Haswell MAX_THREADS=64"
+  int blas_threads = 0;                // 0 when the BLAS cannot say
+  std::string cuda_status;             // "ok", or why no device is listed
+  std::vector<CudaDevice> cuda_devices;
+};
+
+SystemInfo system_info();
+
+// The Highway target kreg's SIMD kernels run on, e.g. "AVX3" or "AVX2".
+std::string simd_active_target();
+
+}  // namespace kreg
