@@ -1,1 +1,596 @@
-// placeholder
+// io/csv.cpp - delimited text: a single-pass reader and a to_chars writer.
+//
+// Reading works on the whole file held in memory. The fast path walks the
+// text once, parsing each unquoted number in place with std::from_chars
+// straight into the output matrix (no std::string per cell). Anything that
+// does not fit the fast path - a ragged row, a bad cell, an unterminated
+// quote - hands the row to a slow, thorough diagnosis that splits it into
+// fields and throws the precise error.
+#include "kreg/io/csv.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <vector>
+
+#include "io/file.hpp"
+#include "kreg/error.hpp"
+
+namespace kreg::io {
+
+namespace {
+
+constexpr std::string_view kNonFiniteHint =
+    "kreg rejects NaN/Inf by default; clean the data or read it with NonFinite::allow";
+
+template <class T>
+constexpr const char* type_name() {
+  return std::is_same_v<T, float> ? "float" : "double";
+}
+
+// Delimiters that would collide with numbers, quotes or line ends.
+void check_delimiter(char delimiter, std::string_view who) {
+  const auto c = static_cast<unsigned char>(delimiter);
+  const bool ok =
+      delimiter == '\t' || (c >= 0x20 && c < 0x7f && delimiter != '"' && delimiter != '.' &&
+                            delimiter != '+' && delimiter != '-' && !(c >= '0' && c <= '9') &&
+                            !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z'));
+  if (!ok) {
+    const std::string shown =
+        (c >= 0x20 && c < 0x7f) ? fmt::format("'{}'", delimiter) : fmt::format("byte 0x{:02x}", c);
+    throw ArgumentError(fmt::format(
+        "{}: {} cannot be a CSV delimiter; use a punctuation character such as ',', ';' or "
+        "'|', a space or a tab",
+        who, shown));
+  }
+}
+
+// A cell's text as shown in a message: control line ends escaped, long text cut.
+std::string shown_text(std::string_view s) {
+  constexpr std::size_t kLimit = 40;
+  std::string out;
+  for (const char c : s) {
+    if (out.size() >= kLimit) {
+      out += "...";
+      break;
+    }
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// True when the decimal literal [b, e) (as matched by from_chars) is smaller
+// than 1 in magnitude, i.e. an out-of-range result underflowed rather than
+// overflowed.
+bool underflows(const char* b, const char* e) {
+  if (b < e && (*b == '-' || *b == '+')) ++b;
+  long long int_digits = 0;
+  long long leading_zeros = 0;
+  bool nonzero = false;
+  for (; b < e && *b >= '0' && *b <= '9'; ++b) {
+    if (*b != '0' || nonzero) {
+      nonzero = true;
+      ++int_digits;
+    }
+  }
+  if (b < e && *b == '.') {
+    ++b;
+    if (!nonzero) {
+      for (; b < e && *b == '0'; ++b) ++leading_zeros;
+    }
+    while (b < e && *b >= '0' && *b <= '9') ++b;
+  }
+  long long exponent = 0;
+  if (b < e && (*b == 'e' || *b == 'E')) {
+    ++b;
+    bool negative = false;
+    if (b < e && (*b == '-' || *b == '+')) negative = *b++ == '-';
+    for (; b < e && *b >= '0' && *b <= '9'; ++b) {
+      if (exponent < 1'000'000'000) exponent = exponent * 10 + (*b - '0');
+    }
+    if (negative) exponent = -exponent;
+  }
+  const long long magnitude = int_digits > 0 ? int_digits - 1 : -(leading_zeros + 1);
+  return magnitude + exponent < 0;
+}
+
+enum class Parsed { ok, bad, overflow };
+
+// Parses exactly [b, e) (surrounding whitespace already removed) as a number:
+// an optional '+', then what std::from_chars accepts. Underflow gives a
+// signed zero.
+template <class T>
+Parsed parse_exact(const char* b, const char* e, T& value) {
+  const char* start = b;
+  if (b < e && *b == '+') {
+    ++b;
+    if (b < e && (*b == '-' || *b == '+')) return Parsed::bad;
+  }
+  const auto r = std::from_chars(b, e, value);
+  if (r.ptr != e || r.ec == std::errc::invalid_argument) return Parsed::bad;
+  if (r.ec == std::errc::result_out_of_range) {
+    if (!underflows(start, e)) return Parsed::overflow;
+    value = *b == '-' ? -T(0) : T(0);
+  }
+  return Parsed::ok;
+}
+
+// What the slow path knows about the text: the source name, delimiter,
+// whitespace rules and column names.
+struct Context {
+  std::string_view source;
+  const char* end = nullptr;
+  char delimiter = ',';
+  bool space_is_ws = true;  // ' ' around fields is skipped (unless it is the delimiter)
+  bool tab_is_ws = true;    // likewise '\t'
+  bool header = true;
+  NonFinite non_finite = NonFinite::reject;
+  const std::vector<std::string>* names = nullptr;
+  index_t n_cols = 0;
+
+  bool is_ws(char c) const { return (c == ' ' && space_is_ws) || (c == '\t' && tab_is_ws); }
+  const char* skip_ws(const char* p) const {
+    while (p < end && is_ws(*p)) ++p;
+    return p;
+  }
+  bool at_eol(const char* p) const {
+    return p == end || *p == '\n' || (*p == '\r' && (p + 1 == end || p[1] == '\n'));
+  }
+  // Past the line end at p (at_eol(p) must hold).
+  const char* skip_eol(const char* p) const {
+    if (p == end) return p;
+    return *p == '\n' ? p + 1 : std::min(p + 2, end);
+  }
+  bool rest_is_blank(const char* p) const {
+    for (; p < end; ++p) {
+      if (!is_ws(*p) && *p != '\n' && *p != '\r') return false;
+    }
+    return true;
+  }
+  std::string column_label(index_t j) const {
+    if (names != nullptr && static_cast<std::size_t>(j) < names->size()) {
+      return fmt::format("column '{}'", (*names)[static_cast<std::size_t>(j)]);
+    }
+    return fmt::format("field {}", j + 1);
+  }
+  const char* like() const { return header ? "the header" : "the first row"; }
+};
+
+// One field of a line, found by the slow path.
+struct Field {
+  const char* start = nullptr;  // first byte of the field (just after the delimiter)
+  long long line = 0;           // 1-based line and column of `start`
+  long long col = 0;
+  const char* content_begin = nullptr;  // quoted: between the quotes; else trimmed
+  const char* content_end = nullptr;
+  bool quoted = false;
+  bool escaped = false;        // holds doubled quotes
+  const char* junk = nullptr;  // first unexpected byte after a closing quote
+  long long junk_col = 0;
+  const char* next = nullptr;  // at the delimiter or the line end after the field
+  long long newlines = 0;      // line ends inside the quotes
+  const char* last_line_begin = nullptr;
+
+  std::string content() const {
+    std::string out;
+    for (const char* p = content_begin; p < content_end; ++p) {
+      out += *p;
+      if (escaped && *p == '"') ++p;  // "" stands for "
+    }
+    return out;
+  }
+};
+
+[[noreturn]] void throw_unterminated(const Context& c, long long line, long long col) {
+  throw InputError(fmt::format(
+      "{}:{}:{}: unterminated quoted field (no closing '\"' before the end of the file)", c.source,
+      line, col));
+}
+
+Field scan_field(const Context& c, const char* p, long long line, const char* line_begin) {
+  Field f;
+  f.start = p;
+  f.line = line;
+  f.col = p - line_begin + 1;
+  const char* q = c.skip_ws(p);
+  if (q < c.end && *q == '"') {
+    f.quoted = true;
+    f.content_begin = q + 1;
+    const char* r = q + 1;
+    const char* lb = line_begin;
+    for (;;) {
+      while (r < c.end && *r != '"') {
+        if (*r == '\n') {
+          ++f.newlines;
+          f.last_line_begin = r + 1;
+          lb = r + 1;
+        }
+        ++r;
+      }
+      if (r == c.end) throw_unterminated(c, line, q - line_begin + 1);
+      if (r + 1 < c.end && r[1] == '"') {
+        f.escaped = true;
+        r += 2;
+        continue;
+      }
+      break;
+    }
+    f.content_end = r;
+    r = c.skip_ws(r + 1);
+    if (!c.at_eol(r) && *r != c.delimiter) {
+      f.junk = r;
+      f.junk_col = r - lb + 1;
+      while (!c.at_eol(r) && *r != c.delimiter) ++r;
+    }
+    f.next = r;
+  } else {
+    const char* r = q;
+    while (!c.at_eol(r) && *r != c.delimiter) ++r;
+    f.next = r;
+    while (r > q && c.is_ws(r[-1])) --r;
+    f.content_begin = q;
+    f.content_end = r;
+  }
+  return f;
+}
+
+// Splits the line starting at line_begin into its fields. A quoted field may
+// continue on the next lines.
+std::vector<Field> split_line(const Context& c, const char* line_begin, long long line) {
+  std::vector<Field> fields;
+  const char* p = line_begin;
+  const char* lb = line_begin;
+  for (;;) {
+    Field f = scan_field(c, p, line, lb);
+    if (f.newlines > 0) {
+      line += f.newlines;
+      lb = f.last_line_begin;
+    }
+    fields.push_back(f);
+    if (f.next < c.end && *f.next == c.delimiter) {
+      p = f.next + 1;
+      continue;
+    }
+    return fields;
+  }
+}
+
+[[noreturn]] void throw_junk_after_quote(const Context& c, const Field& f, long long line) {
+  throw InputError(fmt::format(
+      "{}:{}:{}: unexpected '{}' after a closing quote, expected the delimiter or the end of "
+      "the line",
+      c.source, line + f.newlines, f.junk_col, shown_text(std::string_view(f.junk, 1))));
+}
+
+// Throws the error for cell j when it is not an acceptable number.
+template <class T>
+void check_cell(const Context& c, const Field& f, index_t j) {
+  if (f.junk != nullptr) throw_junk_after_quote(c, f, f.line);
+  std::string unescaped;
+  std::string_view text(f.content_begin, static_cast<std::size_t>(f.content_end - f.content_begin));
+  if (f.escaped) {
+    unescaped = f.content();
+    text = unescaped;
+  }
+  // Quoted content may have spaces inside the quotes too.
+  while (!text.empty() && c.is_ws(text.front())) text.remove_prefix(1);
+  while (!text.empty() && c.is_ws(text.back())) text.remove_suffix(1);
+  const std::string where = fmt::format("{}:{}:{}", c.source, f.line, f.col);
+  if (text.empty()) {
+    throw InputError(
+        fmt::format("{}: expected a number, found an empty field ({})", where, c.column_label(j)));
+  }
+  T value{};
+  switch (parse_exact(text.data(), text.data() + text.size(), value)) {
+    case Parsed::bad:
+      throw InputError(fmt::format("{}: expected a number, found '{}' ({})", where,
+                                   shown_text(text), c.column_label(j)));
+    case Parsed::overflow:
+      throw InputError(fmt::format("{}: number '{}' is out of range for {} ({})", where,
+                                   shown_text(text), type_name<T>(), c.column_label(j)));
+    case Parsed::ok:
+      break;
+  }
+  if (!std::isfinite(value) && c.non_finite == NonFinite::reject) {
+    throw InputError(fmt::format("{}: non-finite value '{}' ({}): {}", where, shown_text(text),
+                                 c.column_label(j), kNonFiniteHint));
+  }
+}
+
+// The fast path gave up on the row starting at line_begin: find out why and
+// throw the matching error.
+template <class T>
+[[noreturn, gnu::cold, gnu::noinline]] void diagnose_row(const Context& c, const char* line_begin,
+                                                         long long line) {
+  const std::vector<Field> fields = split_line(c, line_begin, line);
+  if (static_cast<index_t>(fields.size()) != c.n_cols) {
+    throw InputError(fmt::format("{}:{}: expected {} fields like {}, found {}", c.source, line,
+                                 c.n_cols, c.like(), fields.size()));
+  }
+  for (std::size_t j = 0; j < fields.size(); ++j) {
+    check_cell<T>(c, fields[j], static_cast<index_t>(j));
+  }
+  throw Error(fmt::format(
+      "{}:{}: internal error: the CSV reader rejected this row without a reason", c.source, line));
+}
+
+[[noreturn]] void throw_blank_line(const Context& c, long long line) {
+  throw InputError(fmt::format(
+      "{}:{}: expected {} fields like {}, found an empty line (blank lines are allowed only at "
+      "the end of the file)",
+      c.source, line, c.n_cols, c.like()));
+}
+
+// Reads the header line at p into names; returns the start of the next line
+// and advances `line` past the header.
+std::vector<std::string> read_header(const Context& c, const char*& p, long long& line) {
+  const std::vector<Field> fields = split_line(c, p, line);
+  std::vector<std::string> names;
+  names.reserve(fields.size());
+  for (std::size_t j = 0; j < fields.size(); ++j) {
+    const Field& f = fields[j];
+    if (f.junk != nullptr) throw_junk_after_quote(c, f, f.line);
+    std::string name = f.content();
+    if (name.empty()) name = fmt::format("column{}", j);
+    for (std::size_t k = 0; k < j; ++k) {
+      if (names[k] == name) {
+        throw InputError(fmt::format(
+            "{}:{}:{}: duplicate column name '{}' (fields {} and {}); column names must be unique",
+            c.source, f.line, f.col, shown_text(name), k + 1, j + 1));
+      }
+    }
+    names.push_back(std::move(name));
+  }
+  const Field& last = fields.back();
+  line = last.line + last.newlines + 1;
+  p = c.skip_eol(last.next);
+  return names;
+}
+
+std::size_t count_newlines(const char* p, const char* end) {
+  std::size_t n = 0;
+  while (p < end) {
+    const void* hit = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+    if (hit == nullptr) break;
+    ++n;
+    p = static_cast<const char*>(hit) + 1;
+  }
+  return n;
+}
+
+}  // namespace
+
+template <class T>
+Table<T> parse_csv(std::string_view text, const CsvOptions& options, std::string_view source) {
+  check_delimiter(options.delimiter, "read_csv");
+  Context c;
+  c.source = source;
+  c.end = text.data() + text.size();
+  c.delimiter = options.delimiter;
+  c.space_is_ws = options.delimiter != ' ';
+  c.tab_is_ws = options.delimiter != '\t';
+  c.header = options.header;
+  c.non_finite = options.non_finite;
+
+  const char* p = text.data();
+  const char* const end = c.end;
+  if (text.starts_with("\xEF\xBB\xBF")) p += 3;  // UTF-8 byte order mark
+
+  // Leading blank lines are skipped; a file of nothing else is empty.
+  long long line = 1;
+  for (;;) {
+    const char* q = c.skip_ws(p);
+    if (q == end) {
+      throw InputError(fmt::format("{}: the file is empty, expected {}", source,
+                                   options.header ? "a header row" : "rows of numbers"));
+    }
+    if (!c.at_eol(q)) break;
+    p = c.skip_eol(q);
+    ++line;
+  }
+
+  Table<T> table;
+  if (options.header) {
+    table.columns = read_header(c, p, line);
+    c.names = &table.columns;
+    c.n_cols = static_cast<index_t>(table.columns.size());
+  } else {
+    c.n_cols = static_cast<index_t>(split_line(c, p, line).size());
+  }
+  const index_t n_cols = c.n_cols;
+
+  // Upper bound on the rows: one per line end, and each row needs at least
+  // 2 * n_cols bytes (a digit and a delimiter or line end per field).
+  const auto data_bytes = static_cast<std::size_t>(end - p);
+  std::size_t upper = count_newlines(p, end) + ((p < end && end[-1] != '\n') ? 1 : 0);
+  upper = std::min(upper, (data_bytes + 1) / (2 * static_cast<std::size_t>(n_cols)));
+  Matrix<T> data(static_cast<index_t>(upper), n_cols);
+
+  T* out = data.data();
+  std::size_t rows = 0;
+  const char delimiter = c.delimiter;
+  const bool reject = options.non_finite == NonFinite::reject;
+  while (p < end) {
+    const char* const line_begin = p;
+    if (*p == '\n' || *p == '\r' || c.is_ws(*p)) {
+      const char* q = c.skip_ws(p);
+      if (c.at_eol(q)) {
+        if (c.rest_is_blank(q)) break;
+        throw_blank_line(c, line);
+      }
+    }
+    if (rows == upper) diagnose_row<T>(c, line_begin, line);  // cannot be a valid row
+    for (index_t j = 0; j < n_cols; ++j) {
+      while (p < end && c.is_ws(*p)) ++p;
+      T value;
+      if (p < end && *p == '"') [[unlikely]] {
+        const char* q = static_cast<const char*>(
+            std::memchr(p + 1, '"', static_cast<std::size_t>(end - p - 1)));
+        if (q == nullptr || (q + 1 < end && q[1] == '"')) diagnose_row<T>(c, line_begin, line);
+        const char* b = c.skip_ws(p + 1);
+        const char* e = q;
+        while (e > b && c.is_ws(e[-1])) --e;
+        if (b == e || parse_exact(b, e, value) != Parsed::ok) {
+          diagnose_row<T>(c, line_begin, line);
+        }
+        p = c.skip_ws(q + 1);
+      } else {
+        const char* const number = p;
+        if (p < end && *p == '+') {
+          ++p;
+          if (p < end && *p == '-') diagnose_row<T>(c, line_begin, line);
+        }
+        const auto r = std::from_chars(p, end, value);
+        if (r.ec != std::errc{}) [[unlikely]] {
+          if (r.ec == std::errc::result_out_of_range && underflows(number, r.ptr)) {
+            value = *p == '-' ? -T(0) : T(0);
+          } else {
+            diagnose_row<T>(c, line_begin, line);
+          }
+        }
+        p = r.ptr;
+        while (p < end && c.is_ws(*p)) ++p;
+      }
+      if (reject && !std::isfinite(value)) [[unlikely]] {
+        diagnose_row<T>(c, line_begin, line);
+      }
+      *out++ = value;
+      if (j + 1 < n_cols) {
+        if (p < end && *p == delimiter) [[likely]] {
+          ++p;
+          continue;
+        }
+        diagnose_row<T>(c, line_begin, line);
+      }
+    }
+    if (p < end) {
+      if (*p == '\n') {
+        ++p;
+      } else if (*p == '\r' && (p + 1 == end || p[1] == '\n')) {
+        p = std::min(p + 2, end);
+      } else {
+        diagnose_row<T>(c, line_begin, line);
+      }
+    }
+    ++rows;
+    ++line;
+  }
+
+  if (rows == 0) {
+    if (options.header) {
+      throw InputError(fmt::format("{}: the file has a header row but no data rows", source));
+    }
+    throw InputError(fmt::format("{}: the file is empty, expected rows of numbers", source));
+  }
+  if (rows < upper) {
+    Matrix<T> exact(static_cast<index_t>(rows), n_cols);
+    std::copy(data.data(), data.data() + exact.size(), exact.data());
+    data = std::move(exact);
+  }
+  table.data = std::move(data);
+  return table;
+}
+
+template <class T>
+Table<T> read_csv(const std::string& path, const CsvOptions& options) {
+  check_delimiter(options.delimiter, "read_csv");
+  const std::string text = detail::read_file(path);
+  return parse_csv<T>(text, options, path);
+}
+
+namespace {
+
+bool needs_quotes(std::string_view name, char delimiter) {
+  if (name.empty()) return false;
+  const auto ws = [delimiter](char ch) {
+    return (ch == ' ' && delimiter != ' ') || (ch == '\t' && delimiter != '\t');
+  };
+  if (ws(name.front()) || ws(name.back())) return true;  // the reader trims unquoted names
+  return name.find_first_of(std::string{delimiter, '"', '\n', '\r'}) != std::string_view::npos;
+}
+
+}  // namespace
+
+template <class T>
+std::string format_csv(MatrixView<const T> data, const std::vector<std::string>& columns,
+                       char delimiter) {
+  check_delimiter(delimiter, "write_csv");
+  if (!columns.empty() && static_cast<index_t>(columns.size()) != data.cols()) {
+    throw ArgumentError(fmt::format("write_csv: {} column names given for a matrix of {} columns",
+                                    columns.size(), data.cols()));
+  }
+  std::string out;
+  for (std::size_t j = 0; j < columns.size(); ++j) {
+    if (j > 0) out += delimiter;
+    const std::string& name = columns[j];
+    if (needs_quotes(name, delimiter)) {
+      out += '"';
+      for (const char ch : name) {
+        if (ch == '"') out += '"';
+        out += ch;
+      }
+      out += '"';
+    } else {
+      out += name;
+    }
+  }
+  if (!columns.empty()) out += '\n';
+
+  // The longest shortest-round-trip forms: -1.2345678e-38 (float),
+  // -2.2250738585072014e-308 (double); plus a delimiter.
+  constexpr std::size_t kMaxValue = std::is_same_v<T, float> ? 16 : 25;
+  const auto rows = static_cast<std::size_t>(data.rows());
+  const auto cols = static_cast<std::size_t>(data.cols());
+  const std::size_t row_max = cols * kMaxValue + 1;
+  std::size_t pos = out.size();
+  out.resize(pos + rows * (cols * (kMaxValue - 4) + 1) + row_max);  // typical size, grows below
+  for (index_t i = 0; i < data.rows(); ++i) {
+    if (out.size() - pos < row_max) out.resize(std::max(out.size() * 3 / 2, pos + row_max));
+    char* w = out.data() + pos;
+    char* const limit = out.data() + out.size();
+    const T* row = data.data() + i * data.ld();
+    for (std::size_t j = 0; j < cols; ++j) {
+      if (j > 0) *w++ = delimiter;
+      w = std::to_chars(w, limit, row[j]).ptr;
+    }
+    *w++ = '\n';
+    pos = static_cast<std::size_t>(w - out.data());
+  }
+  out.resize(pos);
+  return out;
+}
+
+template <class T>
+void write_csv(const std::string& path, MatrixView<const T> data,
+               const std::vector<std::string>& columns, char delimiter) {
+  const std::string text = format_csv<T>(data, columns, delimiter);
+  detail::write_file_atomic(path, text);
+}
+
+template Table<float> read_csv<float>(const std::string&, const CsvOptions&);
+template Table<double> read_csv<double>(const std::string&, const CsvOptions&);
+template Table<float> parse_csv<float>(std::string_view, const CsvOptions&, std::string_view);
+template Table<double> parse_csv<double>(std::string_view, const CsvOptions&, std::string_view);
+template void write_csv<float>(const std::string&, MatrixView<const float>,
+                               const std::vector<std::string>&, char);
+template void write_csv<double>(const std::string&, MatrixView<const double>,
+                                const std::vector<std::string>&, char);
+template std::string format_csv<float>(MatrixView<const float>, const std::vector<std::string>&,
+                                       char);
+template std::string format_csv<double>(MatrixView<const double>, const std::vector<std::string>&,
+                                        char);
+
+}  // namespace kreg::io

@@ -29,7 +29,14 @@ std::string read_file(const std::string& path) {
   }
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) throw_open_error(path, errno);
+  // One read into a buffer of the file's size; pipes and special files (size
+  // 0 or unknown) fall back to reading in chunks.
   std::string bytes;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!ec && size > 0) {
+    bytes.resize(size);
+    bytes.resize(std::fread(bytes.data(), 1, size, f));
+  }
   char buffer[1 << 16];
   std::size_t got = 0;
   while ((got = std::fread(buffer, 1, sizeof buffer, f)) > 0) bytes.append(buffer, got);

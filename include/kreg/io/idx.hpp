@@ -35,8 +35,10 @@ struct IdxHeader {
 IdxHeader read_idx_header(const std::string& path);
 
 // T is float, double or std::uint8_t (the last only for ubyte files).
+// NaN/Inf in float and double files follow `non_finite` (see table.hpp).
 template <class T>
-Matrix<T> read_idx(const std::string& path, IdxHeader* header = nullptr);
+Matrix<T> read_idx(const std::string& path, NonFinite non_finite = NonFinite::reject,
+                   IdxHeader* header = nullptr);
 
 // Writes `data` as IDX with the given dims (their product must equal
 // data.size(); empty dims means {rows, cols}, or {rows} for one column).

@@ -18,10 +18,10 @@ namespace kreg::io {
 
 struct NpyHeader {
   int major_version = 1;
-  std::string descr;          // e.g. "<f8"
+  std::string descr;  // e.g. "<f8"
   bool fortran_order = false;
   std::vector<index_t> shape;
-  index_t data_offset = 0;    // where the array data starts in the file
+  index_t data_offset = 0;  // where the array data starts in the file
 };
 
 // Reads and validates the header only.
