@@ -15,7 +15,9 @@ namespace kreg {
 //   np.random.seed(seed)
 //   X = normal(size=(n, d)); coef = normal(size=d); intercept = normal()
 //   y = X @ coef + intercept + normal(size=n)
-// X is n x d, y is n x 1; identical to numpy's numbers for the same seed.
+// X is n x d, y is n x 1. X, coef and intercept are numpy's numbers bit for
+// bit; y agrees to rounding (numpy forms X @ coef with BLAS, whose summation
+// order depends on the CPU).
 struct RegressionData {
   Matrix<double> X;
   Matrix<double> y;

@@ -26,8 +26,8 @@ class LegacyRandom {
 
   std::uint32_t next_u32() { return static_cast<std::uint32_t>(mt_()); }
   std::uint64_t next_u64();
-  double uniform();   // random_sample(): [0, 1) with 53 random bits
-  double normal();    // standard_normal()
+  double uniform();  // random_sample(): [0, 1) with 53 random bits
+  double normal();   // standard_normal()
   double normal(double loc, double scale) { return loc + scale * normal(); }
   // A uniform integer in [0, max] (numpy's legacy random_interval).
   std::uint64_t interval(std::uint64_t max);
