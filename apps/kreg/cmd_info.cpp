@@ -1,1 +1,76 @@
-// placeholder
+// cmd_info.cpp - `kreg info`: the machine as kreg sees it (the tutorial's
+// set_device, and more): CPU, SIMD targets, BLAS, CUDA devices.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "kreg/system.hpp"
+#include "kreg/version.hpp"
+
+namespace kreg::cli {
+
+namespace {
+
+nlohmann::json to_json(const SystemInfo& s) {
+  nlohmann::json devices = nlohmann::json::array();
+  for (const auto& d : s.cuda_devices) {
+    devices.push_back(
+        {{"index", d.index},
+         {"name", d.name},
+         {"memory_bytes", d.memory_bytes},
+         {"compute_capability", fmt::format("{}.{}", d.compute_major, d.compute_minor)},
+         {"multiprocessors", d.multiprocessors}});
+  }
+  return {
+      {"kreg_version", kreg::version},
+      {"cpu",
+       {{"model", s.cpu_model}, {"logical_cores", s.logical_cores}, {"features", s.cpu_features}}},
+      {"simd",
+       {{"compiled", s.simd_compiled}, {"supported", s.simd_supported}, {"active", s.simd_active}}},
+      {"blas", {{"library", s.blas_library}, {"threads", s.blas_threads}}},
+      {"cuda", {{"status", s.cuda_status}, {"devices", devices}}}};
+}
+
+void print_text(const SystemInfo& s) {
+  fmt::print("kreg {}\n", kreg::version);
+  fmt::print("CPU:            {}\n", s.cpu_model);
+  fmt::print("logical cores:  {}\n", s.logical_cores);
+  fmt::print("CPU features:   {}\n", fmt::join(s.cpu_features, " "));
+  fmt::print("SIMD compiled:  {}\n", fmt::join(s.simd_compiled, " "));
+  fmt::print("SIMD supported: {}\n", fmt::join(s.simd_supported, " "));
+  fmt::print("SIMD in use:    {}\n", s.simd_active);
+  fmt::print("BLAS:           {}\n", s.blas_library);
+  fmt::print("BLAS threads:   {}\n", s.blas_threads);
+  if (s.cuda_devices.empty()) {
+    fmt::print("CUDA:           {}\n", s.cuda_status);
+    fmt::print("compute device: CPU ({} logical cores, {})\n", s.logical_cores, s.simd_active);
+    return;
+  }
+  for (const auto& d : s.cuda_devices) {
+    fmt::print("CUDA device {}:  {}, {:.1f} GiB, compute capability {}.{}, {} SMs\n", d.index,
+               d.name, static_cast<double>(d.memory_bytes) / (1024.0 * 1024.0 * 1024.0),
+               d.compute_major, d.compute_minor, d.multiprocessors);
+  }
+  fmt::print("compute device: CUDA device 0 ({})\n", s.cuda_devices.front().name);
+}
+
+}  // namespace
+
+void add_info(CLI::App& root) {
+  auto* cmd = root.add_subcommand("info", "Show the CPU, SIMD, BLAS and CUDA devices kreg uses");
+  auto json = std::make_shared<bool>(false);
+  cmd->add_flag("--json", *json, "Print machine-readable JSON");
+  cmd->callback([json] {
+    const SystemInfo s = system_info();
+    if (*json) {
+      fmt::print("{}\n", to_json(s).dump(2));
+    } else {
+      print_text(s);
+    }
+  });
+}
+
+}  // namespace kreg::cli

@@ -1,1 +1,95 @@
-// placeholder
+// cmd_score.cpp - `kreg score`: compare a prediction file with the truth
+// using scikit-learn's metric definitions.
+#include <fmt/format.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "commands.hpp"
+#include "kreg/error.hpp"
+#include "kreg/io/table.hpp"
+#include "kreg/metrics.hpp"
+
+namespace kreg::cli {
+
+namespace {
+
+struct ScoreOptions {
+  std::string truth;
+  std::string pred;
+  std::string target;
+  std::string pred_column;
+  std::vector<std::string> metrics{"r2", "mse", "mae"};
+  bool json = false;
+};
+
+// One column of `path`: the one named by `spec` (name or index), else the
+// only column, else the column named "y".
+std::vector<double> column_of(const std::string& path, const std::string& spec,
+                              const char* option) {
+  const auto table = io::read_table<double>(path);
+  index_t j = 0;
+  if (!spec.empty()) {
+    j = io::resolve_column(spec, table.columns, table.data.cols());
+  } else if (table.data.cols() != 1) {
+    const auto it = std::find(table.columns.begin(), table.columns.end(), "y");
+    if (it == table.columns.end()) {
+      throw ArgumentError(
+          fmt::format("'{}' has {} columns; choose one with {}", path, table.data.cols(), option));
+    }
+    j = it - table.columns.begin();
+  }
+  std::vector<double> out(static_cast<std::size_t>(table.data.rows()));
+  for (index_t i = 0; i < table.data.rows(); ++i) out[i] = table.data(i, j);
+  return out;
+}
+
+void run(const ScoreOptions& o) {
+  const auto y_true = column_of(o.truth, o.target, "--target");
+  const auto y_pred = column_of(o.pred, o.pred_column, "--pred-column");
+  if (y_true.size() != y_pred.size()) {
+    throw ArgumentError(fmt::format("'{}' has {} rows but '{}' has {}", o.truth, y_true.size(),
+                                    o.pred, y_pred.size()));
+  }
+  const std::span<const double> t(y_true), p(y_pred);
+  nlohmann::ordered_json out;
+  for (const auto& m : o.metrics) {
+    if (m == "r2") out[m] = r2_score(t, p);
+    if (m == "mse") out[m] = mean_squared_error(t, p);
+    if (m == "mae") out[m] = mean_absolute_error(t, p);
+    if (m == "accuracy") out[m] = accuracy_score(t, p);
+  }
+  if (o.json) {
+    fmt::print("{}\n", out.dump(2));
+    return;
+  }
+  for (const auto& [name, value] : out.items()) {
+    fmt::print("{:<9} {:.10g}\n", name, value.get<double>());
+  }
+}
+
+}  // namespace
+
+void add_score(CLI::App& root) {
+  auto o = std::make_shared<ScoreOptions>();
+  auto* cmd = root.add_subcommand("score", "Score predictions against the truth (R^2, MSE, ...)");
+  cmd->add_option("--true", o->truth, "File with the true values (CSV, NPY or IDX)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--pred", o->pred, "File with the predictions")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--target", o->target,
+                  "Column of --true to score (name or index; default: the only column, or y)");
+  cmd->add_option("--pred-column", o->pred_column,
+                  "Column of --pred to score (default: the only column, or y)");
+  cmd->add_option("--metric", o->metrics, "Metrics: r2, mse, mae, accuracy")
+      ->delimiter(',')
+      ->capture_default_str()
+      ->check(CLI::IsMember({"r2", "mse", "mae", "accuracy"}));
+  cmd->add_flag("--json", o->json, "Print JSON");
+  cmd->callback([o] { run(*o); });
+}
+
+}  // namespace kreg::cli

@@ -1,1 +1,42 @@
-int main() { return 0; }
+// main.cpp - the kreg command-line tool: parse, dispatch, map errors to exit
+// codes (0 success, 1 runtime error, 2 bad usage).
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "commands.hpp"
+#include "kreg/error.hpp"
+#include "kreg/version.hpp"
+
+namespace {
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"kreg: parallel kernel regression and the embarrassingly parallel loops of ML"};
+  app.set_version_flag("--version", fmt::format("kreg {}", kreg::version));
+  app.require_subcommand(1);
+  app.footer("Run `kreg <command> --help` for the options of one command.");
+  kreg::cli::add_info(app);
+  kreg::cli::add_generate(app);
+  kreg::cli::add_score(app);
+  kreg::cli::add_describe(app);
+
+  try {
+    app.parse(argc, argv);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    // --help and --version arrive here as "errors" with exit code 0.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kExitUsage;
+  } catch (const kreg::ArgumentError& e) {
+    fmt::print(stderr, "kreg: error: {}\n", e.what());
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "kreg: error: {}\n", e.what());
+    return kExitRuntime;
+  }
+}

@@ -39,8 +39,8 @@ class MatrixView {
   }
   // A view of mutable data converts to a view of const data.
   template <class U>
-    requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>)
-  MatrixView(MatrixView<U> other)  // NOLINT(google-explicit-constructor)
+  requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>)
+      MatrixView(MatrixView<U> other)  // NOLINT(google-explicit-constructor)
       : data_(other.data()), rows_(other.rows()), cols_(other.cols()), ld_(other.ld()) {}
 
   T* data() const { return data_; }
@@ -52,9 +52,7 @@ class MatrixView {
   bool contiguous() const { return ld_ == cols_ || rows_ <= 1; }
 
   T& operator()(index_t i, index_t j) const { return data_[i * ld_ + j]; }
-  std::span<T> row(index_t i) const {
-    return {data_ + i * ld_, static_cast<std::size_t>(cols_)};
-  }
+  std::span<T> row(index_t i) const { return {data_ + i * ld_, static_cast<std::size_t>(cols_)}; }
   // Rows [begin, end) as a view sharing this view's storage.
   MatrixView rows_between(index_t begin, index_t end) const {
     return MatrixView(data_ + begin * ld_, end - begin, cols_, ld_);
@@ -124,8 +122,8 @@ class Matrix {
 
   MatrixView<T> view() { return {data(), rows_, cols_}; }
   MatrixView<const T> view() const { return {data(), rows_, cols_}; }
-  operator MatrixView<T>() { return view(); }                   // NOLINT
-  operator MatrixView<const T>() const { return view(); }       // NOLINT
+  operator MatrixView<T>() { return view(); }              // NOLINT
+  operator MatrixView<const T>() const { return view(); }  // NOLINT
 
  private:
   std::unique_ptr<T[]> data_;

@@ -17,15 +17,15 @@ struct CudaDevice {
 };
 
 struct SystemInfo {
-  std::string cpu_model;               // from /proc/cpuinfo, "unknown" if absent
-  int logical_cores = 0;               // std::thread::hardware_concurrency
-  std::vector<std::string> cpu_features;      // sse4.2, avx, avx2, fma, avx512f, ...
-  std::vector<std::string> simd_compiled;     // SIMD targets this binary carries
-  std::vector<std::string> simd_supported;    // of those, the ones this CPU runs
-  std::string simd_active;             // the one kreg's kernels dispatch to
-  std::string blas_library;            // e.g. "OpenBLAS 0.3.21 ... Haswell MAX_THREADS=64"
-  int blas_threads = 0;                // 0 when the BLAS cannot say
-  std::string cuda_status;             // "ok", or why no device is listed
+  std::string cpu_model;                    // from /proc/cpuinfo, "unknown" if absent
+  int logical_cores = 0;                    // std::thread::hardware_concurrency
+  std::vector<std::string> cpu_features;    // sse4.2, avx, avx2, fma, avx512f, ...
+  std::vector<std::string> simd_compiled;   // SIMD targets this binary carries
+  std::vector<std::string> simd_supported;  // of those, the ones this CPU runs
+  std::string simd_active;                  // the one kreg's kernels dispatch to
+  std::string blas_library;                 // e.g. "OpenBLAS 0.3.21 ... Haswell MAX_THREADS=64"
+  int blas_threads = 0;                     // threads the BLAS will use
+  std::string cuda_status;                  // "ok", or why no device is listed
   std::vector<CudaDevice> cuda_devices;
 };
 

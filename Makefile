@@ -1,0 +1,43 @@
+# The two commands a new user types: `make demo` and `make test`. Both set up
+# everything themselves (scripts/bootstrap), then build with CMake presets.
+PRESET ?= release
+BUILD  := build/$(PRESET)
+KREG   := $(BUILD)/kreg
+JOBS   ?= $(shell nproc)
+
+.PHONY: demo test build bootstrap format check-format sanitize bench clean
+
+bootstrap:
+	scripts/bootstrap
+
+build: bootstrap
+	cmake --preset $(PRESET) >/dev/null
+	cmake --build --preset $(PRESET) -j $(JOBS)
+
+# kreg's main job on built-in data. Grows as kreg does.
+demo: build
+	$(KREG) info
+	$(KREG) generate --n 10000 --d 10 --seed 123 --test-size 0.2 --out-dir demo-data
+	$(KREG) describe demo-data/train.csv
+	$(KREG) describe /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz --max-columns 4
+
+# Every test: formatting, the C++ suite (CTest) and the Python suite (pytest).
+test: build
+	scripts/check-format
+	ctest --preset $(PRESET) -j $(JOBS)
+	KREG_BIN=$(abspath $(KREG)) KREG_PROBE=$(abspath $(BUILD)/kreg_probe) \
+	  .venv/bin/python -m pytest -q -rs tests/python
+
+# The whole C++ suite under AddressSanitizer+UBSan, then ThreadSanitizer.
+sanitize: bootstrap
+	$(MAKE) PRESET=asan build && ctest --preset asan -j $(JOBS)
+	$(MAKE) PRESET=tsan build && ctest --preset tsan -j $(JOBS)
+
+bench: build
+	$(BUILD)/bench/bench_io
+
+format:
+	scripts/check-format --fix
+
+clean:
+	rm -rf build demo-data
