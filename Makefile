@@ -5,7 +5,7 @@ BUILD  := build/$(PRESET)
 KREG   := $(BUILD)/kreg
 JOBS   ?= $(shell nproc)
 
-.PHONY: demo test build bootstrap format check-format sanitize bench clean
+.PHONY: demo test build bootstrap format check-format sanitize fuzz bench clean
 
 bootstrap:
 	scripts/bootstrap
@@ -41,3 +41,14 @@ format:
 
 clean:
 	rm -rf build demo-data
+
+# Fuzz every file parser for FUZZ_SECONDS each (clang + libFuzzer, ASan+UBSan).
+FUZZ_SECONDS ?= 60
+fuzz: bootstrap
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j $(JOBS)
+	for t in csv npy idx; do \
+	  mkdir -p build/fuzz/corpus/$$t && \
+	  build/fuzz/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 \
+	    build/fuzz/corpus/$$t fuzz/corpus/$$t || exit 1; \
+	done
