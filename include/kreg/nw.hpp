@@ -1,0 +1,103 @@
+// kreg/nw.hpp - Nadaraya-Watson kernel regression.
+//
+//   yhat(z) = sum_j s_j k(u_j) y_j / sum_j s_j k(u_j),   u_j^2 = sum_f ((z_f - x_jf) / h_f)^2
+//
+// with training points x_j, targets y_j (k >= 1 columns, all predicted in one
+// pass), optional sample weights s_j >= 0, a kernel k and a bandwidth h (one
+// value, or one per feature). Numerical contract, for every engine:
+//   * No NaN or Inf for any finite positive bandwidth. The Gaussian's weights
+//     are shifted by the nearest point's (the largest weight is exactly 1), so
+//     tiny bandwidths give the mean y of the nearest training point(s) and
+//     huge ones the mean of y.
+//   * Compact kernels (epanechnikov, tricube, uniform) give zero weight at
+//     u >= 1 (uniform: u > 1). A query with no training point inside the
+//     bandwidth gets the mean y of its nearest training point(s), as a
+//     vanishing Gaussian bandwidth would; PredictReport::isolated counts them.
+//   * Data far from the origin is centred on the training mean (in double)
+//     before any distance is formed.
+//   * Results do not depend on n_jobs: each query's sums are reduced in a
+//     fixed order, so any thread count gives the same bits.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kreg/matrix.hpp"
+
+namespace kreg {
+
+enum class Kernel { gaussian, epanechnikov, tricube, uniform };
+
+enum class Engine {
+  automatic,   // the fastest engine for the problem (today: fused)
+  reference,   // plain loops in long double: the test oracle
+  vectorized,  // BLAS matrix product for distances, then exp and sums, in blocks
+  fused,       // tiled SIMD + threads, never materialises the m x n matrix
+};
+
+// Names as the CLI and Python spell them ("gaussian", "auto", ...). The
+// parsers throw ArgumentError listing the valid names.
+Kernel parse_kernel(std::string_view name);
+Engine parse_engine(std::string_view name);
+std::string_view to_string(Kernel kernel);
+std::string_view to_string(Engine engine);
+
+// joblib's n_jobs: -1 all cores, -2 all but one (-k: all but k-1, at least 1),
+// k > 0 exactly k threads (more than the cores is allowed), 0 is an error.
+int resolve_n_jobs(int n_jobs);
+
+struct NadarayaWatsonOptions {
+  Kernel kernel = Kernel::gaussian;
+  std::vector<double> bandwidth{1.0};  // one value, or one per feature
+  Engine engine = Engine::automatic;
+  int n_jobs = -1;
+};
+
+struct PredictReport {
+  index_t isolated = 0;  // queries with no training point inside a compact kernel's support
+  Engine engine = Engine::automatic;  // the engine that ran
+};
+
+// T is float or double: the precision of stored data and of the arithmetic.
+template <class T>
+class NadarayaWatson {
+ public:
+  explicit NadarayaWatson(NadarayaWatsonOptions options = {});
+
+  // Stores the training set (copied, centred). X is n x d, Y is n x k (k >= 1);
+  // sample_weight is empty or has n non-negative values, not all zero.
+  NadarayaWatson& fit(MatrixView<const T> X, MatrixView<const T> Y,
+                      std::span<const T> sample_weight = {});
+
+  // m x k predictions for the m x d queries Z.
+  Matrix<T> predict(MatrixView<const T> Z, PredictReport* report = nullptr) const;
+
+  bool fitted() const { return n_ > 0; }
+  index_t n_features() const { return d_; }
+  index_t n_outputs() const { return k_; }
+  const NadarayaWatsonOptions& options() const { return options_; }
+
+ private:
+  NadarayaWatsonOptions options_;
+  index_t n_ = 0, d_ = 0, k_ = 0;
+  std::vector<double> center_;  // training mean per feature
+  std::vector<double> scale_;   // h_min / h_f per feature (all 1 for one bandwidth)
+  double inv_h2_ = 1.0;         // 1 / h_min^2, clamped to T's largest finite value
+  Matrix<T> X_;                 // (X - center) * scale
+  Matrix<T> Y_;
+  std::vector<T> weight_;
+};
+
+// Squared Euclidean distances between the rows of Z (m x d) and X (n x d):
+// an m x n matrix, by norms plus one matrix product (BLAS) after centring both
+// on X's mean, clamped at 0. Pairs whose distance is small next to their norms
+// (where the norm trick cancels) are recomputed from the differences in
+// double, so every entry has a small relative error and identical points give
+// exactly 0, also for data far from the origin.
+template <class T>
+Matrix<T> pairwise_sq_distances(MatrixView<const T> Z, MatrixView<const T> X);
+
+}  // namespace kreg

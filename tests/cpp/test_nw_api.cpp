@@ -1,0 +1,427 @@
+// NadarayaWatson's public API: every bad input is an ArgumentError with its
+// exact message, the name parsers and printers, resolve_n_jobs, and the
+// shapes of what predict returns. Predictions use Engine::reference.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kreg/error.hpp"
+#include "kreg/matrix.hpp"
+#include "kreg/nw.hpp"
+
+namespace {
+
+using kreg::Engine;
+using kreg::index_t;
+using kreg::Kernel;
+using kreg::Matrix;
+using kreg::NadarayaWatson;
+using kreg::NadarayaWatsonOptions;
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+void expect_argument_error(const std::function<void()>& f, const std::string& message) {
+  try {
+    f();
+    ADD_FAILURE() << "no ArgumentError; expected: " << message;
+  } catch (const kreg::ArgumentError& e) {
+    EXPECT_EQ(std::string(e.what()), message);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not an ArgumentError: " << e.what() << "; expected: " << message;
+  }
+}
+
+template <class T>
+Matrix<T> make(index_t rows, index_t cols, std::initializer_list<double> values) {
+  Matrix<T> m(rows, cols);
+  EXPECT_EQ(static_cast<index_t>(values.size()), rows * cols);
+  std::transform(values.begin(), values.end(), m.data(),
+                 [](double v) { return static_cast<T>(v); });
+  return m;
+}
+
+NadarayaWatsonOptions options(std::vector<double> bandwidth = {1.0},
+                              Kernel kernel = Kernel::gaussian) {
+  return {kernel, std::move(bandwidth), Engine::reference, 1};
+}
+
+template <class T>
+class NwApi : public ::testing::Test {
+ protected:
+  // 4 points in 2 features, 2 targets.
+  Matrix<T> X0 = make<T>(4, 2, {0, 0, 1, 0, 0, 1, 2, 2});
+  Matrix<T> Y0 = make<T>(4, 2, {1, 10, 2, 20, 3, 30, 4, 40});
+};
+using Types = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(NwApi, Types);
+
+// ---------------------------------------------------------------------------
+// Non-finite data.
+
+TYPED_TEST(NwApi, NonFiniteX) {
+  using T = TypeParam;
+  NadarayaWatson<T> model(options());
+  Matrix<T> X = this->X0;
+  X(2, 1) = static_cast<T>(kNaN);
+  expect_argument_error([&] { model.fit(X, this->Y0); },
+                        "X[2, 1] is NaN; kreg needs finite values (drop or impute the row first)");
+  X(2, 1) = 0;
+  X(3, 0) = static_cast<T>(-kInf);
+  expect_argument_error(
+      [&] { model.fit(X, this->Y0); },
+      "X[3, 0] is infinite; kreg needs finite values (drop or impute the row first)");
+  EXPECT_FALSE(model.fitted());
+}
+
+TYPED_TEST(NwApi, NonFiniteY) {
+  using T = TypeParam;
+  NadarayaWatson<T> model(options());
+  Matrix<T> Y = this->Y0;
+  Y(0, 1) = static_cast<T>(kInf);
+  expect_argument_error(
+      [&] { model.fit(this->X0, Y); },
+      "Y[0, 1] is infinite; kreg needs finite values (drop or impute the row first)");
+  Y(0, 1) = 0;
+  Y(1, 0) = static_cast<T>(kNaN);
+  expect_argument_error([&] { model.fit(this->X0, Y); },
+                        "Y[1, 0] is NaN; kreg needs finite values (drop or impute the row first)");
+}
+
+TYPED_TEST(NwApi, NonFiniteZ) {
+  using T = TypeParam;
+  NadarayaWatson<T> model(options());
+  model.fit(this->X0, this->Y0);
+  Matrix<T> Z = make<T>(3, 2, {0, 0, 1, 1, 2, 2});
+  Z(1, 1) = static_cast<T>(kNaN);
+  expect_argument_error([&] { model.predict(Z); },
+                        "Z[1, 1] is NaN; kreg needs finite values (drop or impute the row first)");
+  Z(1, 1) = 0;
+  Z(2, 0) = static_cast<T>(kInf);
+  expect_argument_error(
+      [&] { model.predict(Z); },
+      "Z[2, 0] is infinite; kreg needs finite values (drop or impute the row first)");
+}
+
+// ---------------------------------------------------------------------------
+// Shapes.
+
+TYPED_TEST(NwApi, ShapeErrors) {
+  using T = TypeParam;
+  NadarayaWatson<T> model(options());
+  const Matrix<T> Y3 = make<T>(3, 1, {1, 2, 3});
+  expect_argument_error([&] { model.fit(this->X0, Y3); },
+                        "X has 4 rows but Y has 3; they must match");
+  const Matrix<T> empty_x(0, 2), empty_y(0, 1);
+  expect_argument_error([&] { model.fit(empty_x, empty_y); },
+                        "X is empty: fit needs at least one training point");
+  const Matrix<T> no_features(4, 0);
+  expect_argument_error([&] { model.fit(no_features, this->Y0); }, "X has no features (0 columns)");
+  const Matrix<T> no_targets(4, 0);
+  expect_argument_error([&] { model.fit(this->X0, no_targets); },
+                        "Y has no columns; give at least one target");
+  EXPECT_FALSE(model.fitted());
+}
+
+TYPED_TEST(NwApi, PredictBeforeFit) {
+  using T = TypeParam;
+  const NadarayaWatson<T> model(options());
+  EXPECT_FALSE(model.fitted());
+  expect_argument_error(
+      [&] {
+        model.predict(make<T>(1, 2, {0, 0}));
+      },
+      "predict called before fit; call fit(X, Y) first");
+}
+
+TYPED_TEST(NwApi, FeatureCountDiffersBetweenFitAndPredict) {
+  using T = TypeParam;
+  NadarayaWatson<T> model(options());
+  model.fit(this->X0, this->Y0);
+  expect_argument_error(
+      [&] {
+        model.predict(make<T>(1, 3, {0, 0, 0}));
+      },
+      "the queries have 3 features but the model was fitted with 2");
+  expect_argument_error(
+      [&] {
+        model.predict(make<T>(2, 1, {0, 0}));
+      },
+      "the queries have 1 features but the model was fitted with 2");
+}
+
+// ---------------------------------------------------------------------------
+// Options.
+
+TEST(NwApiOptions, BadBandwidth) {
+  for (const auto make_model : {+[](NadarayaWatsonOptions o) { NadarayaWatson<double> m(o); },
+                                +[](NadarayaWatsonOptions o) { NadarayaWatson<float> m(o); }}) {
+    expect_argument_error([&] { make_model(options({0.0})); },
+                          "bandwidth must be a finite number > 0, got 0");
+    expect_argument_error([&] { make_model(options({-0.5})); },
+                          "bandwidth must be a finite number > 0, got -0.5");
+    expect_argument_error([&] { make_model(options({kNaN})); },
+                          "bandwidth must be a finite number > 0, got nan");
+    expect_argument_error([&] { make_model(options({kInf})); },
+                          "bandwidth must be a finite number > 0, got inf");
+    expect_argument_error([&] { make_model(options({})); },
+                          "bandwidth is empty; give one value, or one per feature");
+    expect_argument_error(
+        [&] {
+          make_model(options({1.0, -2.0, 3.0}));
+        },
+        "bandwidth[1] must be a finite number > 0, got -2");
+    expect_argument_error(
+        [&] {
+          make_model(options({1.0, 2.0, kNaN}));
+        },
+        "bandwidth[2] must be a finite number > 0, got nan");
+    expect_argument_error(
+        [&] {
+          make_model(options({-kInf, 2.0}));
+        },
+        "bandwidth[0] must be a finite number > 0, got -inf");
+  }
+  // The smallest positive values are valid.
+  EXPECT_NO_THROW(NadarayaWatson<double>(options({std::numeric_limits<double>::denorm_min()})));
+}
+
+TYPED_TEST(NwApi, BandwidthLengthDiffersFromFeatures) {
+  using T = TypeParam;
+  NadarayaWatson<T> model(options({0.5, 1.0, 2.0}));
+  expect_argument_error(
+      [&] { model.fit(this->X0, this->Y0); },
+      "bandwidth has 3 values but X has 2 features; give one value, or one per feature");
+  NadarayaWatson<T> ok(options({0.5, 1.0}));
+  EXPECT_NO_THROW(ok.fit(this->X0, this->Y0));
+}
+
+TEST(NwApiOptions, NJobsZero) {
+  const std::string message =
+      "n_jobs = 0 is not valid; use a positive thread count, -1 for all cores or -2 for all but "
+      "one";
+  expect_argument_error([] { kreg::resolve_n_jobs(0); }, message);
+  expect_argument_error(
+      [] {
+        NadarayaWatson<double>({Kernel::gaussian, {1.0}, Engine::reference, 0});
+      },
+      message);
+  expect_argument_error(
+      [] {
+        NadarayaWatson<float>({Kernel::uniform, {1.0}, Engine::fused, 0});
+      },
+      message);
+}
+
+TEST(NwApiOptions, ResolveNJobs) {
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  EXPECT_EQ(kreg::resolve_n_jobs(-1), cores);
+  EXPECT_EQ(kreg::resolve_n_jobs(-2), std::max(1, cores - 1));
+  EXPECT_EQ(kreg::resolve_n_jobs(-1000000), 1);
+  EXPECT_EQ(kreg::resolve_n_jobs(5), 5);
+  EXPECT_EQ(kreg::resolve_n_jobs(1), 1);
+  EXPECT_EQ(kreg::resolve_n_jobs(1000), 1000);  // more than the cores is allowed
+}
+
+TEST(NwApiOptions, Defaults) {
+  const NadarayaWatson<double> model;
+  EXPECT_EQ(model.options().kernel, Kernel::gaussian);
+  EXPECT_EQ(model.options().bandwidth, std::vector<double>{1.0});
+  EXPECT_EQ(model.options().engine, Engine::automatic);
+  EXPECT_EQ(model.options().n_jobs, -1);
+  EXPECT_FALSE(model.fitted());
+  EXPECT_EQ(model.n_features(), 0);
+  EXPECT_EQ(model.n_outputs(), 0);
+}
+
+// ---------------------------------------------------------------------------
+// Sample weights.
+
+TYPED_TEST(NwApi, BadSampleWeights) {
+  using T = TypeParam;
+  NadarayaWatson<T> model(options());
+  auto fit = [&](std::vector<T> w) { model.fit(this->X0, this->Y0, w); };
+  expect_argument_error(
+      [&] {
+        fit({1, -1, 1, 1});
+      },
+      "sample_weight[1] is -1; weights must be finite and >= 0");
+  expect_argument_error(
+      [&] {
+        fit({1, 1, 1, static_cast<T>(-0.25)});
+      },
+      "sample_weight[3] is -0.25; weights must be finite and >= 0");
+  expect_argument_error(
+      [&] {
+        fit({static_cast<T>(kNaN), 1, 1, 1});
+      },
+      "sample_weight[0] is nan; weights must be finite and >= 0");
+  expect_argument_error(
+      [&] {
+        fit({1, 1, static_cast<T>(kInf), 1});
+      },
+      "sample_weight[2] is inf; weights must be finite and >= 0");
+  expect_argument_error(
+      [&] {
+        fit({0, 0, 0, 0});
+      },
+      "sample_weight is all zero; at least one weight must be > 0");
+  expect_argument_error([&] { fit({1, 1}); }, "sample_weight has 2 values but X has 4 rows");
+  expect_argument_error(
+      [&] {
+        fit({1, 1, 1, 1, 1});
+      },
+      "sample_weight has 5 values but X has 4 rows");
+  EXPECT_FALSE(model.fitted());
+  EXPECT_NO_THROW(fit({0, 0, 0, 1}));
+  EXPECT_TRUE(model.fitted());
+}
+
+TYPED_TEST(NwApi, ZeroSampleWeightRemovesThePoint) {
+  using T = TypeParam;
+  const Matrix<T> Z = make<T>(5, 2, {0, 0, 0.5, 0.5, 1, 0, 3, 3, -2, 7});
+  // Point 1 removed by a zero weight, or left out of the data.
+  const Matrix<T> X3 = make<T>(3, 2, {0, 0, 0, 1, 2, 2});
+  const Matrix<T> Y3 = make<T>(3, 2, {1, 10, 3, 30, 4, 40});
+  for (const Kernel kernel :
+       {Kernel::gaussian, Kernel::epanechnikov, Kernel::tricube, Kernel::uniform}) {
+    NadarayaWatson<T> weighted(options({0.7}, kernel)), dropped(options({0.7}, kernel));
+    weighted.fit(this->X0, this->Y0, std::vector<T>{1, 0, 1, 1});
+    dropped.fit(X3, Y3);
+    kreg::PredictReport rw, rd;
+    const Matrix<T> a = weighted.predict(Z, &rw);
+    const Matrix<T> b = dropped.predict(Z, &rd);
+    // Without the point, query (1, 0) has no neighbour within 0.7 for compact
+    // kernels, so the isolated counts must agree too.
+    EXPECT_EQ(rw.isolated, rd.isolated) << to_string(kernel);
+    for (index_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a.data()[i], b.data()[i]) << to_string(kernel) << " element " << i;
+    }
+  }
+}
+
+TYPED_TEST(NwApi, UnitSampleWeightsChangeNothing) {
+  using T = TypeParam;
+  const Matrix<T> Z = make<T>(2, 2, {0.2, 0.1, 1, 1.5});
+  NadarayaWatson<T> plain(options()), weighted(options());
+  plain.fit(this->X0, this->Y0);
+  weighted.fit(this->X0, this->Y0, std::vector<T>{1, 1, 1, 1});
+  const Matrix<T> a = plain.predict(Z), b = weighted.predict(Z);
+  for (index_t i = 0; i < a.size(); ++i) EXPECT_EQ(a.data()[i], b.data()[i]);
+}
+
+// ---------------------------------------------------------------------------
+// What predict returns.
+
+TYPED_TEST(NwApi, NoQueriesGiveAnEmptyMatrix) {
+  using T = TypeParam;
+  for (const Engine engine : {Engine::reference, Engine::automatic}) {
+    NadarayaWatson<T> model({Kernel::gaussian, {1.0}, engine, 1});
+    model.fit(this->X0, this->Y0);
+    kreg::PredictReport report;
+    report.isolated = 99;
+    const Matrix<T> out = model.predict(Matrix<T>(0, 2), &report);
+    EXPECT_EQ(out.rows(), 0);
+    EXPECT_EQ(out.cols(), 2);
+    EXPECT_EQ(report.isolated, 0);
+    // automatic resolves to the fused engine today (nw.hpp).
+    EXPECT_EQ(report.engine, engine == Engine::automatic ? Engine::fused : Engine::reference);
+  }
+}
+
+TYPED_TEST(NwApi, EveryOutputColumnIsPredicted) {
+  using T = TypeParam;
+  // Y columns: y0, 10 * y0, y0 + 5 -> predictions keep those relations
+  // (weights are shared by all columns).
+  const Matrix<T> Y = make<T>(4, 3, {1, 10, 6, 2, 20, 7, 3, 30, 8, 4, 40, 9});
+  NadarayaWatson<T> model(options({0.8}));
+  model.fit(this->X0, Y);
+  EXPECT_EQ(model.n_features(), 2);
+  EXPECT_EQ(model.n_outputs(), 3);
+  const Matrix<T> Z = make<T>(3, 2, {0.3, 0.2, 1.5, 1.5, -1, 4});
+  const Matrix<T> out = model.predict(Z);
+  ASSERT_EQ(out.rows(), 3);
+  ASSERT_EQ(out.cols(), 3);
+  const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-13;
+  for (index_t i = 0; i < 3; ++i) {
+    EXPECT_NEAR(out(i, 1), 10 * out(i, 0), tol * 40);
+    EXPECT_NEAR(out(i, 2), out(i, 0) + 5, tol * 10);
+    // Each column on its own gives the same numbers.
+    for (index_t c = 0; c < 3; ++c) {
+      Matrix<T> Yc(4, 1);
+      for (index_t j = 0; j < 4; ++j) Yc(j, 0) = Y(j, c);
+      NadarayaWatson<T> single(options({0.8}));
+      single.fit(this->X0, Yc);
+      EXPECT_EQ(single.predict(Z)(i, 0), out(i, c)) << "column " << c;
+    }
+  }
+}
+
+TYPED_TEST(NwApi, StridedViewsAndRefit) {
+  using T = TypeParam;
+  // A view with ld > cols reads only its own columns.
+  Matrix<T> wide = make<T>(4, 3, {0, 0, kNaN, 1, 0, kNaN, 0, 1, kNaN, 2, 2, kNaN});
+  const kreg::MatrixView<const T> X(wide.data(), 4, 2, 3);
+  NadarayaWatson<T> a(options()), b(options());
+  a.fit(X, this->Y0);
+  b.fit(this->X0, this->Y0);
+  const Matrix<T> Z = make<T>(2, 2, {0.5, 0.5, 1, 2});
+  const Matrix<T> pa = a.predict(Z), pb = b.predict(Z);
+  for (index_t i = 0; i < pa.size(); ++i) EXPECT_EQ(pa.data()[i], pb.data()[i]);
+  // Fitting again replaces the training set, even its shape.
+  a.fit(make<T>(2, 1, {0, 1}), make<T>(2, 1, {5, 5}));
+  EXPECT_EQ(a.n_features(), 1);
+  EXPECT_EQ(a.n_outputs(), 1);
+  EXPECT_EQ(a.predict(make<T>(1, 1, {0.3}))(0, 0), T(5));
+  // A failed fit leaves the previous model in place.
+  expect_argument_error([&] { a.fit(this->X0, make<T>(1, 1, {1})); },
+                        "X has 4 rows but Y has 1; they must match");
+  EXPECT_EQ(a.n_features(), 1);
+  EXPECT_EQ(a.predict(make<T>(1, 1, {0.3}))(0, 0), T(5));
+}
+
+// ---------------------------------------------------------------------------
+// Names.
+
+TEST(NwApiNames, ParseAndPrint) {
+  const std::pair<const char*, Kernel> kernels[] = {{"gaussian", Kernel::gaussian},
+                                                    {"epanechnikov", Kernel::epanechnikov},
+                                                    {"tricube", Kernel::tricube},
+                                                    {"uniform", Kernel::uniform}};
+  for (const auto& [name, kernel] : kernels) {
+    EXPECT_EQ(kreg::parse_kernel(name), kernel);
+    EXPECT_EQ(kreg::to_string(kernel), name);
+    EXPECT_EQ(kreg::parse_kernel(kreg::to_string(kernel)), kernel);
+  }
+  const std::pair<const char*, Engine> engines[] = {{"auto", Engine::automatic},
+                                                    {"reference", Engine::reference},
+                                                    {"vectorized", Engine::vectorized},
+                                                    {"fused", Engine::fused}};
+  for (const auto& [name, engine] : engines) {
+    EXPECT_EQ(kreg::parse_engine(name), engine);
+    EXPECT_EQ(kreg::to_string(engine), name);
+    EXPECT_EQ(kreg::parse_engine(kreg::to_string(engine)), engine);
+  }
+}
+
+TEST(NwApiNames, UnknownNames) {
+  for (const char* bad : {"", "Gaussian", "gauss", "epanechnikov ", "box"}) {
+    expect_argument_error([&] { kreg::parse_kernel(bad); },
+                          std::string("unknown kernel '") + bad +
+                              "'; choose gaussian, epanechnikov, tricube or uniform");
+  }
+  for (const char* bad : {"", "automatic", "Fused", "blas", "reference2"}) {
+    expect_argument_error(
+        [&] { kreg::parse_engine(bad); },
+        std::string("unknown engine '") + bad + "'; choose auto, reference, vectorized or fused");
+  }
+}
+
+}  // namespace
