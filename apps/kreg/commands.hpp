@@ -14,5 +14,6 @@ void add_info(CLI::App& root);
 void add_generate(CLI::App& root);
 void add_score(CLI::App& root);
 void add_describe(CLI::App& root);
+void add_predict(CLI::App& root);
 
 }  // namespace kreg::cli

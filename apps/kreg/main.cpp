@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   kreg::cli::add_generate(app);
   kreg::cli::add_score(app);
   kreg::cli::add_describe(app);
+  kreg::cli::add_predict(app);
 
   try {
     app.parse(argc, argv);

@@ -30,7 +30,7 @@ def test_version_and_usage_exit_codes(kreg):
     assert "--test-size" in bad.stderr
 
 
-@pytest.mark.parametrize("sub", ["info", "generate", "score", "describe"])
+@pytest.mark.parametrize("sub", ["info", "generate", "score", "describe", "predict"])
 def test_every_command_has_help(kreg, sub):
     proc = kreg(sub, "--help")
     assert "Usage" in proc.stdout or "usage" in proc.stdout.lower()
@@ -134,3 +134,96 @@ def test_describe_reads_fashion_mnist(kreg):
     assert (out["rows"], out["cols"]) == (10000, 784)
     assert max(c["max"] for c in out["columns"]) == 255
     assert min(c["min"] for c in out["columns"]) == 0
+
+
+# ---- kreg predict -------------------------------------------------------------
+def tutorial_nw_predict(X_train, y_train, X_test, h):
+    """The tutorial's VectorizedNadarayaWatsonRegressor.predict."""
+    from sklearn.metrics import pairwise_distances
+    kernels = np.exp(-0.5 * pairwise_distances(X_test, X_train) ** 2 / h ** 2)
+    return (kernels @ y_train) / kernels.sum(axis=1)
+
+
+@pytest.fixture(scope="module")
+def tutorial_csv(tmp_path_factory, kreg_bin):
+    import subprocess
+    out = tmp_path_factory.mktemp("tutorial")
+    subprocess.run([kreg_bin, "generate", "--out-dir", out], check=True, capture_output=True)
+    return out
+
+
+@pytest.mark.parametrize("engine", ["auto", "fused", "vectorized"])
+@pytest.mark.parametrize("dtype", ["f64", "f32"])
+def test_predict_reproduces_tutorial(kreg, tutorial_csv, tmp_path, engine, dtype):
+    pred_path = tmp_path / "pred.csv"
+    proc = kreg("predict", "--train", tutorial_csv / "train.csv", "--target", "y", "--query",
+                tutorial_csv / "test.csv", "--bandwidth", 0.5, "--engine", engine, "--dtype",
+                dtype, "--out", pred_path)
+    assert "R^2: 0.788018" in proc.stderr
+    X_train, y_train, X_test, y_test = tutorial_generate_data(10000, 10, 123)
+    want = tutorial_nw_predict(X_train, y_train, X_test, 0.5)
+    got = np.loadtxt(pred_path, delimiter=",", skiprows=1)
+    rtol = 1e-9 if dtype == "f64" else 1e-4
+    assert np.max(np.abs(got - want)) <= rtol * np.max(np.abs(y_train))
+
+
+def test_predict_npy_with_separate_targets(kreg, tmp_path):
+    kreg("generate", "--format", "npy", "--out-dir", tmp_path)
+    proc = kreg("predict", "--train", tmp_path / "X_train.npy", "--train-y",
+                tmp_path / "y_train.npy", "--query", tmp_path / "X_test.npy", "--query-y",
+                tmp_path / "y_test.npy", "--bandwidth", 0.5, "--out", tmp_path / "p.npy")
+    assert "R^2: 0.788018" in proc.stderr
+    assert np.load(tmp_path / "p.npy").shape == (2000,)
+
+
+def test_predict_to_stdout(kreg, tutorial_csv):
+    proc = kreg("predict", "--train", tutorial_csv / "train.csv", "--target", "y", "--query",
+                tutorial_csv / "test.csv", "--bandwidth", 1)
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "y" and len(lines) == 2001
+
+
+def test_predict_compact_kernel_reports_isolated_queries(kreg, tmp_path):
+    (tmp_path / "train.csv").write_text("x,y\n0,1\n1,3\n")
+    (tmp_path / "query.csv").write_text("x\n0.1\n100\n")
+    proc = kreg("predict", "--train", tmp_path / "train.csv", "--target", "y", "--query",
+                tmp_path / "query.csv", "--bandwidth", 0.5, "--kernel", "epanechnikov")
+    assert proc.stdout.splitlines()[1:] == ["1", "3"]
+    assert "1 of 2 queries had no training point within the bandwidth" in proc.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--bandwidth", "0"], "bandwidth must be a finite number > 0, got 0"),
+    (["--bandwidth", "abc"], "--bandwidth: 'abc' is not a number"),
+    (["--bandwidth", "1,2"], "bandwidth has 2 values but X has 10 features"),
+    (["--kernel", "box"], "unknown kernel 'box'"),
+    (["--engine", "gpu"], "unknown engine 'gpu'"),
+    (["--jobs", "0"], "n_jobs = 0 is not valid"),
+    (["--target", "nope"], "no column named 'nope'"),
+])
+def test_predict_bad_arguments(kreg, tutorial_csv, args, message):
+    base = ["predict", "--train", tutorial_csv / "train.csv", "--query", tutorial_csv / "test.csv"]
+    if "--target" not in args:
+        base += ["--target", "y"]
+    proc = kreg(*base, *args, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+
+
+def test_predict_needs_a_target(kreg, tutorial_csv):
+    proc = kreg("predict", "--train", tutorial_csv / "train.csv", "--query",
+                tutorial_csv / "test.csv", check=False)
+    assert proc.returncode == 2 and "--target COLUMN" in proc.stderr
+
+
+def test_predict_rejects_mismatched_features(kreg, tmp_path):
+    (tmp_path / "train.csv").write_text("a,b,y\n0,1,1\n1,2,3\n")
+    (tmp_path / "query.csv").write_text("b,a\n0,1\n")
+    proc = kreg("predict", "--train", tmp_path / "train.csv", "--target", "y", "--query",
+                tmp_path / "query.csv", check=False)
+    assert proc.returncode == 2
+    assert "has column 'b' where" in proc.stderr and "has 'a' (feature 0)" in proc.stderr
+    (tmp_path / "narrow.csv").write_text("a\n0\n")
+    proc = kreg("predict", "--train", tmp_path / "train.csv", "--target", "y", "--query",
+                tmp_path / "narrow.csv", check=False)
+    assert proc.returncode == 2 and "has 1 features but" in proc.stderr

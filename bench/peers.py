@@ -1,0 +1,139 @@
+"""kreg's NW engines side by side with what a tutorial user would run instead,
+in one run on one machine:
+
+  * the tutorial's VectorizedNadarayaWatsonRegressor (numpy + scikit-learn's
+    pairwise_distances), copied verbatim from the tutorial;
+  * a numba-parallel fused loop (prange over queries, no m x n matrix);
+  * kreg's engines, through bench_nw (Google Benchmark, JSON output).
+
+Workload: the tutorial's generate_data(10000, 10) with np.random.seed(123),
+train_test_split(test_size=0.2, random_state=42), bandwidth 0.5.
+
+Usage: python bench/peers.py BUILD_DIR   (prints a markdown table)
+"""
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+from sklearn.metrics import pairwise_distances, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import check_array, check_X_y
+
+
+# ---- the tutorial's code, verbatim ------------------------------------------
+def generate_data(n, d):
+    X = np.random.normal(size=(n, d))
+    coef = np.random.normal(size=(d,))
+    intercept = np.random.normal()
+    noise = np.random.normal(size=(n,))
+    y = (X @ coef + intercept + noise).reshape(-1)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=42)
+    return X_train, y_train, X_test, y_test
+
+
+class VectorizedNadarayaWatsonRegressor:
+    def __init__(self, bandwidth):
+        self.h = bandwidth
+
+    def fit(self, X, y):
+        X, y = check_X_y(X, y)
+        self.X_train = X
+        self.y_train = y
+        return self
+
+    def predict(self, X):
+        X = check_array(X)
+        kernels = np.exp(-0.5 * pairwise_distances(X, self.X_train) ** 2 / self.h ** 2)
+        return (kernels @ self.y_train) / kernels.sum(axis=1)
+# ------------------------------------------------------------------------------
+
+
+def numba_predict():
+    from numba import njit, prange
+
+    @njit(parallel=True, fastmath=True, cache=False)
+    def predict(Z, X, y, h):
+        m, d = Z.shape
+        n = X.shape[0]
+        out = np.empty(m, dtype=Z.dtype)
+        scale = Z.dtype.type(-0.5 / (h * h))
+        for i in prange(m):
+            num = 0.0
+            den = 0.0
+            for j in range(n):
+                d2 = Z.dtype.type(0.0)
+                for f in range(d):
+                    t = Z[i, f] - X[j, f]
+                    d2 += t * t
+                w = np.exp(scale * d2)
+                num += w * y[j]
+                den += w
+            out[i] = num / den
+        return out
+
+    return predict
+
+
+def best_time(fn, repeats):
+    best = float("inf")
+    result = None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def kreg_results(build_dir):
+    exe = os.path.join(build_dir, "bench", "bench_nw")
+    proc = subprocess.run([exe, "--benchmark_filter=Tutorial", "--benchmark_format=json",
+                           "--benchmark_min_time=0.5"], capture_output=True, text=True,
+                          check=True)
+    rows = []
+    for b in json.loads(proc.stdout)["benchmarks"]:
+        if b.get("run_type") == "aggregate":
+            continue
+        seconds = b["real_time"] * {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
+        rows.append((f"kreg {b['name']}", seconds, b.get("r2")))
+    return rows
+
+
+def main():
+    build_dir = sys.argv[1] if len(sys.argv) > 1 else "build/release"
+    np.random.seed(123)
+    X_train, y_train, X_test, y_test = generate_data(10000, 10)
+    m, n = X_test.shape[0], X_train.shape[0]
+    rows = []
+
+    t, pred = best_time(lambda: VectorizedNadarayaWatsonRegressor(0.5).fit(X_train, y_train)
+                        .predict(X_test), 5)
+    rows.append(("tutorial VectorizedNadarayaWatsonRegressor (numpy, f64)", t,
+                 r2_score(y_test, pred)))
+    tutorial = t
+
+    predict = numba_predict()
+    for dtype in (np.float64, np.float32):
+        Z, X, y = (a.astype(dtype) for a in (X_test, X_train, y_train))
+        predict(Z[:2], X, y, 0.5)  # compile outside the timing
+        t, pred = best_time(lambda: predict(Z, X, y, 0.5), 5)
+        rows.append((f"numba parallel fused loop ({np.dtype(dtype).name})", t,
+                     r2_score(y_test, pred)))
+
+    rows += kreg_results(build_dir)
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical "
+          f"cores; workload: m = {m} queries x n = {n} training points, d = 10, h = 0.5\n")
+    print("| implementation | time (ms) | pairs/s | speed-up vs tutorial | R^2 |")
+    print("|---|---:|---:|---:|---:|")
+    for name, seconds, r2 in rows:
+        r2_text = f"{r2:.6f}" if r2 is not None else ""
+        print(f"| {name} | {seconds * 1e3:.2f} | {m * n / seconds:.3g} | "
+              f"{tutorial / seconds:.1f}x | {r2_text} |")
+
+
+if __name__ == "__main__":
+    main()
