@@ -8,7 +8,7 @@
 //       labels as 10 outputs, pixels / 255, h = 2) predicting 1000 test images;
 //       random uint8 pixels when /usr/share/datasets/fashion-mnist is absent.
 //   ExpBound/fused/<type>  d = 1, n = m = 20,000: the distance is one sub and
-//       one FMA, so pairs/s is close to the throughput of the engine's exp.
+//       one FMA a lane, so the engine's exp (and the sums) bound pairs/s.
 //
 // Counters: pairs_per_s (query x training pairs a second), r2 (or accuracy),
 // peak_rss_MB (the process's peak resident memory so far).

@@ -38,7 +38,6 @@ template <class T>
 index_t predict_vectorized(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> out,
                            int n_threads);
 template <class T>
-index_t predict_fused(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> out,
-                      int n_threads);
+index_t predict_fused(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> out, int n_threads);
 
 }  // namespace kreg::nw

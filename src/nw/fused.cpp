@@ -362,6 +362,8 @@ constexpr index_t kMaxTile = 256;
 // and processed in chunks (the queries' running sums carry over).
 constexpr index_t kChunkBytes = index_t{32} << 20;
 
+static_assert(kMinTile % kTileQuantum == 0 && kMaxTile % kMinTile == 0);
+
 template <class T>
 index_t tile_points(index_t d) {
   index_t p = kMaxTile;

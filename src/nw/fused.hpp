@@ -59,8 +59,9 @@ struct Job {
   std::atomic<index_t>* isolated = nullptr;
 };
 
-// The widest vector any compiled target uses, in bytes (AVX-512), and so the
-// alignment of the packed tiles and the granularity of `tile`.
+// Every tile holds a multiple of this many points: two vectors of the widest
+// target (AVX-512: 16 floats). With 64-byte aligned storage, every row of a
+// tile is then aligned for any target's vector loads.
 inline constexpr index_t kTileQuantum = 64;
 
 }  // namespace kreg::nw::fused

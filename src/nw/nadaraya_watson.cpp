@@ -22,9 +22,10 @@ void check_finite(MatrixView<const T> m, const char* name) {
   for (index_t i = 0; i < m.rows(); ++i) {
     for (index_t j = 0; j < m.cols(); ++j) {
       if (!std::isfinite(m(i, j))) {
-        throw ArgumentError(fmt::format("{}[{}, {}] is {}; kreg needs finite values (drop or "
-                                        "impute the row first)",
-                                        name, i, j, std::isnan(m(i, j)) ? "NaN" : "infinite"));
+        throw ArgumentError(
+            fmt::format("{}[{}, {}] is {}; kreg needs finite values (drop or "
+                        "impute the row first)",
+                        name, i, j, std::isnan(m(i, j)) ? "NaN" : "infinite"));
       }
     }
   }
@@ -36,8 +37,8 @@ Kernel parse_kernel(std::string_view name) {
   for (std::size_t i = 0; i < std::size(kKernelNames); ++i) {
     if (name == kKernelNames[i]) return static_cast<Kernel>(i);
   }
-  throw ArgumentError(fmt::format(
-      "unknown kernel '{}'; choose gaussian, epanechnikov, tricube or uniform", name));
+  throw ArgumentError(
+      fmt::format("unknown kernel '{}'; choose gaussian, epanechnikov, tricube or uniform", name));
 }
 
 Engine parse_engine(std::string_view name) {
@@ -70,9 +71,9 @@ NadarayaWatson<T>::NadarayaWatson(NadarayaWatsonOptions options) : options_(std:
   for (std::size_t f = 0; f < options_.bandwidth.size(); ++f) {
     const double h = options_.bandwidth[f];
     if (!(h > 0) || !std::isfinite(h)) {
-      throw ArgumentError(
-          fmt::format("bandwidth{} must be a finite number > 0, got {}",
-                      options_.bandwidth.size() > 1 ? fmt::format("[{}]", f) : "", h));
+      throw ArgumentError(fmt::format("bandwidth{} must be a finite number > 0, got {}",
+                                      options_.bandwidth.size() > 1 ? fmt::format("[{}]", f) : "",
+                                      h));
     }
   }
   resolve_n_jobs(options_.n_jobs);  // reject 0 now, not at predict time
@@ -156,8 +157,8 @@ template <class T>
 Matrix<T> NadarayaWatson<T>::predict(MatrixView<const T> Z, PredictReport* report) const {
   if (!fitted()) throw ArgumentError("predict called before fit; call fit(X, Y) first");
   if (Z.cols() != d_) {
-    throw ArgumentError(fmt::format(
-        "the queries have {} features but the model was fitted with {}", Z.cols(), d_));
+    throw ArgumentError(
+        fmt::format("the queries have {} features but the model was fitted with {}", Z.cols(), d_));
   }
   check_finite(Z, "Z");
   Matrix<T> Zs(Z.rows(), d_);
