@@ -15,6 +15,14 @@
 #include <algorithm>
 #include <optional>
 
+#if defined(__SANITIZE_THREAD__)
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+#endif
+
 #include "kreg/matrix.hpp"
 
 namespace kreg::detail {
@@ -26,6 +34,31 @@ void parallel_blocks(int n_threads, index_t count, index_t grain, F&& fn) {
     for (index_t b = 0; b < count; b += grain) fn(b, std::min(count, b + grain));
     return;
   }
+#if defined(__SANITIZE_THREAD__)
+  // ThreadSanitizer cannot see the synchronisation inside an uninstrumented
+  // libtbb and reports every hand-off to a worker as a race. Under TSan the
+  // blocks run on plain std::threads instead, which it does see, so the
+  // engines' own sharing is what gets checked.
+  std::atomic<index_t> next{0};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto worker = [&] {
+    for (index_t b; (b = next.fetch_add(grain)) < count;) {
+      try {
+        fn(b, std::min(count, b + grain));
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 1; t < n_threads; ++t) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
+  return;
+#endif
   // oneTBB caps every arena at the machine's concurrency unless told
   // otherwise; joblib's n_jobs may ask for more threads than cores.
   const auto allowed = static_cast<int>(
