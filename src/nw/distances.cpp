@@ -18,6 +18,7 @@
 #include <limits>
 #include <vector>
 
+#include "core/validate.hpp"
 #include "kreg/error.hpp"
 #include "kreg/nw.hpp"
 
@@ -27,15 +28,7 @@ namespace {
 
 template <class T>
 void check_finite(MatrixView<const T> m, const char* name) {
-  for (index_t i = 0; i < m.rows(); ++i) {
-    for (index_t j = 0; j < m.cols(); ++j) {
-      if (!std::isfinite(m(i, j))) {
-        throw ArgumentError(
-            fmt::format("{}[{}, {}] is {}; pairwise_sq_distances needs finite values", name, i, j,
-                        std::isnan(m(i, j)) ? "NaN" : "infinite"));
-      }
-    }
-  }
+  detail::require_finite(m, name, "pairwise_sq_distances needs finite values");
 }
 
 // C (m x n) = alpha * A B^T for contiguous row-major A (m x d) and B (n x d).

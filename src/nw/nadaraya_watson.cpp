@@ -6,6 +6,7 @@
 #include <limits>
 #include <thread>
 
+#include "core/validate.hpp"
 #include "kreg/error.hpp"
 #include "kreg/nw.hpp"
 #include "nw/engine.hpp"
@@ -19,16 +20,7 @@ constexpr std::string_view kEngineNames[] = {"auto", "reference", "vectorized", 
 
 template <class T>
 void check_finite(MatrixView<const T> m, const char* name) {
-  for (index_t i = 0; i < m.rows(); ++i) {
-    for (index_t j = 0; j < m.cols(); ++j) {
-      if (!std::isfinite(m(i, j))) {
-        throw ArgumentError(
-            fmt::format("{}[{}, {}] is {}; kreg needs finite values (drop or "
-                        "impute the row first)",
-                        name, i, j, std::isnan(m(i, j)) ? "NaN" : "infinite"));
-      }
-    }
-  }
+  detail::require_finite(m, name, "kreg needs finite values (drop or impute the row first)");
 }
 
 }  // namespace
