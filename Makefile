@@ -19,6 +19,8 @@ demo: build
 	$(KREG) info
 	$(KREG) generate --n 10000 --d 10 --seed 123 --test-size 0.2 --out-dir demo-data
 	$(KREG) describe demo-data/train.csv
+	$(KREG) predict --train demo-data/train.csv --target y --query demo-data/test.csv \
+	  --bandwidth 0.5 --out demo-data/pred.csv
 	$(KREG) describe /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz --max-columns 4
 
 # Every test: formatting, the C++ suite (CTest) and the Python suite (pytest).
