@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "kreg/error.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -57,14 +58,7 @@ class Csv : public ::testing::Test {
 
 // Runs f, expecting an InputError whose message is exactly `expected`.
 void expect_input_error(const std::function<void()>& f, const std::string& expected) {
-  try {
-    f();
-    ADD_FAILURE() << "expected InputError: " << expected;
-  } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()), expected);
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected InputError, got another exception: " << e.what();
-  }
+  kreg::test::expect_error<InputError>(f, expected);
 }
 
 // Reads `content` from a file named data.csv and expects the exact error

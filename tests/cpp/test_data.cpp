@@ -18,6 +18,7 @@
 #include "kreg/data.hpp"
 #include "kreg/error.hpp"
 #include "kreg/random.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -28,14 +29,7 @@ using kreg::Split;
 using Indices = std::vector<index_t>;
 
 // Runs f, which must throw ArgumentError with exactly `message`.
-void expect_argument_error(const std::function<void()>& f, const std::string& message) {
-  try {
-    f();
-    ADD_FAILURE() << "no ArgumentError; expected: " << message;
-  } catch (const ArgumentError& e) {
-    EXPECT_EQ(std::string(e.what()), message);
-  }
-}
+const auto expect_argument_error = kreg::test::expect_error<kreg::ArgumentError>;
 
 // Each split's train and test are disjoint and together cover 0..n-1.
 void expect_partition(const Split& s, index_t n) {

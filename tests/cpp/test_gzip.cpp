@@ -10,6 +10,7 @@
 #include <string>
 
 #include "kreg/error.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -41,16 +42,7 @@ std::string texty(std::size_t n) {
   return s;
 }
 
-std::string what_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const kreg::InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("wrong exception type: ") + e.what();
-  }
-  return "no exception";
-}
+const auto what_of = kreg::test::error_of<kreg::InputError>;
 
 TEST(Gzip, IsGzip) {
   EXPECT_TRUE(is_gzip(hello_gz()));

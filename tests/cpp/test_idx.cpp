@@ -22,6 +22,7 @@
 #include "io/file.hpp"
 #include "io/gzip.hpp"
 #include "kreg/error.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -102,16 +103,7 @@ class Idx : public ::testing::Test {
   fs::path dir_;
 };
 
-std::string input_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const kreg::InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("wrong exception type: ") + e.what();
-  }
-  return "no exception";
-}
+const auto input_error = kreg::test::error_of<kreg::InputError>;
 
 template <class T>
 void expect_matrix(const Matrix<T>& m, index_t rows, index_t cols, const std::vector<double>& v) {

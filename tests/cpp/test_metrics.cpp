@@ -12,6 +12,7 @@
 
 #include "kreg/error.hpp"
 #include "kreg/metrics.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -23,14 +24,7 @@ double mse(const D& t, const D& p) { return kreg::mean_squared_error<double>(t, 
 double mae(const D& t, const D& p) { return kreg::mean_absolute_error<double>(t, p); }
 double acc(const D& t, const D& p) { return kreg::accuracy_score<double>(t, p); }
 
-void expect_argument_error(const std::function<void()>& f, const std::string& message) {
-  try {
-    f();
-    ADD_FAILURE() << "no ArgumentError; expected: " << message;
-  } catch (const kreg::ArgumentError& e) {
-    EXPECT_EQ(std::string(e.what()), message);
-  }
-}
+const auto expect_argument_error = kreg::test::expect_error<kreg::ArgumentError>;
 
 TEST(Metrics, ScikitLearnDocExamples) {
   // sklearn.metrics docstrings: y_true = [3, -0.5, 2, 7], y_pred = [2.5, 0.0, 2, 8]

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "kreg/error.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -94,16 +95,7 @@ class Npy : public ::testing::Test {
 };
 
 // The message of the InputError `f` throws.
-std::string input_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const kreg::InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("wrong exception type: ") + e.what();
-  }
-  return "no exception";
-}
+const auto input_error = kreg::test::error_of<kreg::InputError>;
 
 template <class T>
 void expect_matrix(const Matrix<T>& m, index_t rows, index_t cols, const std::vector<double>& v) {

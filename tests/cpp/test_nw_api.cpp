@@ -15,6 +15,7 @@
 #include "kreg/error.hpp"
 #include "kreg/matrix.hpp"
 #include "kreg/nw.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -28,16 +29,7 @@ using kreg::NadarayaWatsonOptions;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-void expect_argument_error(const std::function<void()>& f, const std::string& message) {
-  try {
-    f();
-    ADD_FAILURE() << "no ArgumentError; expected: " << message;
-  } catch (const kreg::ArgumentError& e) {
-    EXPECT_EQ(std::string(e.what()), message);
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "not an ArgumentError: " << e.what() << "; expected: " << message;
-  }
-}
+const auto expect_argument_error = kreg::test::expect_error<kreg::ArgumentError>;
 
 template <class T>
 Matrix<T> make(index_t rows, index_t cols, std::initializer_list<double> values) {

@@ -7,18 +7,12 @@
 #include <fstream>
 
 #include "kreg/io/table.hpp"
+#include "test_support.hpp"
 
 namespace kreg::io {
 namespace {
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
+const auto message_of = kreg::test::error_of<kreg::Error>;
 
 Table<double> small_table() {
   Table<double> t{Matrix<double>(2, 3), {"a", "b", "y"}};
