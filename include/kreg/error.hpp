@@ -31,4 +31,11 @@ class InputError : public Error {
   using Error::Error;
 };
 
+// A long run was stopped before it finished: by Ctrl-C (SIGINT) or a caller's
+// cancellation request. Finished work (a journal) is intact; the CLI exits 130.
+class Cancelled : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace kreg
