@@ -15,6 +15,8 @@
 
 #include <span>
 
+#include "kreg/interrupt.hpp"
+
 #include "kreg/matrix.hpp"
 #include "kreg/nw.hpp"
 
@@ -39,5 +41,19 @@ index_t predict_vectorized(const Problem<T>& p, MatrixView<const T> Z, MatrixVie
                            int n_threads);
 template <class T>
 index_t predict_fused(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> out, int n_threads);
+
+// Many bandwidths in one pass (nw/grid.cpp): the distances do not depend on
+// the bandwidth, so B bandwidths cost one distance pass plus B weights per
+// pair. inv_h2 holds the B values of 1 / h^2 (finite, > 0; p.inv_h2 is not
+// used). exclude is empty, or holds for each query the row of p.X it must not
+// see (leave-one-out: skipped by index, never by distance) or -1. Writes
+// out(q, c * B + b), the prediction of output c at bandwidth b, and adds each
+// bandwidth's isolated-query count to isolated[b]. Checks `cancel` between
+// blocks of queries and throws kreg::Cancelled when it is set. Results are the
+// same bits for any n_threads.
+template <class T>
+void predict_grid(const Problem<T>& p, MatrixView<const T> Z, std::span<const double> inv_h2,
+                  std::span<const index_t> exclude, MatrixView<T> out, std::span<index_t> isolated,
+                  int n_threads, const CancelToken* cancel = nullptr);
 
 }  // namespace kreg::nw

@@ -1,5 +1,6 @@
-// nw/fused.hpp - what the fused engine's per-target SIMD code shares with its
-// driver (nw/fused.cpp, which alone includes this header).
+// nw/fused.hpp - the packed training tiles and per-query state that the fused
+// engine (nw/fused.cpp) and the many-bandwidth engine (nw/grid.cpp) share
+// between their per-target SIMD code and their drivers.
 //
 // The training set is re-packed into tiles of `tile` points. Tile t starts at
 // data + t * stride and holds, each row padded to `tile` values,
@@ -14,11 +15,14 @@
 // chunks of tiles, so the packed copy can be smaller than the training set.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <vector>
 
 #include "kreg/matrix.hpp"
 #include "kreg/nw.hpp"
+#include "nw/engine.hpp"
 
 namespace kreg::nw::fused {
 
@@ -63,5 +67,46 @@ struct Job {
 // target (AVX-512: 16 floats). With 64-byte aligned storage, every row of a
 // tile is then aligned for any target's vector loads.
 inline constexpr index_t kTileQuantum = 64;
+
+// Queries per parallel block. A block streams every tile once, so larger
+// blocks read the packed training set less often; smaller ones balance better.
+constexpr index_t kGrain = 32;
+// Target bytes of a tile's features (points per tile: a power of two in
+// [kMinTile, kMaxTile]); the tile is re-read by every group of a block.
+constexpr index_t kTileBytes = 16 * 1024;
+constexpr index_t kMinTile = 64;
+constexpr index_t kMaxTile = 256;
+// The most bytes of packed tiles at a time; larger training sets are packed
+// and processed in chunks (the queries' running sums carry over).
+constexpr index_t kChunkBytes = index_t{32} << 20;
+
+static_assert(kMinTile % kTileQuantum == 0 && kMaxTile % kMinTile == 0);
+
+template <class T>
+inline index_t tile_points(index_t d) {
+  index_t p = kMaxTile;
+  while (p > kMinTile && p * d * static_cast<index_t>(sizeof(T)) > kTileBytes) p /= 2;
+  return p;
+}
+
+// Packs the kept training points [first, first + count) into `dst` (layout
+// in nw/fused.hpp), tiles of `tile` points, each `stride` elements.
+template <class T>
+void pack(const Problem<T>& p, const std::vector<index_t>& keep, index_t first, index_t count,
+          index_t tile, index_t stride, T* dst) {
+  const index_t d = p.X.cols(), k = p.Y.cols();
+  const bool weighted = !p.weights.empty();
+  const index_t tiles = (count + tile - 1) / tile;
+  std::fill(dst, dst + tiles * stride, T{0});
+  for (index_t i = 0; i < count; ++i) {
+    const index_t j = keep.empty() ? first + i : keep[static_cast<std::size_t>(first + i)];
+    T* xt = dst + (i / tile) * stride + i % tile;
+    const T* x = &p.X(j, 0);
+    for (index_t f = 0; f < d; ++f) xt[f * tile] = x[f];
+    T* yt = xt + d * tile;
+    for (index_t c = 0; c < k; ++c) yt[c * tile] = p.Y(j, c);
+    if (weighted) yt[k * tile] = p.weights[static_cast<std::size_t>(j)];
+  }
+}
 
 }  // namespace kreg::nw::fused

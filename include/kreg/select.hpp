@@ -1,0 +1,150 @@
+// kreg/select.hpp - choosing a Nadaraya-Watson bandwidth by cross-validation,
+// at the cost of about one prediction per split for a whole grid.
+//
+// The distance between two points does not depend on the bandwidth, so B
+// bandwidths are scored in one pass over the pairs (one distance, B weights
+// per pair). Leave-one-out is one pass over the training pairs that skips
+// each query's own point by index (never by distance: duplicate points are
+// real). k-fold predicts each fold from the others, all bandwidths at once,
+// which costs n^2 (1 - 1/k) pairs in all: less than one prediction on the
+// training set. Out-of-fold sums are accumulated directly rather than as
+// full sums minus own-fold sums, which would cancel catastrophically at small
+// bandwidths, where a point's own fold holds nearly all of its weight.
+//
+// The work is cut into tasks (a block of one split's queries, all
+// bandwidths) so a long run can record each finished task in a journal and
+// resume after an interruption; the plan depends only on the data, the splits
+// and the number of bandwidths, never on n_jobs, and the final scores are the
+// same bits however the tasks were run.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kreg/data.hpp"
+#include "kreg/interrupt.hpp"
+#include "kreg/matrix.hpp"
+#include "kreg/nw.hpp"
+
+namespace kreg {
+
+// scikit-learn's regression scorers: r2 (greater is better), mse and mae
+// (smaller is better). Multi-output scores average the outputs
+// (multioutput="uniform_average"); r2 of a constant target is 1 when the
+// predictions are exact and 0 otherwise, as scikit-learn's force_finite.
+enum class Scoring { r2, mse, mae };
+Scoring parse_scoring(std::string_view name);  // also neg_mean_squared_error, ...
+std::string_view to_string(Scoring scoring);
+bool greater_is_better(Scoring scoring);
+
+// How the training set is split.
+//   loo      leave-one-out: every training point predicted from all others
+//   kfold    scikit-learn's KFold(folds, shuffle, random_state=seed)
+//   holdout  fit on the training set, score on a separate test set
+struct CvSpec {
+  enum class Kind { loo, kfold, holdout };
+  Kind kind = Kind::kfold;
+  index_t folds = 5;
+  bool shuffle = true;
+  std::uint32_t seed = 0;
+};
+// "loo", "holdout" or a fold count K >= 2 ("5").
+CvSpec parse_cv(std::string_view text);
+std::string to_string(const CvSpec& cv);
+
+// Bandwidths to score: feature f's bandwidth at grid point b is
+// h[b] * scale[f]. An empty scale treats all features alike (scale 1), so a
+// plain grid is {{}, {0.1, 0.2, ...}} and one per-feature bandwidth vector
+// v is {v, {1.0}}.
+struct BandwidthSet {
+  std::vector<double> scale;
+  std::vector<double> h;
+};
+
+// One unit of work: queries [begin, end) of one split's test rows, all bandwidths.
+struct CvTask {
+  index_t split = 0;
+  index_t begin = 0, end = 0;
+};
+
+// What a task contributes: per bandwidth b and output c, the sums of squared
+// and absolute errors, sse[b * k + c], sae[b * k + c], and the queries that
+// had no training point inside a compact kernel's support.
+struct CvPartial {
+  std::vector<double> sse, sae;
+  std::vector<index_t> isolated;
+  double seconds = 0;  // wall time of the task
+};
+
+struct CvScores {
+  std::vector<double> h;                    // the grid, as given
+  std::vector<std::vector<double>> splits;  // splits[b][s]: the score of split s
+  std::vector<double> mean, std;            // over splits (std with ddof = 0, as scikit-learn)
+  std::vector<int> rank;                    // 1 = best; ties share the lowest rank
+  std::vector<index_t> isolated;            // per bandwidth, over all splits
+  index_t best = 0;                         // index of the best bandwidth (first on ties)
+  Scoring scoring = Scoring::r2;
+  double seconds = 0;  // summed task time
+};
+
+struct CvOptions {
+  Kernel kernel = Kernel::gaussian;
+  CvSpec cv;
+  Scoring scoring = Scoring::r2;
+  int n_jobs = -1;
+};
+
+// Cross-validation of Nadaraya-Watson over bandwidths, for float or double.
+// The data is validated and centred (in double) on construction; X is n x d,
+// Y n x k, sample_weight empty or n values >= 0 (fit weights; the scores are
+// unweighted, as scikit-learn's cross_val_score). For holdout, X_test and
+// Y_test are the scored set; the other kinds take none.
+template <class T>
+class BandwidthCV {
+ public:
+  BandwidthCV(MatrixView<const T> X, MatrixView<const T> Y, std::span<const T> sample_weight,
+              CvOptions options, MatrixView<const T> X_test = {}, MatrixView<const T> Y_test = {});
+
+  index_t n_splits() const { return static_cast<index_t>(splits_.size()); }
+  index_t n_features() const { return d_; }
+  index_t n_outputs() const { return k_; }
+  const CvOptions& options() const { return options_; }
+
+  // The tasks for `n_bandwidths` bandwidths: deterministic, in split order.
+  std::vector<CvTask> plan(index_t n_bandwidths) const;
+  // Runs one task (n_jobs threads). Throws kreg::Cancelled if `cancel` is set.
+  CvPartial run(const BandwidthSet& bandwidths, const CvTask& task,
+                const CancelToken* cancel = nullptr) const;
+  // The scores from every task's partial, in plan order.
+  CvScores combine(const BandwidthSet& bandwidths, std::span<const CvTask> tasks,
+                   std::span<const CvPartial> partials) const;
+
+  // plan + run + combine.
+  CvScores score(const BandwidthSet& bandwidths, const CancelToken* cancel = nullptr) const;
+
+  // The out-of-fold predictions of the training rows (n x k x B as
+  // out(i, c * B + b)); holdout: of the test rows.
+  Matrix<T> predict(const BandwidthSet& bandwidths, const CancelToken* cancel = nullptr) const;
+
+ private:
+  void check(const BandwidthSet& bandwidths) const;
+  // Training rows of split s, scaled: X (centred * 1/scale), Y, weights.
+  CvOptions options_;
+  index_t n_ = 0, d_ = 0, k_ = 0;
+  Matrix<T> X_, Y_;  // centred training set
+  std::vector<T> weight_;
+  Matrix<T> X_test_, Y_test_;  // holdout only, centred like X
+  std::vector<Split> splits_;  // loo: one split, test = all rows (each skipping itself)
+};
+
+// Runs fn(s) for every split index s in [0, n_splits), splits in parallel on
+// n_jobs threads (joblib's meaning), each on one thread; the caller stores
+// results by index. The first exception (lowest split index) is re-thrown
+// after every running split has finished; splits not yet started are skipped.
+void for_each_split(index_t n_splits, int n_jobs, const std::function<void(index_t)>& fn);
+
+}  // namespace kreg

@@ -1,0 +1,403 @@
+// nw/grid.cpp - many bandwidths in one pass: the engine behind bandwidth
+// sweeps, leave-one-out and k-fold cross-validation.
+//
+// The fused engine's scheme (nw/fused.cpp) with B bandwidths at once. Per
+// group of queries and tile of training points, the squared distances s are
+// formed once; then, per query, t = s - m (m: the smallest s so far, the
+// Gaussian's shift, shared by every bandwidth because it lives in d^2 space)
+// is formed once, and each bandwidth b sums w = 2^(-t alpha_b) and w y over
+// the tile. A tile whose nearest point is already below 2^-kMinExp2 relative
+// weight for bandwidth b (t_min alpha_b >= kMinExp2), or outside a compact
+// kernel's support, is skipped for that b: its weights could not change the
+// sums, whose shift point contributes exactly 1.
+//
+// Leave-one-out skips the query's own training point by index: its distance
+// is set to +inf and its lane masked to weight 0, so duplicate points (a real
+// distance 0) still count.
+//
+// Compiled once per SIMD target (Highway's foreach_target.h).
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "nw/grid.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+// foreach_target.h must come first.
+#include <hwy/aligned_allocator.h>
+#include <hwy/highway.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+
+#include "nw/fused-inl.h"
+#include "nw/grid.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace kreg::nw::grid {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+using fused::HWY_NAMESPACE::Distances;
+using fused::HWY_NAMESPACE::Exp2Scaled;
+using fused::HWY_NAMESPACE::kGroup;
+
+// The weights of lanes [p, p + L): weight(t) (times the sample weight when
+// kWeighted), 0 past `valid` and at lane `skip`.
+template <bool kWeighted, class D, class WeightFn, class T = hn::TFromD<D>>
+HWY_INLINE hn::Vec<D> WeightsAt(D d, const T* HWY_RESTRICT t, const T* HWY_RESTRICT sw, index_t p,
+                                index_t valid, index_t skip, const WeightFn& weight) {
+  const auto L = static_cast<index_t>(hn::Lanes(d));
+  hn::Vec<D> w = weight(hn::Load(d, t + p));
+  if constexpr (kWeighted) w = hn::Mul(w, hn::Load(d, sw + p));
+  if (p + L > valid) [[unlikely]] {
+    w = hn::IfThenElseZero(hn::FirstN(d, static_cast<std::size_t>(valid - p)), w);
+  }
+  if (skip >= p && skip < p + L) [[unlikely]] {
+    w = hn::IfThenZeroElse(hn::Eq(hn::Iota(d, static_cast<T>(p)), hn::Set(d, static_cast<T>(skip))),
+                           w);
+  }
+  return w;
+}
+
+// sums[0] = sum_p w_p and sums[1 + c] = sum_p w_p y[c][p] over the `valid`
+// lanes of a tile with w_p = weight(t_p) (times the sample weight when
+// kWeighted); lane `skip` (or none, -1) gets weight 0. k > 1 keeps the
+// weights in `wbuf`.
+template <bool kWeighted, class D, class WeightFn, class T = hn::TFromD<D>>
+HWY_INLINE void TileSums(D d, const T* HWY_RESTRICT t, index_t valid, index_t skip, index_t k,
+                         index_t tile, const T* HWY_RESTRICT y, const T* HWY_RESTRICT sw,
+                         T* HWY_RESTRICT wbuf, const WeightFn& weight, T* sums) {
+  using V = hn::Vec<D>;
+  const auto L = static_cast<index_t>(hn::Lanes(d));
+  if (k == 1) {
+    V den0 = hn::Zero(d), den1 = hn::Zero(d), num0 = hn::Zero(d), num1 = hn::Zero(d);
+    index_t p = 0;
+    for (; p + 2 * L <= valid; p += 2 * L) {
+      const V w0 = WeightsAt<kWeighted>(d, t, sw, p, valid, skip, weight);
+      const V w1 = WeightsAt<kWeighted>(d, t, sw, p + L, valid, skip, weight);
+      den0 = hn::Add(den0, w0);
+      den1 = hn::Add(den1, w1);
+      num0 = hn::MulAdd(w0, hn::Load(d, y + p), num0);
+      num1 = hn::MulAdd(w1, hn::Load(d, y + p + L), num1);
+    }
+    for (; p < valid; p += L) {
+      const V w = WeightsAt<kWeighted>(d, t, sw, p, valid, skip, weight);
+      den0 = hn::Add(den0, w);
+      num0 = hn::MulAdd(w, hn::Load(d, y + p), num0);
+    }
+    sums[0] = hn::GetLane(hn::SumOfLanes(d, hn::Add(den0, den1)));
+    sums[1] = hn::GetLane(hn::SumOfLanes(d, hn::Add(num0, num1)));
+    return;
+  }
+  V den = hn::Zero(d);
+  for (index_t p = 0; p < valid; p += L) {
+    const V w = WeightsAt<kWeighted>(d, t, sw, p, valid, skip, weight);
+    hn::Store(w, d, wbuf + p);
+    den = hn::Add(den, w);
+  }
+  sums[0] = hn::GetLane(hn::SumOfLanes(d, den));
+  for (index_t c = 0; c < k; ++c) {
+    const T* HWY_RESTRICT yc = y + c * tile;
+    V num = hn::Zero(d);
+    for (index_t p = 0; p < valid; p += L) {
+      num = hn::MulAdd(hn::Load(d, wbuf + p), hn::Load(d, yc + p), num);
+    }
+    sums[1 + c] = hn::GetLane(hn::SumOfLanes(d, num));
+  }
+}
+
+template <class T>
+void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
+  using D = hn::ScalableTag<T>;
+  using V = hn::Vec<D>;
+  const D d;
+  const auto L = static_cast<index_t>(hn::Lanes(d));
+  const fused::Tiles<T>& tl = job.tiles;
+  const index_t P = tl.tile, dim = tl.d, k = tl.k, B = job.B;
+  const bool gaussian = job.kernel == Kernel::gaussian;
+  constexpr T kMax = std::numeric_limits<T>::max();
+  constexpr T kInf = std::numeric_limits<T>::infinity();
+  constexpr double kMinExp2 = std::numeric_limits<T>::digits == 24 ? 100.0 : 1000.0;
+  // Unweighted, a tile is skipped for bandwidth b when its nearest point's
+  // weight is below 2^-kSkipExp2 relative to the shift point's 1: n such
+  // weights change a prediction by at most n 2^-kSkipExp2 relative (1e-13
+  // for a million points in double, 1e-6 in float: far inside the engines'
+  // 1e-9 and 1e-4). With sample weights, whose ratios are unbounded, only
+  // weights already clamped at 2^-kMinExp2 are skipped.
+  constexpr double kSkipExp2 = std::numeric_limits<T>::digits == 24 ? 40.0 : 64.0;
+  const double skip_exp2 = job.tiles.weighted ? kMinExp2 : kSkipExp2;
+
+  // Per bandwidth: the Gaussian's -alpha and clamp t_lim (as nw/fused.cpp), or
+  // a compact kernel's inv_h2, all clamped to T's range.
+  auto consts = hwy::AllocateAligned<T>(static_cast<std::size_t>(4 * B));
+  T* neg_alpha = consts.get();
+  T* t_lim = neg_alpha + B;
+  T* ih2 = t_lim + B;
+  T* t_skip = ih2 + B;
+  for (index_t b = 0; b < B; ++b) {
+    const double alpha = 0.5 * job.inv_h2[b] * 1.4426950408889634074;
+    neg_alpha[b] = static_cast<T>(-std::min(alpha, static_cast<double>(kMax)));
+    t_lim[b] = static_cast<T>(std::min(kMinExp2 / alpha, static_cast<double>(kMax)));
+    ih2[b] = static_cast<T>(std::min(job.inv_h2[b], static_cast<double>(kMax)));
+    t_skip[b] = static_cast<T>(std::min(skip_exp2 / alpha, static_cast<double>(kMax)));
+  }
+  const V one = hn::Set(d, T{1});
+  const V zero = hn::Zero(d);
+
+  auto buf = hwy::AllocateAligned<T>(static_cast<std::size_t>(kGroup * P));
+  auto tbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(P));
+  auto wbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(P));
+  auto sums = hwy::AllocateAligned<T>(static_cast<std::size_t>(1 + k));
+
+  for (index_t t = 0; t < tl.count; ++t) {
+    const T* xt = tl.data + t * tl.stride;
+    const T* yt = xt + dim * P;
+    const T* sw = tl.weighted ? yt + k * P : nullptr;
+    const index_t valid = t + 1 == tl.count ? tl.last_valid : P;
+    const index_t tile_start = (job.first_tile + t) * P;  // packed position of lane 0
+    for (index_t g = q0; g < q1; g += kGroup) {
+      const index_t nq = std::min<index_t>(kGroup, q1 - g);
+      const T* z[kGroup];
+      for (index_t r = 0; r < kGroup; ++r) z[r] = job.z + (g + std::min(r, nq - 1)) * job.ldz;
+      T tmin[kGroup];
+      Distances(d, xt, P, dim, valid, z, buf.get(), tmin);
+
+      for (index_t r = 0; r < nq; ++r) {
+        const index_t q = g + r;
+        T* s = buf.get() + r * P;
+        index_t skip = -1;
+        if (job.exclude != nullptr) {
+          const index_t e = job.exclude[q] - tile_start;
+          if (e >= 0 && e < valid) {
+            skip = e;
+            s[e] = kInf;
+            tmin[r] = kInf;
+            for (index_t p = 0; p < valid; ++p) tmin[r] = std::min(tmin[r], s[p]);
+          }
+        }
+        double* den = job.den + q * B;
+        double* num = job.num + q * B * k;
+        T& nearest = job.nearest[q];
+        // Sums of weight(src) over the tile for bandwidth b.
+        auto run = [&](index_t b, const T* src, const auto& w) {
+          if (sw) {
+            TileSums<true>(d, src, valid, skip, k, P, yt, sw, wbuf.get(), w, sums.get());
+          } else {
+            TileSums<false>(d, src, valid, skip, k, P, yt, sw, wbuf.get(), w, sums.get());
+          }
+          den[b] += static_cast<double>(sums[0]);
+          for (index_t c = 0; c < k; ++c) num[b * k + c] += static_cast<double>(sums[1 + c]);
+        };
+        if (gaussian) {
+          if (tmin[r] < nearest) {  // a nearer point: move the shift, rescale the sums
+            if (!std::isinf(nearest)) {
+              const double gap = static_cast<double>(nearest) - tmin[r];
+              for (index_t b = 0; b < B; ++b) {
+                if (!(den[b] > 0)) continue;
+                const double scale = std::exp(-0.5 * job.inv_h2[b] * gap);
+                den[b] *= scale;
+                for (index_t c = 0; c < k; ++c) num[b * k + c] *= scale;
+              }
+            }
+            nearest = tmin[r];
+          }
+          // All distances so far infinite: equal weights, as nw/fused.cpp.
+          const T m = std::isinf(nearest) ? T{0} : nearest;
+          const V vm = hn::Set(d, m);
+          for (index_t p = 0; p < valid; p += L) {
+            hn::Store(hn::Sub(hn::Load(d, s + p), vm), d, tbuf.get() + p);
+          }
+          const T gap = tmin[r] - m;  // >= 0; +inf when the tile holds nothing
+          for (index_t b = 0; b < B; ++b) {
+            if (gap >= t_skip[b] && !std::isinf(nearest)) continue;  // every weight negligible
+            const V va = hn::Set(d, neg_alpha[b]);
+            const V vlim = hn::Set(d, t_lim[b]);
+            run(b, tbuf.get(), [&](V tv) { return Exp2Scaled(d, hn::Min(tv, vlim), va); });
+          }
+        } else {
+          if (tmin[r] <= nearest) {  // the nearest point(s) so far, for isolated queries
+            if (tmin[r] < nearest) {
+              nearest = tmin[r];
+              job.tie_w[q] = 0;
+              for (index_t c = 0; c < k; ++c) job.tie_y[q * k + c] = 0;
+            }
+            for (index_t p = 0; p < valid; ++p) {
+              if (s[p] != nearest || p == skip) continue;
+              const double wp = sw ? static_cast<double>(sw[p]) : 1.0;
+              job.tie_w[q] += wp;
+              for (index_t c = 0; c < k; ++c) job.tie_y[q * k + c] += wp * yt[c * P + p];
+            }
+          }
+          for (index_t b = 0; b < B; ++b) {
+            const double u2_min = static_cast<double>(tmin[r]) * job.inv_h2[b];
+            const V vih2 = hn::Set(d, ih2[b]);
+            switch (job.kernel) {
+              case Kernel::epanechnikov:  // 1 - u^2 for u < 1
+                if (u2_min >= 1) break;
+                run(b, s, [&](V sv) { return hn::Max(hn::NegMulAdd(sv, vih2, one), zero); });
+                break;
+              case Kernel::tricube:  // (1 - u^3)^3 for u < 1
+                if (u2_min >= 1) break;
+                run(b, s, [&](V sv) {
+                  const V u2 = hn::Mul(sv, vih2);
+                  const V c = hn::Max(hn::NegMulAdd(hn::Sqrt(u2), u2, one), zero);
+                  return hn::Mul(hn::Mul(c, c), c);
+                });
+                break;
+              default:  // uniform: 1 for u <= 1
+                if (u2_min > 1) break;
+                run(b, s,
+                    [&](V sv) { return hn::IfThenElseZero(hn::Le(hn::Mul(sv, vih2), one), one); });
+                break;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  if (!job.finish) return;
+  std::vector<index_t> isolated(static_cast<std::size_t>(B), 0);
+  for (index_t q = q0; q < q1; ++q) {
+    T* o = job.out + q * job.ldo;
+    for (index_t b = 0; b < B; ++b) {
+      const double den = job.den[q * B + b];
+      const double* num = job.num + (q * B + b) * k;
+      if (den > 0) {
+        for (index_t c = 0; c < k; ++c) o[c * B + b] = static_cast<T>(num[c] / den);
+      } else {  // nothing inside the support: the mean y of the nearest point(s)
+        ++isolated[static_cast<std::size_t>(b)];
+        for (index_t c = 0; c < k; ++c) {
+          o[c * B + b] = static_cast<T>(job.tie_y[q * k + c] / job.tie_w[q]);
+        }
+      }
+    }
+  }
+  for (index_t b = 0; b < B; ++b) {
+    if (isolated[static_cast<std::size_t>(b)] > 0) {
+      job.isolated[b].fetch_add(isolated[static_cast<std::size_t>(b)], std::memory_order_relaxed);
+    }
+  }
+}
+
+void GridBlockF32(const Job<float>& job, index_t q0, index_t q1) { ProcessBlock(job, q0, q1); }
+void GridBlockF64(const Job<double>& job, index_t q0, index_t q1) { ProcessBlock(job, q0, q1); }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace kreg::nw::grid
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include <type_traits>
+#include <vector>
+
+#include "core/parallel.hpp"
+#include "kreg/error.hpp"
+#include "nw/engine.hpp"
+
+namespace kreg::nw {
+
+namespace grid {
+HWY_EXPORT(GridBlockF32);
+HWY_EXPORT(GridBlockF64);
+}  // namespace grid
+
+template <class T>
+void predict_grid(const Problem<T>& p, MatrixView<const T> Z, std::span<const double> inv_h2,
+                  std::span<const index_t> exclude, MatrixView<T> out, std::span<index_t> isolated,
+                  int n_threads, const CancelToken* cancel) {
+  using namespace fused;  // NOLINT(google-build-using-namespace)
+  const index_t m = Z.rows(), d = p.X.cols(), k = p.Y.cols();
+  const auto B = static_cast<index_t>(inv_h2.size());
+  if (B == 0) throw ArgumentError("predict_grid: no bandwidths");
+  if (out.rows() != m || out.cols() != k * B || static_cast<index_t>(isolated.size()) != B ||
+      (!exclude.empty() && static_cast<index_t>(exclude.size()) != m)) {
+    throw ArgumentError("predict_grid: output, isolated or exclude sizes do not match");
+  }
+  if (m == 0) return;
+  const bool weighted = !p.weights.empty();
+
+  // Points of zero sample weight never contribute (nor count as nearest);
+  // `position` maps a row of X to its packed position (-1: dropped).
+  std::vector<index_t> keep;
+  std::vector<index_t> position;
+  if (weighted && std::any_of(p.weights.begin(), p.weights.end(), [](T w) { return !(w > 0); })) {
+    position.assign(static_cast<std::size_t>(p.X.rows()), -1);
+    for (index_t j = 0; j < p.X.rows(); ++j) {
+      if (p.weights[static_cast<std::size_t>(j)] > 0) {
+        position[static_cast<std::size_t>(j)] = static_cast<index_t>(keep.size());
+        keep.push_back(j);
+      }
+    }
+  }
+  const index_t n = keep.empty() ? p.X.rows() : static_cast<index_t>(keep.size());
+  if (n == 0) throw ArgumentError("predict_grid: no training point has a positive weight");
+  std::vector<index_t> skip;
+  if (!exclude.empty()) {
+    skip.resize(static_cast<std::size_t>(m));
+    for (index_t q = 0; q < m; ++q) {
+      const index_t row = exclude[static_cast<std::size_t>(q)];
+      skip[static_cast<std::size_t>(q)] =
+          row < 0 || position.empty() ? row : position[static_cast<std::size_t>(row)];
+    }
+  }
+
+  const index_t tile = tile_points<T>(d);
+  const index_t stride = (d + k + (weighted ? 1 : 0)) * tile;
+  const index_t n_tiles = (n + tile - 1) / tile;
+  const index_t chunk_tiles =
+      std::clamp<index_t>(kChunkBytes / (stride * static_cast<index_t>(sizeof(T))), 1, n_tiles);
+  auto packed = hwy::AllocateAligned<T>(static_cast<std::size_t>(chunk_tiles * stride));
+
+  const auto mu = static_cast<std::size_t>(m), mk = static_cast<std::size_t>(m * k);
+  const auto mb = static_cast<std::size_t>(m * B);
+  std::vector<T> nearest(mu, std::numeric_limits<T>::infinity());
+  std::vector<double> den(mb, 0.0), num(mb * static_cast<std::size_t>(k), 0.0);
+  std::vector<double> tie_w(mu, 0.0), tie_y(mk, 0.0);
+  std::vector<std::atomic<index_t>> iso(static_cast<std::size_t>(B));
+  for (auto& a : iso) a.store(0);
+
+  grid::Job<T> job;
+  job.B = B;
+  job.inv_h2 = inv_h2.data();
+  job.kernel = p.kernel;
+  job.z = Z.data();
+  job.ldz = Z.ld();
+  job.exclude = skip.empty() ? nullptr : skip.data();
+  job.nearest = nearest.data();
+  job.den = den.data();
+  job.num = num.data();
+  job.tie_w = tie_w.data();
+  job.tie_y = tie_y.data();
+  job.out = out.data();
+  job.ldo = out.ld();
+  job.isolated = iso.data();
+
+  for (index_t t0 = 0; t0 < n_tiles; t0 += chunk_tiles) {
+    const index_t t1 = std::min(n_tiles, t0 + chunk_tiles);
+    const index_t first = t0 * tile, count = std::min(n, t1 * tile) - first;
+    pack(p, keep, first, count, tile, stride, packed.get());
+    job.tiles = {packed.get(), stride, tile, t1 - t0, count - (t1 - t0 - 1) * tile, d, k, weighted};
+    job.first_tile = t0;
+    job.finish = t1 == n_tiles;
+    detail::parallel_blocks(n_threads, m, kGrain, [&](index_t begin, index_t end) {
+      if (cancel != nullptr && cancel->requested()) return;
+      if constexpr (std::is_same_v<T, float>) {
+        HWY_DYNAMIC_DISPATCH(grid::GridBlockF32)(job, begin, end);
+      } else {
+        HWY_DYNAMIC_DISPATCH(grid::GridBlockF64)(job, begin, end);
+      }
+    });
+    throw_if_cancelled(cancel);
+  }
+  for (index_t b = 0; b < B; ++b)
+    isolated[static_cast<std::size_t>(b)] += iso[static_cast<std::size_t>(b)].load();
+}
+
+template void predict_grid<float>(const Problem<float>&, MatrixView<const float>,
+                                  std::span<const double>, std::span<const index_t>,
+                                  MatrixView<float>, std::span<index_t>, int, const CancelToken*);
+template void predict_grid<double>(const Problem<double>&, MatrixView<const double>,
+                                   std::span<const double>, std::span<const index_t>,
+                                   MatrixView<double>, std::span<index_t>, int, const CancelToken*);
+
+}  // namespace kreg::nw
+#endif  // HWY_ONCE

@@ -1,0 +1,543 @@
+// select/cross_validation.cpp - BandwidthCV: splits, tasks, scores.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <mutex>
+
+#include "core/parallel.hpp"
+#include "core/validate.hpp"
+#include "kreg/error.hpp"
+#include "kreg/select.hpp"
+#include "nw/engine.hpp"
+
+namespace kreg {
+
+namespace {
+
+// Work per task, in pair-operations (pairs x (d + 4 B (k + 1))): about a tenth
+// of a second on two cores, so a journal records progress often and Ctrl-C
+// is answered quickly, while a task still keeps every thread busy.
+constexpr double kTaskWork = 2e9;
+constexpr index_t kTaskQuantum = 32;  // queries: the engines' parallel grain
+
+struct ScoringName {
+  std::string_view name;
+  Scoring scoring;
+};
+constexpr ScoringName kScoringNames[] = {
+    {"r2", Scoring::r2},
+    {"mse", Scoring::mse},
+    {"mae", Scoring::mae},
+    {"neg_mean_squared_error", Scoring::mse},
+    {"neg_mean_absolute_error", Scoring::mae},
+};
+
+template <class T>
+void check_finite(MatrixView<const T> m, const char* name) {
+  detail::require_finite(m, name, "kreg needs finite values (drop or impute the row first)");
+}
+
+}  // namespace
+
+Scoring parse_scoring(std::string_view name) {
+  for (const auto& s : kScoringNames) {
+    if (s.name == name) return s.scoring;
+  }
+  throw ArgumentError(
+      fmt::format("unknown scoring '{}'; choose r2, mse (neg_mean_squared_error) or mae "
+                  "(neg_mean_absolute_error)",
+                  name));
+}
+
+std::string_view to_string(Scoring scoring) {
+  switch (scoring) {
+    case Scoring::r2:
+      return "r2";
+    case Scoring::mse:
+      return "mse";
+    case Scoring::mae:
+      return "mae";
+  }
+  return "?";
+}
+
+bool greater_is_better(Scoring scoring) { return scoring == Scoring::r2; }
+
+CvSpec parse_cv(std::string_view text) {
+  CvSpec cv;
+  if (text == "loo") {
+    cv.kind = CvSpec::Kind::loo;
+    return cv;
+  }
+  if (text == "holdout") {
+    cv.kind = CvSpec::Kind::holdout;
+    return cv;
+  }
+  long long k = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), k);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    throw ArgumentError(fmt::format(
+        "cv '{}' is not understood; give loo, holdout or a fold count such as 5", text));
+  }
+  if (k < 2) {
+    throw ArgumentError(fmt::format("cv = {} folds is too few; k-fold needs at least 2", k));
+  }
+  cv.kind = CvSpec::Kind::kfold;
+  cv.folds = static_cast<index_t>(k);
+  return cv;
+}
+
+std::string to_string(const CvSpec& cv) {
+  switch (cv.kind) {
+    case CvSpec::Kind::loo:
+      return "loo";
+    case CvSpec::Kind::holdout:
+      return "holdout";
+    case CvSpec::Kind::kfold:
+      break;
+  }
+  return cv.shuffle ? fmt::format("{}-fold (shuffled, seed {})", cv.folds, cv.seed)
+                    : fmt::format("{}-fold (not shuffled)", cv.folds);
+}
+
+template <class T>
+BandwidthCV<T>::BandwidthCV(MatrixView<const T> X, MatrixView<const T> Y,
+                            std::span<const T> sample_weight, CvOptions options,
+                            MatrixView<const T> X_test, MatrixView<const T> Y_test)
+    : options_(std::move(options)) {
+  if (X.rows() == 0) throw ArgumentError("X is empty: cross-validation needs training points");
+  if (X.cols() == 0) throw ArgumentError("X has no features (0 columns)");
+  if (Y.rows() != X.rows()) {
+    throw ArgumentError(
+        fmt::format("X has {} rows but Y has {}; they must match", X.rows(), Y.rows()));
+  }
+  if (Y.cols() == 0) throw ArgumentError("Y has no columns; give at least one target");
+  if (!sample_weight.empty() && static_cast<index_t>(sample_weight.size()) != X.rows()) {
+    throw ArgumentError(fmt::format("sample_weight has {} values but X has {} rows",
+                                    sample_weight.size(), X.rows()));
+  }
+  resolve_n_jobs(options_.n_jobs);
+  check_finite(X, "X");
+  check_finite(Y, "Y");
+  double weight_sum = 0;
+  for (std::size_t i = 0; i < sample_weight.size(); ++i) {
+    if (!std::isfinite(sample_weight[i]) || sample_weight[i] < 0) {
+      throw ArgumentError(fmt::format("sample_weight[{}] is {}; weights must be finite and >= 0", i,
+                                      sample_weight[i]));
+    }
+    weight_sum += sample_weight[i];
+  }
+  if (!sample_weight.empty() && !(weight_sum > 0)) {
+    throw ArgumentError("sample_weight is all zero; at least one weight must be > 0");
+  }
+  n_ = X.rows();
+  d_ = X.cols();
+  k_ = Y.cols();
+  const CvSpec& cv = options_.cv;
+  const bool holdout = cv.kind == CvSpec::Kind::holdout;
+  if (holdout) {
+    if (X_test.rows() == 0) {
+      throw ArgumentError("holdout scoring needs a test set (X_test, Y_test); none was given");
+    }
+    if (X_test.cols() != d_) {
+      throw ArgumentError(fmt::format("the test set has {} features but the training set has {}",
+                                      X_test.cols(), d_));
+    }
+    if (Y_test.rows() != X_test.rows() || Y_test.cols() != k_) {
+      throw ArgumentError(fmt::format(
+          "Y_test is {} x {} but X_test has {} rows and the training targets {} columns",
+          Y_test.rows(), Y_test.cols(), X_test.rows(), k_));
+    }
+    check_finite(X_test, "X_test");
+    check_finite(Y_test, "Y_test");
+  } else if (X_test.rows() != 0) {
+    throw ArgumentError(fmt::format(
+        "a test set was given but cv is {}; a test set is only used with holdout", to_string(cv)));
+  }
+  if (cv.kind == CvSpec::Kind::loo && n_ < 2) {
+    throw ArgumentError("leave-one-out needs at least 2 training points, got 1");
+  }
+  if (cv.kind == CvSpec::Kind::kfold) {
+    if (cv.folds < 2) {
+      throw ArgumentError(
+          fmt::format("cv = {} folds is too few; k-fold needs at least 2", cv.folds));
+    }
+    if (cv.folds > n_) {
+      throw ArgumentError(
+          fmt::format("cv = {} folds but only {} training points; use at most {} folds (or loo)",
+                      cv.folds, n_, n_));
+    }
+  }
+
+  // Centre on the training mean (in double): distances far from the origin
+  // keep their digits.
+  std::vector<double> center(static_cast<std::size_t>(d_), 0.0);
+  for (index_t i = 0; i < n_; ++i) {
+    for (index_t f = 0; f < d_; ++f) center[f] += static_cast<double>(X(i, f));
+  }
+  for (auto& c : center) c /= static_cast<double>(n_);
+  auto centred = [&](MatrixView<const T> A) {
+    Matrix<T> out(A.rows(), d_);
+    for (index_t i = 0; i < A.rows(); ++i) {
+      for (index_t f = 0; f < d_; ++f) {
+        out(i, f) = static_cast<T>(static_cast<double>(A(i, f)) - center[f]);
+      }
+    }
+    return out;
+  };
+  X_ = centred(X);
+  Y_ = Matrix<T>(n_, k_);
+  for (index_t i = 0; i < n_; ++i) {
+    for (index_t c = 0; c < k_; ++c) Y_(i, c) = Y(i, c);
+  }
+  weight_.assign(sample_weight.begin(), sample_weight.end());
+
+  std::vector<index_t> all(static_cast<std::size_t>(n_));
+  for (index_t i = 0; i < n_; ++i) all[i] = i;
+  switch (cv.kind) {
+    case CvSpec::Kind::loo:
+      splits_.push_back({all, all});
+      break;
+    case CvSpec::Kind::kfold:
+      splits_ = kfold(n_, cv.folds, cv.shuffle, cv.seed);
+      break;
+    case CvSpec::Kind::holdout: {
+      X_test_ = centred(X_test);
+      Y_test_ = Matrix<T>(Y_test.rows(), k_);
+      for (index_t i = 0; i < Y_test.rows(); ++i) {
+        for (index_t c = 0; c < k_; ++c) Y_test_(i, c) = Y_test(i, c);
+      }
+      std::vector<index_t> test(static_cast<std::size_t>(X_test.rows()));
+      for (index_t i = 0; i < X_test.rows(); ++i) test[i] = i;
+      splits_.push_back({all, test});
+      break;
+    }
+  }
+}
+
+template <class T>
+void BandwidthCV<T>::check(const BandwidthSet& bw) const {
+  if (bw.h.empty()) throw ArgumentError("no bandwidths to score; give at least one");
+  for (std::size_t b = 0; b < bw.h.size(); ++b) {
+    if (!(bw.h[b] > 0) || !std::isfinite(bw.h[b])) {
+      throw ArgumentError(
+          fmt::format("bandwidth[{}] must be a finite number > 0, got {}", b, bw.h[b]));
+    }
+  }
+  if (!bw.scale.empty() && static_cast<index_t>(bw.scale.size()) != d_) {
+    throw ArgumentError(fmt::format(
+        "per-feature bandwidth has {} values but the data has {} features", bw.scale.size(), d_));
+  }
+  for (std::size_t f = 0; f < bw.scale.size(); ++f) {
+    if (!(bw.scale[f] > 0) || !std::isfinite(bw.scale[f])) {
+      throw ArgumentError(fmt::format(
+          "per-feature bandwidth[{}] must be a finite number > 0, got {}", f, bw.scale[f]));
+    }
+  }
+}
+
+template <class T>
+std::vector<CvTask> BandwidthCV<T>::plan(index_t n_bandwidths) const {
+  std::vector<CvTask> tasks;
+  const double per_pair =
+      static_cast<double>(d_ + 4 * std::max<index_t>(n_bandwidths, 1) * (k_ + 1));
+  for (index_t s = 0; s < n_splits(); ++s) {
+    const auto& split = splits_[static_cast<std::size_t>(s)];
+    const auto q = static_cast<index_t>(split.test.size());
+    const double per_query = per_pair * static_cast<double>(split.train.size());
+    auto block = static_cast<index_t>(std::ceil(kTaskWork / per_query));
+    block = std::max(kTaskQuantum, (block + kTaskQuantum - 1) / kTaskQuantum * kTaskQuantum);
+    for (index_t b = 0; b < q; b += block) tasks.push_back({s, b, std::min(q, b + block)});
+  }
+  return tasks;
+}
+
+namespace {
+
+// The problem for one split and bandwidth set: training rows scaled so that
+// u^2 = inv_h2[b] * ||z - x||^2 with the smallest per-feature scale folded
+// into inv_h2 (coordinates only shrink, never overflow).
+template <class T>
+struct Scaled {
+  Matrix<T> X, Y, Z;
+  std::vector<T> weights;
+  std::vector<double> inv_h2;
+  std::vector<double> factor;  // per feature: s_min / s_f
+};
+
+}  // namespace
+
+template <class T>
+CvPartial BandwidthCV<T>::run(const BandwidthSet& bw, const CvTask& task,
+                              const CancelToken* cancel) const {
+  check(bw);
+  const auto start = std::chrono::steady_clock::now();
+  const auto& split = splits_.at(static_cast<std::size_t>(task.split));
+  const bool holdout = options_.cv.kind == CvSpec::Kind::holdout;
+  const bool loo = options_.cv.kind == CvSpec::Kind::loo;
+  const index_t B = static_cast<index_t>(bw.h.size());
+
+  double s_min = 1.0;
+  std::vector<double> factor(static_cast<std::size_t>(d_), 1.0);
+  if (!bw.scale.empty()) {
+    s_min = *std::min_element(bw.scale.begin(), bw.scale.end());
+    for (index_t f = 0; f < d_; ++f) factor[f] = s_min / bw.scale[f];
+  }
+  std::vector<double> inv_h2(static_cast<std::size_t>(B));
+  for (index_t b = 0; b < B; ++b) {
+    const double h = bw.h[b] * s_min;
+    inv_h2[b] = std::min(1.0 / (h * h), static_cast<double>(std::numeric_limits<T>::max()));
+  }
+
+  const auto n_train = static_cast<index_t>(split.train.size());
+  Matrix<T> Xs(n_train, d_), Ys(n_train, k_);
+  std::vector<T> ws;
+  for (index_t r = 0; r < n_train; ++r) {
+    const index_t i = split.train[r];
+    for (index_t f = 0; f < d_; ++f) {
+      Xs(r, f) = static_cast<T>(static_cast<double>(X_(i, f)) * factor[f]);
+    }
+    for (index_t c = 0; c < k_; ++c) Ys(r, c) = Y_(i, c);
+    if (!weight_.empty()) ws.push_back(weight_[i]);
+  }
+  const MatrixView<const T> Xq = holdout ? X_test_.view() : X_.view();
+  const MatrixView<const T> Yq = holdout ? Y_test_.view() : Y_.view();
+  const index_t m = task.end - task.begin;
+  Matrix<T> Zs(m, d_);
+  std::vector<index_t> exclude;
+  for (index_t r = 0; r < m; ++r) {
+    const index_t i = split.test[task.begin + r];
+    for (index_t f = 0; f < d_; ++f) {
+      Zs(r, f) = static_cast<T>(static_cast<double>(Xq(i, f)) * factor[f]);
+    }
+    if (loo) exclude.push_back(i);  // loo trains on all rows in order: row i is X's row i
+  }
+  if (!ws.empty() && std::none_of(ws.begin(), ws.end(), [](T w) { return w > 0; })) {
+    throw ArgumentError(fmt::format(
+        "split {} has no training point of positive sample weight; its queries cannot be "
+        "predicted",
+        task.split));
+  }
+
+  nw::Problem<T> p{Xs, Ys, ws, options_.kernel, 1.0};
+  Matrix<T> out(m, k_ * B);
+  CvPartial part;
+  part.isolated.assign(static_cast<std::size_t>(B), 0);
+  nw::predict_grid<T>(p, Zs, inv_h2, exclude, out, part.isolated, resolve_n_jobs(options_.n_jobs),
+                      cancel);
+
+  part.sse.assign(static_cast<std::size_t>(B * k_), 0.0);
+  part.sae.assign(static_cast<std::size_t>(B * k_), 0.0);
+  for (index_t r = 0; r < m; ++r) {
+    const index_t i = split.test[task.begin + r];
+    for (index_t c = 0; c < k_; ++c) {
+      const double y = Yq(i, c);
+      for (index_t b = 0; b < B; ++b) {
+        const double e = static_cast<double>(out(r, c * B + b)) - y;
+        part.sse[b * k_ + c] += e * e;
+        part.sae[b * k_ + c] += std::abs(e);
+      }
+    }
+  }
+  part.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return part;
+}
+
+template <class T>
+CvScores BandwidthCV<T>::combine(const BandwidthSet& bw, std::span<const CvTask> tasks,
+                                 std::span<const CvPartial> partials) const {
+  check(bw);
+  const auto B = static_cast<index_t>(bw.h.size());
+  const index_t S = n_splits();
+  if (tasks.size() != partials.size()) {
+    throw ArgumentError(
+        fmt::format("combine: {} tasks but {} partial results", tasks.size(), partials.size()));
+  }
+  // Sums per split, in task order.
+  std::vector<double> sse(static_cast<std::size_t>(S * B * k_), 0.0), sae(sse.size(), 0.0);
+  std::vector<index_t> covered(static_cast<std::size_t>(S), 0);
+  CvScores out;
+  out.h = bw.h;
+  out.scoring = options_.scoring;
+  out.isolated.assign(static_cast<std::size_t>(B), 0);
+  for (std::size_t t = 0; t < tasks.size(); ++t) {
+    const CvTask& task = tasks[t];
+    const CvPartial& part = partials[t];
+    if (task.split < 0 || task.split >= S || static_cast<index_t>(part.sse.size()) != B * k_ ||
+        static_cast<index_t>(part.sae.size()) != B * k_ ||
+        static_cast<index_t>(part.isolated.size()) != B) {
+      throw ArgumentError(fmt::format("combine: task {} does not match this search", t));
+    }
+    covered[task.split] += task.end - task.begin;
+    for (index_t j = 0; j < B * k_; ++j) {
+      sse[(task.split * B * k_) + j] += part.sse[j];
+      sae[(task.split * B * k_) + j] += part.sae[j];
+    }
+    for (index_t b = 0; b < B; ++b) out.isolated[b] += part.isolated[b];
+    out.seconds += part.seconds;
+  }
+  const bool holdout = options_.cv.kind == CvSpec::Kind::holdout;
+  const MatrixView<const T> Yq = holdout ? Y_test_.view() : Y_.view();
+  out.splits.assign(static_cast<std::size_t>(B), std::vector<double>(static_cast<std::size_t>(S)));
+  for (index_t s = 0; s < S; ++s) {
+    const auto& rows = splits_[static_cast<std::size_t>(s)].test;
+    const auto q = static_cast<index_t>(rows.size());
+    if (covered[s] != q) {
+      throw ArgumentError(
+          fmt::format("combine: split {} has {} of its {} queries scored", s, covered[s], q));
+    }
+    // Total sum of squares per output, two-pass in double.
+    std::vector<double> sst(static_cast<std::size_t>(k_), 0.0);
+    for (index_t c = 0; c < k_; ++c) {
+      double mean = 0;
+      for (const index_t i : rows) mean += static_cast<double>(Yq(i, c));
+      mean /= static_cast<double>(q);
+      for (const index_t i : rows) {
+        const double e = static_cast<double>(Yq(i, c)) - mean;
+        sst[c] += e * e;
+      }
+    }
+    for (index_t b = 0; b < B; ++b) {
+      double score = 0;
+      for (index_t c = 0; c < k_; ++c) {
+        const double e2 = sse[(s * B + b) * k_ + c];
+        switch (options_.scoring) {
+          case Scoring::r2:
+            score += sst[c] > 0 ? 1.0 - e2 / sst[c] : (e2 == 0 ? 1.0 : 0.0);
+            break;
+          case Scoring::mse:
+            score += e2 / static_cast<double>(q);
+            break;
+          case Scoring::mae:
+            score += sae[(s * B + b) * k_ + c] / static_cast<double>(q);
+            break;
+        }
+      }
+      out.splits[b][s] = score / static_cast<double>(k_);
+    }
+  }
+  out.mean.resize(static_cast<std::size_t>(B));
+  out.std.resize(static_cast<std::size_t>(B));
+  for (index_t b = 0; b < B; ++b) {
+    double mean = 0;
+    for (const double v : out.splits[b]) mean += v;
+    mean /= static_cast<double>(S);
+    double var = 0;
+    for (const double v : out.splits[b]) var += (v - mean) * (v - mean);
+    out.mean[b] = mean;
+    out.std[b] = std::sqrt(var / static_cast<double>(S));
+  }
+  // Rank 1 = best, ties share the lowest rank (scikit-learn's rankdata "min").
+  const bool greater = greater_is_better(options_.scoring);
+  auto better = [&](double a, double b) {
+    if (std::isnan(a)) return false;
+    if (std::isnan(b)) return true;
+    return greater ? a > b : a < b;
+  };
+  out.rank.resize(static_cast<std::size_t>(B));
+  for (index_t b = 0; b < B; ++b) {
+    int rank = 1;
+    for (index_t o = 0; o < B; ++o) rank += better(out.mean[o], out.mean[b]) ? 1 : 0;
+    out.rank[b] = rank;
+    if (better(out.mean[b], out.mean[out.best])) out.best = b;
+  }
+  return out;
+}
+
+template <class T>
+CvScores BandwidthCV<T>::score(const BandwidthSet& bw, const CancelToken* cancel) const {
+  check(bw);
+  const auto tasks = plan(static_cast<index_t>(bw.h.size()));
+  std::vector<CvPartial> partials;
+  partials.reserve(tasks.size());
+  for (const auto& task : tasks) {
+    throw_if_cancelled(cancel);
+    partials.push_back(run(bw, task, cancel));
+  }
+  return combine(bw, tasks, partials);
+}
+
+template <class T>
+Matrix<T> BandwidthCV<T>::predict(const BandwidthSet& bw, const CancelToken* cancel) const {
+  check(bw);
+  // The same path as run(), keeping the predictions instead of the errors:
+  // a one-task view per split.
+  const auto B = static_cast<index_t>(bw.h.size());
+  const bool holdout = options_.cv.kind == CvSpec::Kind::holdout;
+  Matrix<T> all(holdout ? X_test_.rows() : n_, k_ * B);
+  double s_min = 1.0;
+  std::vector<double> factor(static_cast<std::size_t>(d_), 1.0);
+  if (!bw.scale.empty()) {
+    s_min = *std::min_element(bw.scale.begin(), bw.scale.end());
+    for (index_t f = 0; f < d_; ++f) factor[f] = s_min / bw.scale[f];
+  }
+  std::vector<double> inv_h2(static_cast<std::size_t>(B));
+  for (index_t b = 0; b < B; ++b) {
+    const double h = bw.h[b] * s_min;
+    inv_h2[b] = std::min(1.0 / (h * h), static_cast<double>(std::numeric_limits<T>::max()));
+  }
+  const MatrixView<const T> Xq = holdout ? X_test_.view() : X_.view();
+  for (const auto& split : splits_) {
+    const auto n_train = static_cast<index_t>(split.train.size());
+    Matrix<T> Xs(n_train, d_), Ys(n_train, k_);
+    std::vector<T> ws;
+    for (index_t r = 0; r < n_train; ++r) {
+      const index_t i = split.train[r];
+      for (index_t f = 0; f < d_; ++f) {
+        Xs(r, f) = static_cast<T>(static_cast<double>(X_(i, f)) * factor[f]);
+      }
+      for (index_t c = 0; c < k_; ++c) Ys(r, c) = Y_(i, c);
+      if (!weight_.empty()) ws.push_back(weight_[i]);
+    }
+    const auto m = static_cast<index_t>(split.test.size());
+    Matrix<T> Zs(m, d_);
+    std::vector<index_t> exclude;
+    for (index_t r = 0; r < m; ++r) {
+      const index_t i = split.test[r];
+      for (index_t f = 0; f < d_; ++f) {
+        Zs(r, f) = static_cast<T>(static_cast<double>(Xq(i, f)) * factor[f]);
+      }
+      if (options_.cv.kind == CvSpec::Kind::loo) exclude.push_back(i);
+    }
+    nw::Problem<T> p{Xs, Ys, ws, options_.kernel, 1.0};
+    Matrix<T> out(m, k_ * B);
+    std::vector<index_t> isolated(static_cast<std::size_t>(B), 0);
+    nw::predict_grid<T>(p, Zs, inv_h2, exclude, out, isolated, resolve_n_jobs(options_.n_jobs),
+                        cancel);
+    for (index_t r = 0; r < m; ++r) {
+      for (index_t j = 0; j < k_ * B; ++j) all(split.test[r], j) = out(r, j);
+    }
+  }
+  return all;
+}
+
+template class BandwidthCV<float>;
+template class BandwidthCV<double>;
+
+void for_each_split(index_t n_splits, int n_jobs, const std::function<void(index_t)>& fn) {
+  const int threads = resolve_n_jobs(n_jobs);
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(std::max<index_t>(n_splits, 0)));
+  std::atomic<bool> failed{false};
+  detail::parallel_blocks(threads, n_splits, 1, [&](index_t begin, index_t end) {
+    for (index_t s = begin; s < end; ++s) {
+      if (failed.load(std::memory_order_relaxed)) return;
+      try {
+        fn(s);
+      } catch (...) {
+        errors[static_cast<std::size_t>(s)] = std::current_exception();
+        failed.store(true, std::memory_order_relaxed);
+      }
+    }
+  });
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
+}  // namespace kreg

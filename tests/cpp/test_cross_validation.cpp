@@ -1,0 +1,400 @@
+// BandwidthCV (kreg/select.hpp): one-pass cross-validation of NW bandwidths
+// against brute force - refit without point i, n times, for leave-one-out;
+// refit per fold for k-fold; a plain fit for holdout - for every kernel, to
+// 1e-10 relative in double. Then the scores against kreg's metrics (which
+// match scikit-learn's), ranks, thread-count and task-order invariance of
+// the bits, the errors, and Fashion-MNIST pixels at every bandwidth of the
+// tutorial's grid (where its joblib search crashed with NaN).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+#include "kreg/error.hpp"
+#include "kreg/io/idx.hpp"
+#include "kreg/metrics.hpp"
+#include "kreg/nw.hpp"
+#include "kreg/select.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using kreg::BandwidthCV;
+using kreg::BandwidthSet;
+using kreg::CvOptions;
+using kreg::CvSpec;
+using kreg::index_t;
+using kreg::Kernel;
+using kreg::Matrix;
+using kreg::Scoring;
+using kreg::test::expect_error;
+
+constexpr Kernel kKernels[] = {Kernel::gaussian, Kernel::epanechnikov, Kernel::tricube,
+                               Kernel::uniform};
+
+struct Problem {
+  Matrix<double> X, Y;
+};
+
+// y_c = sin(x_0 + x_1) (1 + c) + 0.3 noise, x ~ N(0, 1) + shift; row 3
+// duplicates row 2.
+Problem make(index_t n, index_t d, index_t k, double shift, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal;
+  Problem p{Matrix<double>(n, d), Matrix<double>(n, k)};
+  for (index_t i = 0; i < n; ++i) {
+    for (index_t f = 0; f < d; ++f) p.X(i, f) = i == 3 ? p.X(2, f) : normal(rng) + shift;
+    const double s = std::sin(p.X(i, 0) - shift + (d > 1 ? p.X(i, 1) - shift : 0.0));
+    for (index_t c = 0; c < k; ++c)
+      p.Y(i, c) = s * (1.0 + static_cast<double>(c)) + 0.3 * normal(rng);
+  }
+  return p;
+}
+
+Matrix<double> rows_of(const Matrix<double>& m, const std::vector<index_t>& rows) {
+  return kreg::take_rows<double>(m, rows);
+}
+
+// Brute force: fit on `train`, predict `test`, bandwidth h (scalar or per feature).
+Matrix<double> fit_predict(const Problem& p, const std::vector<index_t>& train,
+                           const Matrix<double>& Z, Kernel kernel, std::vector<double> h) {
+  kreg::NadarayaWatson<double> model({kernel, std::move(h), kreg::Engine::fused, 1});
+  model.fit(rows_of(p.X, train), rows_of(p.Y, train));
+  return model.predict(Z);
+}
+
+void expect_rel_near(double a, double b, double rtol, const std::string& what) {
+  EXPECT_LE(std::abs(a - b), rtol * std::max(1.0, std::abs(b))) << what << ": " << a << " vs " << b;
+}
+
+const std::vector<double> kGrid = {0.05, 0.2, 0.5, 1.0, 3.0, 30.0};
+
+TEST(CrossValidation, LeaveOneOutEqualsBruteForce) {
+  const Problem p = make(80, 3, 2, 0.0, 1);
+  const index_t n = p.X.rows();
+  for (const Kernel kernel : kKernels) {
+    SCOPED_TRACE(kreg::to_string(kernel));
+    CvOptions options;
+    options.kernel = kernel;
+    options.cv.kind = CvSpec::Kind::loo;
+    options.scoring = Scoring::mse;
+    const BandwidthCV<double> cv(p.X, p.Y, {}, options);
+    const BandwidthSet grid{{}, kGrid};
+    const Matrix<double> pred = cv.predict(grid);
+    const auto scores = cv.score(grid);
+    const auto B = static_cast<index_t>(kGrid.size());
+    for (index_t b = 0; b < B; ++b) {
+      double sse = 0;
+      for (index_t i = 0; i < n; ++i) {
+        std::vector<index_t> train;
+        for (index_t j = 0; j < n; ++j) {
+          if (j != i) train.push_back(j);
+        }
+        const auto ref = fit_predict(p, train, rows_of(p.X, {i}), kernel, {kGrid[b]});
+        for (index_t c = 0; c < 2; ++c) {
+          expect_rel_near(pred(i, c * B + b), ref(0, c), 1e-10, "loo prediction");
+          sse += (ref(0, c) - p.Y(i, c)) * (ref(0, c) - p.Y(i, c));
+        }
+      }
+      expect_rel_near(scores.mean[b], sse / static_cast<double>(2 * n), 1e-10, "loo mse");
+    }
+  }
+}
+
+TEST(CrossValidation, PerFeatureBandwidthLeaveOneOut) {
+  const Problem p = make(60, 3, 1, 0.0, 2);
+  CvOptions options;
+  options.cv.kind = CvSpec::Kind::loo;
+  const BandwidthCV<double> cv(p.X, p.Y, {}, options);
+  const std::vector<double> h = {0.3, 2.0, 0.9};
+  const Matrix<double> pred = cv.predict({h, {1.0}});
+  for (index_t i = 0; i < p.X.rows(); ++i) {
+    std::vector<index_t> train;
+    for (index_t j = 0; j < p.X.rows(); ++j) {
+      if (j != i) train.push_back(j);
+    }
+    const auto ref = fit_predict(p, train, rows_of(p.X, {i}), Kernel::gaussian, h);
+    expect_rel_near(pred(i, 0), ref(0, 0), 1e-10, "per-feature loo");
+  }
+}
+
+TEST(CrossValidation, KFoldEqualsBruteForce) {
+  const Problem p = make(97, 2, 1, 0.0, 3);
+  for (const Kernel kernel : kKernels) {
+    for (const Scoring scoring : {Scoring::r2, Scoring::mse, Scoring::mae}) {
+      SCOPED_TRACE(testing::Message()
+                   << kreg::to_string(kernel) << " " << kreg::to_string(scoring));
+      CvOptions options;
+      options.kernel = kernel;
+      options.cv.kind = CvSpec::Kind::kfold;
+      options.cv.folds = 4;
+      options.cv.seed = 7;
+      options.scoring = scoring;
+      const BandwidthCV<double> cv(p.X, p.Y, {}, options);
+      const auto scores = cv.score({{}, kGrid});
+      const auto splits = kreg::kfold(p.X.rows(), 4, true, 7);
+      for (std::size_t b = 0; b < kGrid.size(); ++b) {
+        double mean = 0;
+        for (std::size_t s = 0; s < splits.size(); ++s) {
+          const auto pred =
+              fit_predict(p, splits[s].train, rows_of(p.X, splits[s].test), kernel, {kGrid[b]});
+          const auto truth = rows_of(p.Y, splits[s].test);
+          const std::span<const double> yt(truth.data(), static_cast<std::size_t>(truth.rows()));
+          const std::span<const double> yp(pred.data(), static_cast<std::size_t>(pred.rows()));
+          const double want = scoring == Scoring::r2    ? kreg::r2_score(yt, yp)
+                              : scoring == Scoring::mse ? kreg::mean_squared_error(yt, yp)
+                                                        : kreg::mean_absolute_error(yt, yp);
+          expect_rel_near(scores.splits[b][s], want, 1e-10, "fold score");
+          mean += want;
+        }
+        expect_rel_near(scores.mean[b], mean / 4.0, 1e-10, "mean score");
+      }
+    }
+  }
+}
+
+TEST(CrossValidation, HoldoutEqualsFitPredict) {
+  const Problem train = make(300, 4, 1, 5e5, 4);
+  const Problem test = make(70, 4, 1, 5e5, 5);
+  CvOptions options;
+  options.cv.kind = CvSpec::Kind::holdout;
+  const BandwidthCV<double> cv(train.X, train.Y, {}, options, test.X, test.Y);
+  const auto scores = cv.score({{}, kGrid});
+  std::vector<index_t> all(300);
+  for (index_t i = 0; i < 300; ++i) all[i] = i;
+  for (std::size_t b = 0; b < kGrid.size(); ++b) {
+    const auto pred = fit_predict(train, all, test.X, Kernel::gaussian, {kGrid[b]});
+    const double want = kreg::r2_score(std::span<const double>(test.Y.data(), 70),
+                                       std::span<const double>(pred.data(), 70));
+    expect_rel_near(scores.mean[b], want, 1e-10, "holdout r2");
+  }
+  // Ranks: 1 for the best mean, and best points at it.
+  EXPECT_EQ(scores.rank[static_cast<std::size_t>(scores.best)], 1);
+  for (std::size_t b = 0; b < kGrid.size(); ++b) {
+    EXPECT_LE(scores.mean[b], scores.mean[static_cast<std::size_t>(scores.best)]);
+  }
+}
+
+// The same bits for any n_jobs, and for tasks run in any order.
+TEST(CrossValidation, BitsIndependentOfThreadsAndTaskOrder) {
+  const Problem p = make(700, 3, 2, 0.0, 6);
+  const BandwidthSet grid{{}, kGrid};
+  std::vector<double> first;
+  for (const int jobs : {1, 2, 3, 8}) {
+    CvOptions options;
+    options.cv.kind = CvSpec::Kind::loo;
+    options.n_jobs = jobs;
+    const BandwidthCV<double> cv(p.X, p.Y, {}, options);
+    const auto scores = cv.score(grid);
+    if (first.empty()) {
+      first = scores.mean;
+    } else {
+      EXPECT_EQ(0, std::memcmp(first.data(), scores.mean.data(), sizeof(double) * first.size()))
+          << "n_jobs = " << jobs;
+    }
+  }
+  CvOptions options;
+  options.cv.kind = CvSpec::Kind::loo;
+  const BandwidthCV<double> cv(p.X, p.Y, {}, options);
+  const auto tasks = cv.plan(static_cast<index_t>(kGrid.size()));
+  ASSERT_GT(tasks.size(), 0u);
+  std::vector<kreg::CvPartial> partials(tasks.size());
+  for (std::size_t t = tasks.size(); t-- > 0;) partials[t] = cv.run(grid, tasks[t]);
+  const auto scores = cv.combine(grid, tasks, partials);
+  EXPECT_EQ(0, std::memcmp(first.data(), scores.mean.data(), sizeof(double) * first.size()));
+}
+
+TEST(CrossValidation, PlanCoversEverySplitOnce) {
+  const Problem p = make(5000, 10, 1, 0.0, 7);
+  CvOptions options;
+  options.cv.kind = CvSpec::Kind::kfold;
+  options.cv.folds = 3;
+  const BandwidthCV<double> cv(p.X, p.Y, {}, options);
+  const auto tasks = cv.plan(300);
+  std::vector<index_t> covered(3, 0);
+  index_t last_split = 0;
+  for (const auto& t : tasks) {
+    EXPECT_GE(t.split, last_split);  // split order
+    last_split = t.split;
+    EXPECT_LT(t.begin, t.end);
+    covered[t.split] += t.end - t.begin;
+  }
+  EXPECT_GT(tasks.size(), 3u);  // 5000^2 x 300 bandwidths is more than one task a split
+  const auto splits = kreg::kfold(5000, 3, true, 0);
+  for (index_t s = 0; s < 3; ++s)
+    EXPECT_EQ(covered[s], static_cast<index_t>(splits[s].test.size()));
+}
+
+TEST(CrossValidation, TiesShareTheLowestRank) {
+  // The same bandwidth twice: equal scores.
+  const Problem p = make(50, 2, 1, 0.0, 8);
+  CvOptions options;
+  options.cv.kind = CvSpec::Kind::kfold;
+  options.cv.folds = 5;
+  const BandwidthCV<double> cv(p.X, p.Y, {}, options);
+  const auto scores = cv.score({{}, {1e8, 1e8, 0.5}});
+  EXPECT_EQ(scores.mean[0], scores.mean[1]);
+  EXPECT_EQ(scores.rank[0], scores.rank[1]);
+  EXPECT_EQ(scores.rank[2], 1);  // h = 0.5 beats the constant
+  EXPECT_EQ(scores.rank[0], 2);
+  EXPECT_EQ(scores.best, 2);
+}
+
+TEST(CrossValidation, ConstantTargetScoresLikeScikitLearn) {
+  // scikit-learn's r2_score with a constant y_true (force_finite): 1 when the
+  // predictions are exact, else 0 - never NaN or -inf.
+  Problem p = make(40, 2, 1, 0.0, 9);
+  for (index_t i = 0; i < 40; ++i) p.Y(i, 0) = 0.0;  // sums of w * 0 are exactly 0
+  CvOptions options;
+  options.cv.kind = CvSpec::Kind::loo;
+  EXPECT_EQ(BandwidthCV<double>(p.X, p.Y, {}, options).score({{}, {0.5}}).mean[0], 1.0);
+  for (index_t i = 0; i < 40; ++i) p.Y(i, 0) = i < 20 ? 0.0 : 1.0;
+  options.cv.kind = CvSpec::Kind::kfold;
+  options.cv.folds = 2;
+  options.cv.shuffle = false;  // fold 0 = rows 0-19 (all 0), predicted from rows 20-39 (all 1)
+  const auto scores = BandwidthCV<double>(p.X, p.Y, {}, options).score({{}, {0.5}});
+  EXPECT_EQ(scores.splits[0][0], 0.0);
+  EXPECT_EQ(scores.splits[0][1], 0.0);
+}
+
+TEST(CrossValidation, CancelThrowsCancelled) {
+  const Problem p = make(100, 2, 1, 0.0, 10);
+  CvOptions options;
+  options.cv.kind = CvSpec::Kind::loo;
+  const BandwidthCV<double> cv(p.X, p.Y, {}, options);
+  kreg::CancelToken token;
+  token.request();
+  EXPECT_THROW(cv.score({{}, {0.5}}, &token), kreg::Cancelled);
+}
+
+TEST(CrossValidation, BadInputIsAClearError) {
+  const Problem p = make(10, 2, 1, 0.0, 11);
+  CvOptions loo;
+  loo.cv.kind = CvSpec::Kind::loo;
+  const BandwidthCV<double> cv(p.X, p.Y, {}, loo);
+  expect_error<kreg::ArgumentError>(
+      [&] {
+        cv.score({{}, {}});
+      },
+      "no bandwidths to score; give at least one");
+  expect_error<kreg::ArgumentError>(
+      [&] {
+        cv.score({{}, {0.5, -1.0}});
+      },
+      "bandwidth[1] must be a finite number > 0, got -1");
+  expect_error<kreg::ArgumentError>(
+      [&] {
+        cv.score({{}, {NAN}});
+      },
+      "bandwidth[0] must be a finite number > 0, got nan");
+  expect_error<kreg::ArgumentError>(
+      [&] {
+        cv.score({{1.0, 2.0, 3.0}, {1.0}});
+      },
+      "per-feature bandwidth has 3 values but the data has 2 features");
+
+  CvOptions kf;
+  kf.cv.kind = CvSpec::Kind::kfold;
+  kf.cv.folds = 11;
+  expect_error<kreg::ArgumentError>(
+      [&] { BandwidthCV<double>(p.X, p.Y, {}, kf); },
+      "cv = 11 folds but only 10 training points; use at most 10 folds (or loo)");
+  kf.cv.folds = 1;
+  expect_error<kreg::ArgumentError>([&] { BandwidthCV<double>(p.X, p.Y, {}, kf); },
+                                    "cv = 1 folds is too few; k-fold needs at least 2");
+  expect_error<kreg::ArgumentError>(
+      [&] { BandwidthCV<double>(rows_of(p.X, {0}), rows_of(p.Y, {0}), {}, loo); },
+      "leave-one-out needs at least 2 training points, got 1");
+  CvOptions hold;
+  hold.cv.kind = CvSpec::Kind::holdout;
+  expect_error<kreg::ArgumentError>(
+      [&] { BandwidthCV<double>(p.X, p.Y, {}, hold); },
+      "holdout scoring needs a test set (X_test, Y_test); none was given");
+  expect_error<kreg::ArgumentError>(
+      [&] { BandwidthCV<double>(p.X, p.Y, {}, loo, p.X, p.Y); },
+      "a test set was given but cv is loo; a test set is only used with holdout");
+  Matrix<double> bad = p.X;
+  bad(4, 1) = NAN;
+  expect_error<kreg::ArgumentError>(
+      [&] { BandwidthCV<double>(bad, p.Y, {}, loo); },
+      "X[4, 1] is NaN; kreg needs finite values (drop or impute the row first)");
+  loo.n_jobs = 0;
+  expect_error<kreg::ArgumentError>(
+      [&] { BandwidthCV<double>(p.X, p.Y, {}, loo); },
+      "n_jobs = 0 is not valid; use a positive thread count, -1 for all cores or -2 for all but "
+      "one");
+
+  expect_error<kreg::ArgumentError>(
+      [] { kreg::parse_cv("five"); },
+      "cv 'five' is not understood; give loo, holdout or a fold count such as 5");
+  expect_error<kreg::ArgumentError>([] { kreg::parse_cv("1"); },
+                                    "cv = 1 folds is too few; k-fold needs at least 2");
+  expect_error<kreg::ArgumentError>(
+      [] { kreg::parse_scoring("accuracy"); },
+      "unknown scoring 'accuracy'; choose r2, mse (neg_mean_squared_error) or mae "
+      "(neg_mean_absolute_error)");
+  EXPECT_EQ(kreg::parse_cv("loo").kind, CvSpec::Kind::loo);
+  EXPECT_EQ(kreg::parse_cv("7").folds, 7);
+  EXPECT_EQ(kreg::parse_scoring("neg_mean_squared_error"), Scoring::mse);
+}
+
+// The tutorial's grid search crashed with NaN on image data. Fashion-MNIST
+// pixels (0-255, d = 784), 400 images, one-hot labels: every score finite at
+// every bandwidth of logspace(-1, 3, 30), and at 1e-8 and 1e8, in both types.
+TEST(CrossValidation, FashionMnistPixelsNeverNaN) {
+  const std::string dir = "/usr/share/datasets/fashion-mnist/";
+  if (!std::filesystem::exists(dir + "t10k-images-idx3-ubyte.gz")) {
+    GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
+  }
+  const auto images = kreg::io::read_idx<double>(dir + "t10k-images-idx3-ubyte.gz");
+  const auto labels = kreg::io::read_idx<double>(dir + "t10k-labels-idx1-ubyte.gz");
+  std::vector<index_t> rows;
+  for (index_t i = 0; i < 400; ++i) rows.push_back(i);
+  const auto X = kreg::take_rows<double>(images, rows);
+  Matrix<double> Y(400, 10);
+  for (index_t i = 0; i < 400; ++i) Y(i, static_cast<index_t>(labels(i, 0))) = 1.0;
+  std::vector<double> grid = {1e-8, 1e8};
+  for (int i = 0; i < 30; ++i) grid.push_back(std::pow(10.0, -1.0 + 4.0 * i / 29.0));
+  for (const Kernel kernel : {Kernel::gaussian, Kernel::epanechnikov}) {
+    CvOptions options;
+    options.kernel = kernel;
+    options.cv.kind = CvSpec::Kind::loo;
+    const auto check = [&](const auto& scores) {
+      for (std::size_t b = 0; b < grid.size(); ++b) {
+        ASSERT_TRUE(std::isfinite(scores.mean[b])) << "h = " << grid[b];
+      }
+    };
+    check(BandwidthCV<double>(X, Y, {}, options).score({{}, grid}));
+    check(BandwidthCV<float>(Matrix<float>::from(X.view()), Matrix<float>::from(Y.view()), {},
+                             options)
+              .score({{}, grid}));
+  }
+}
+
+TEST(ForEachSplit, RunsEverySplitAndRethrowsTheFirstError) {
+  std::vector<int> seen(10, 0);
+  kreg::for_each_split(10, 3, [&](index_t s) { seen[s] += 1; });
+  for (const int v : seen) EXPECT_EQ(v, 1);
+  std::atomic<int> calls{0};
+  try {
+    kreg::for_each_split(10, 1, [&](index_t s) {
+      ++calls;
+      if (s == 4 || s == 6) throw std::runtime_error("split " + std::to_string(s));
+    });
+    FAIL() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "split 4");
+  }
+  EXPECT_EQ(calls.load(), 5);  // serial: splits after the failure are skipped
+  expect_error<kreg::ArgumentError>([] { kreg::for_each_split(3, 0, [](index_t) {}); },
+                                    "n_jobs = 0 is not valid; use a positive thread count, -1 "
+                                    "for all cores or -2 for all but one");
+}
+
+}  // namespace
