@@ -15,5 +15,6 @@ void add_generate(CLI::App& root);
 void add_score(CLI::App& root);
 void add_describe(CLI::App& root);
 void add_predict(CLI::App& root);
+void add_tune(CLI::App& root);
 
 }  // namespace kreg::cli

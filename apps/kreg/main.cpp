@@ -13,6 +13,7 @@
 namespace {
 constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitInterrupted = 130;  // 128 + SIGINT, as a shell reports Ctrl-C
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   kreg::cli::add_score(app);
   kreg::cli::add_describe(app);
   kreg::cli::add_predict(app);
+  kreg::cli::add_tune(app);
 
   try {
     app.parse(argc, argv);
@@ -33,6 +35,9 @@ int main(int argc, char** argv) {
     // --help and --version arrive here as "errors" with exit code 0.
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
+  } catch (const kreg::Cancelled& e) {
+    fmt::print(stderr, "kreg: {}\n", e.what());
+    return kExitInterrupted;
   } catch (const kreg::ArgumentError& e) {
     fmt::print(stderr, "kreg: error: {}\n", e.what());
     return kExitUsage;
