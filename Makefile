@@ -21,6 +21,10 @@ demo: build
 	$(KREG) describe demo-data/train.csv
 	$(KREG) predict --train demo-data/train.csv --target y --query demo-data/test.csv \
 	  --bandwidth 0.5 --out demo-data/pred.csv
+	$(KREG) tune --train demo-data/train.csv --target y --test demo-data/test.csv --cv holdout \
+	  --bandwidths logspace:-1:3:30 --out demo-data/tune.json --plot demo-data/r2.svg
+	$(KREG) tune --train demo-data/train.csv --target y --cv 5 --bandwidths logspace:-1:1:9 \
+	  --optimize scalar --out demo-data/tune-cv5.json
 	$(KREG) describe /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz --max-columns 4
 
 # Every test: formatting, the C++ suite (CTest) and the Python suite (pytest).

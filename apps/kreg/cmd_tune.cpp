@@ -6,10 +6,10 @@
 //
 // The journal (JSON lines) starts with the run's configuration; each finished
 // grid task and each optimiser evaluation is appended the moment it
-// completes. --resume checks the configuration (the data's checksum
-// included), skips what is recorded and replays the optimiser from its
-// recorded evaluations: the optimiser is deterministic, so it takes the same
-// path. n_jobs is not part of the configuration: it never changes a result.
+// completes; it is deleted once the results are written. --resume checks the configuration (the
+// data's checksum included), skips what is recorded and replays the optimiser from its recorded
+// evaluations: the optimiser is deterministic, so it takes the same path. n_jobs is not part of the
+// configuration: it never changes a result.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -165,6 +165,15 @@ class Journal {
   const std::vector<json>& records() const { return records_; }
   void append(const json& record) {
     if (writer_) writer_->append(record.dump());
+  }
+  // The run finished and its results are written: the journal has done its
+  // job, and the same command can run again without --resume.
+  void remove() {
+    if (!writer_) return;
+    const std::string path = writer_->path();
+    writer_.reset();
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
   }
 
  private:
@@ -570,6 +579,8 @@ void run_typed(const TuneOptions& o) {
     }
     write_svg(o.plot, chart);
   }
+
+  journal.remove();
 
   // Summary on stdout.
   fmt::print("{:>14}  {:>12}  {:>10}  {:>4}\n", "bandwidth", fmt::format("mean {}", score_name),
