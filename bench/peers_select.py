@@ -121,15 +121,14 @@ def main():
     common = ["tune", "--train", f"{tmp}/train.csv", "--target", "y", "--bandwidths",
               "logspace:-1:3:30", "--quiet"]
     run_kreg(kreg, common + ["--test", f"{tmp}/test.csv", "--cv", "holdout", "--out", out])
-    os.remove(out + ".journal")
-    t = min(run_kreg(kreg, common + ["--test", f"{tmp}/test.csv", "--cv", "holdout",
-                                     "--journal", f"{tmp}/j{i}"]) for i in range(3))
+    t = min(run_kreg(kreg, common + ["--test", f"{tmp}/test.csv", "--cv", "holdout", "--out",
+                                     out]) for _ in range(3))
     rows.append(("kreg tune --cv holdout (whole command: read CSV, grid, write)", t))
     got = np.array(json.load(open(out))["cv_results"]["mean_test_score"])
     lib = bench_select(build_dir)
     rows.append(("kreg BandwidthCV holdout (library call, 2 threads)", lib["holdout"]))
-    t_loo = min(run_kreg(kreg, common + ["--cv", "loo", "--journal", f"{tmp}/l{i}"])
-                for i in range(3))
+    t_loo = min(run_kreg(kreg, common + ["--cv", "loo", "--out", f"{tmp}/loo.json"])
+                for _ in range(3))
     rows.append(("kreg tune --cv loo, 8000 points (whole command)", t_loo))
     rows.append(("kreg BandwidthCV loo (library call, 2 threads)", lib["loo"]))
     print("### The tutorial's bandwidth grid: 30 bandwidths, 8000 train / 2000 test, d = 10\n")
