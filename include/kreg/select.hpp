@@ -132,7 +132,17 @@ class BandwidthCV {
 
  private:
   void check(const BandwidthSet& bandwidths) const;
-  // Training rows of split s, scaled: X (centred * 1/scale), Y, weights.
+  // One split's training rows and queries [begin, end), scaled for `bandwidths`.
+  struct Prepared {
+    Matrix<T> X, Y, Z;
+    std::vector<T> weights;
+    std::vector<index_t> exclude;  // leave-one-out: each query's own training row
+    std::vector<double> inv_h2;
+  };
+  Prepared prepare(const BandwidthSet& bandwidths, index_t split, index_t begin, index_t end) const;
+  // Predictions out(q, c * B + b) of those queries; isolated counts per bandwidth.
+  Matrix<T> predict_block(const BandwidthSet& bandwidths, index_t split, index_t begin, index_t end,
+                          std::vector<index_t>& isolated, const CancelToken* cancel) const;
   CvOptions options_;
   index_t n_ = 0, d_ = 0, k_ = 0;
   Matrix<T> X_, Y_;  // centred training set

@@ -258,84 +258,88 @@ std::vector<CvTask> BandwidthCV<T>::plan(index_t n_bandwidths) const {
   return tasks;
 }
 
-namespace {
-
-// The problem for one split and bandwidth set: training rows scaled so that
-// u^2 = inv_h2[b] * ||z - x||^2 with the smallest per-feature scale folded
-// into inv_h2 (coordinates only shrink, never overflow).
+// Queries [begin, end) of split `split` and its training rows, scaled so
+// that u^2 = inv_h2[b] * ||z - x||^2: coordinates are multiplied by
+// s_min / s_f <= 1 (they only shrink, never overflow) and s_min is folded
+// into inv_h2. Leave-one-out trains on every row in order, so query i skips
+// training row i.
 template <class T>
-struct Scaled {
-  Matrix<T> X, Y, Z;
-  std::vector<T> weights;
-  std::vector<double> inv_h2;
-  std::vector<double> factor;  // per feature: s_min / s_f
-};
-
-}  // namespace
-
-template <class T>
-CvPartial BandwidthCV<T>::run(const BandwidthSet& bw, const CvTask& task,
-                              const CancelToken* cancel) const {
-  check(bw);
-  const auto start = std::chrono::steady_clock::now();
-  const auto& split = splits_.at(static_cast<std::size_t>(task.split));
+typename BandwidthCV<T>::Prepared BandwidthCV<T>::prepare(const BandwidthSet& bw, index_t split,
+                                                          index_t begin, index_t end) const {
+  const auto& rows = splits_.at(static_cast<std::size_t>(split));
   const bool holdout = options_.cv.kind == CvSpec::Kind::holdout;
-  const bool loo = options_.cv.kind == CvSpec::Kind::loo;
-  const index_t B = static_cast<index_t>(bw.h.size());
-
+  const auto B = static_cast<index_t>(bw.h.size());
   double s_min = 1.0;
   std::vector<double> factor(static_cast<std::size_t>(d_), 1.0);
   if (!bw.scale.empty()) {
     s_min = *std::min_element(bw.scale.begin(), bw.scale.end());
     for (index_t f = 0; f < d_; ++f) factor[f] = s_min / bw.scale[f];
   }
-  std::vector<double> inv_h2(static_cast<std::size_t>(B));
+  Prepared out;
   for (index_t b = 0; b < B; ++b) {
     const double h = bw.h[b] * s_min;
-    inv_h2[b] = std::min(1.0 / (h * h), static_cast<double>(std::numeric_limits<T>::max()));
+    out.inv_h2.push_back(
+        std::min(1.0 / (h * h), static_cast<double>(std::numeric_limits<T>::max())));
   }
-
-  const auto n_train = static_cast<index_t>(split.train.size());
-  Matrix<T> Xs(n_train, d_), Ys(n_train, k_);
-  std::vector<T> ws;
+  const auto n_train = static_cast<index_t>(rows.train.size());
+  out.X = Matrix<T>(n_train, d_);
+  out.Y = Matrix<T>(n_train, k_);
   for (index_t r = 0; r < n_train; ++r) {
-    const index_t i = split.train[r];
+    const index_t i = rows.train[r];
     for (index_t f = 0; f < d_; ++f) {
-      Xs(r, f) = static_cast<T>(static_cast<double>(X_(i, f)) * factor[f]);
+      out.X(r, f) = static_cast<T>(static_cast<double>(X_(i, f)) * factor[f]);
     }
-    for (index_t c = 0; c < k_; ++c) Ys(r, c) = Y_(i, c);
-    if (!weight_.empty()) ws.push_back(weight_[i]);
+    for (index_t c = 0; c < k_; ++c) out.Y(r, c) = Y_(i, c);
+    if (!weight_.empty()) out.weights.push_back(weight_[i]);
   }
-  const MatrixView<const T> Xq = holdout ? X_test_.view() : X_.view();
-  const MatrixView<const T> Yq = holdout ? Y_test_.view() : Y_.view();
-  const index_t m = task.end - task.begin;
-  Matrix<T> Zs(m, d_);
-  std::vector<index_t> exclude;
-  for (index_t r = 0; r < m; ++r) {
-    const index_t i = split.test[task.begin + r];
-    for (index_t f = 0; f < d_; ++f) {
-      Zs(r, f) = static_cast<T>(static_cast<double>(Xq(i, f)) * factor[f]);
-    }
-    if (loo) exclude.push_back(i);  // loo trains on all rows in order: row i is X's row i
-  }
-  if (!ws.empty() && std::none_of(ws.begin(), ws.end(), [](T w) { return w > 0; })) {
+  if (!out.weights.empty() &&
+      std::none_of(out.weights.begin(), out.weights.end(), [](T w) { return w > 0; })) {
     throw ArgumentError(fmt::format(
         "split {} has no training point of positive sample weight; its queries cannot be "
         "predicted",
-        task.split));
+        split));
   }
+  const MatrixView<const T> Xq = holdout ? X_test_.view() : X_.view();
+  out.Z = Matrix<T>(end - begin, d_);
+  for (index_t r = 0; r < end - begin; ++r) {
+    const index_t i = rows.test[begin + r];
+    for (index_t f = 0; f < d_; ++f) {
+      out.Z(r, f) = static_cast<T>(static_cast<double>(Xq(i, f)) * factor[f]);
+    }
+    if (options_.cv.kind == CvSpec::Kind::loo) out.exclude.push_back(i);
+  }
+  return out;
+}
 
-  nw::Problem<T> p{Xs, Ys, ws, options_.kernel, 1.0};
-  Matrix<T> out(m, k_ * B);
+template <class T>
+Matrix<T> BandwidthCV<T>::predict_block(const BandwidthSet& bw, index_t split, index_t begin,
+                                        index_t end, std::vector<index_t>& isolated,
+                                        const CancelToken* cancel) const {
+  const Prepared p = prepare(bw, split, begin, end);
+  const nw::Problem<T> problem{p.X, p.Y, p.weights, options_.kernel, 1.0};
+  Matrix<T> out(end - begin, k_ * static_cast<index_t>(bw.h.size()));
+  isolated.assign(bw.h.size(), 0);
+  nw::predict_grid<T>(problem, p.Z, p.inv_h2, p.exclude, out, isolated,
+                      resolve_n_jobs(options_.n_jobs), cancel);
+  return out;
+}
+
+template <class T>
+CvPartial BandwidthCV<T>::run(const BandwidthSet& bw, const CvTask& task,
+                              const CancelToken* cancel) const {
+  check(bw);
+  const auto start = std::chrono::steady_clock::now();
+  const auto B = static_cast<index_t>(bw.h.size());
   CvPartial part;
-  part.isolated.assign(static_cast<std::size_t>(B), 0);
-  nw::predict_grid<T>(p, Zs, inv_h2, exclude, out, part.isolated, resolve_n_jobs(options_.n_jobs),
-                      cancel);
+  const Matrix<T> out = predict_block(bw, task.split, task.begin, task.end, part.isolated, cancel);
 
+  const auto& rows = splits_.at(static_cast<std::size_t>(task.split));
+  const MatrixView<const T> Yq =
+      options_.cv.kind == CvSpec::Kind::holdout ? Y_test_.view() : Y_.view();
   part.sse.assign(static_cast<std::size_t>(B * k_), 0.0);
   part.sae.assign(static_cast<std::size_t>(B * k_), 0.0);
-  for (index_t r = 0; r < m; ++r) {
-    const index_t i = split.test[task.begin + r];
+  for (index_t r = 0; r < out.rows(); ++r) {
+    const index_t i = rows.test[task.begin + r];
     for (index_t c = 0; c < k_; ++c) {
       const double y = Yq(i, c);
       for (index_t b = 0; b < B; ++b) {
@@ -466,52 +470,15 @@ CvScores BandwidthCV<T>::score(const BandwidthSet& bw, const CancelToken* cancel
 template <class T>
 Matrix<T> BandwidthCV<T>::predict(const BandwidthSet& bw, const CancelToken* cancel) const {
   check(bw);
-  // The same path as run(), keeping the predictions instead of the errors:
-  // a one-task view per split.
   const auto B = static_cast<index_t>(bw.h.size());
-  const bool holdout = options_.cv.kind == CvSpec::Kind::holdout;
-  Matrix<T> all(holdout ? X_test_.rows() : n_, k_ * B);
-  double s_min = 1.0;
-  std::vector<double> factor(static_cast<std::size_t>(d_), 1.0);
-  if (!bw.scale.empty()) {
-    s_min = *std::min_element(bw.scale.begin(), bw.scale.end());
-    for (index_t f = 0; f < d_; ++f) factor[f] = s_min / bw.scale[f];
-  }
-  std::vector<double> inv_h2(static_cast<std::size_t>(B));
-  for (index_t b = 0; b < B; ++b) {
-    const double h = bw.h[b] * s_min;
-    inv_h2[b] = std::min(1.0 / (h * h), static_cast<double>(std::numeric_limits<T>::max()));
-  }
-  const MatrixView<const T> Xq = holdout ? X_test_.view() : X_.view();
-  for (const auto& split : splits_) {
-    const auto n_train = static_cast<index_t>(split.train.size());
-    Matrix<T> Xs(n_train, d_), Ys(n_train, k_);
-    std::vector<T> ws;
-    for (index_t r = 0; r < n_train; ++r) {
-      const index_t i = split.train[r];
-      for (index_t f = 0; f < d_; ++f) {
-        Xs(r, f) = static_cast<T>(static_cast<double>(X_(i, f)) * factor[f]);
-      }
-      for (index_t c = 0; c < k_; ++c) Ys(r, c) = Y_(i, c);
-      if (!weight_.empty()) ws.push_back(weight_[i]);
-    }
-    const auto m = static_cast<index_t>(split.test.size());
-    Matrix<T> Zs(m, d_);
-    std::vector<index_t> exclude;
+  Matrix<T> all(options_.cv.kind == CvSpec::Kind::holdout ? X_test_.rows() : n_, k_ * B);
+  std::vector<index_t> isolated;
+  for (index_t s = 0; s < n_splits(); ++s) {
+    const auto& test = splits_[static_cast<std::size_t>(s)].test;
+    const auto m = static_cast<index_t>(test.size());
+    const Matrix<T> out = predict_block(bw, s, 0, m, isolated, cancel);
     for (index_t r = 0; r < m; ++r) {
-      const index_t i = split.test[r];
-      for (index_t f = 0; f < d_; ++f) {
-        Zs(r, f) = static_cast<T>(static_cast<double>(Xq(i, f)) * factor[f]);
-      }
-      if (options_.cv.kind == CvSpec::Kind::loo) exclude.push_back(i);
-    }
-    nw::Problem<T> p{Xs, Ys, ws, options_.kernel, 1.0};
-    Matrix<T> out(m, k_ * B);
-    std::vector<index_t> isolated(static_cast<std::size_t>(B), 0);
-    nw::predict_grid<T>(p, Zs, inv_h2, exclude, out, isolated, resolve_n_jobs(options_.n_jobs),
-                        cancel);
-    for (index_t r = 0; r < m; ++r) {
-      for (index_t j = 0; j < k_ * B; ++j) all(split.test[r], j) = out(r, j);
+      for (index_t j = 0; j < k_ * B; ++j) all(test[r], j) = out(r, j);
     }
   }
   return all;
