@@ -27,6 +27,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <type_traits>
 
 #include "nw/fused-inl.h"
 #include "nw/grid.hpp"
@@ -59,18 +60,27 @@ HWY_INLINE hn::Vec<D> WeightsAt(D d, const T* HWY_RESTRICT t, const T* HWY_RESTR
 
 // sums[0] = sum_p w_p and sums[1 + c] = sum_p w_p y[c][p] over the `valid`
 // lanes of a tile with w_p = weight(t_p) (times the sample weight when
-// kWeighted); lane `skip` (or none, -1) gets weight 0. k > 1 keeps the
-// weights in `wbuf`.
-template <bool kWeighted, class D, class WeightFn, class T = hn::TFromD<D>>
+// kWeighted); lane `skip` (or none, -1) gets weight 0. With kSkip, a vector
+// whose every lane has t >= skip_t contributes nothing and costs no
+// weights (the caller sets skip_t where weights are negligible). k > 1
+// keeps the weights in `wbuf`.
+template <bool kWeighted, bool kSkip, class D, class WeightFn, class T = hn::TFromD<D>>
 HWY_INLINE void TileSums(D d, const T* HWY_RESTRICT t, index_t valid, index_t skip, index_t k,
                          index_t tile, const T* HWY_RESTRICT y, const T* HWY_RESTRICT sw,
-                         T* HWY_RESTRICT wbuf, const WeightFn& weight, T* sums) {
+                         T* HWY_RESTRICT wbuf, const WeightFn& weight, T skip_t, T* sums) {
   using V = hn::Vec<D>;
   const auto L = static_cast<index_t>(hn::Lanes(d));
+  const V vskip = hn::Set(d, skip_t);
   if (k == 1) {
     V den0 = hn::Zero(d), den1 = hn::Zero(d), num0 = hn::Zero(d), num1 = hn::Zero(d);
     index_t p = 0;
     for (; p + 2 * L <= valid; p += 2 * L) {
+      if constexpr (kSkip) {
+        if (hn::AllTrue(d, hn::And(hn::Ge(hn::Load(d, t + p), vskip),
+                                   hn::Ge(hn::Load(d, t + p + L), vskip)))) {
+          continue;
+        }
+      }
       const V w0 = WeightsAt<kWeighted>(d, t, sw, p, valid, skip, weight);
       const V w1 = WeightsAt<kWeighted>(d, t, sw, p + L, valid, skip, weight);
       den0 = hn::Add(den0, w0);
@@ -89,7 +99,10 @@ HWY_INLINE void TileSums(D d, const T* HWY_RESTRICT t, index_t valid, index_t sk
   }
   V den = hn::Zero(d);
   for (index_t p = 0; p < valid; p += L) {
-    const V w = WeightsAt<kWeighted>(d, t, sw, p, valid, skip, weight);
+    V w = hn::Zero(d);
+    if (!kSkip || !hn::AllTrue(d, hn::Ge(hn::Load(d, t + p), vskip))) {
+      w = WeightsAt<kWeighted>(d, t, sw, p, valid, skip, weight);
+    }
     hn::Store(w, d, wbuf + p);
     den = hn::Add(den, w);
   }
@@ -102,6 +115,23 @@ HWY_INLINE void TileSums(D d, const T* HWY_RESTRICT t, index_t valid, index_t sk
     }
     sums[1 + c] = hn::GetLane(hn::SumOfLanes(d, num));
   }
+}
+
+// e^(-t c) for t c in [0, x_max] by its Taylor polynomial of degree kDegree
+// (Horner in y = -t c): no range reduction, so a large bandwidth costs
+// kDegree + 1 operations a vector instead of the full exponential's ~14.
+template <int kDegree, class D, class V = hn::Vec<D>>
+HWY_INLINE V ExpTaylor(D d, V t, V neg_c) {
+  using T = hn::TFromD<D>;
+  const V y = hn::Mul(t, neg_c);
+  double coef = 1.0;
+  for (int j = 2; j <= kDegree; ++j) coef /= j;
+  V q = hn::Set(d, static_cast<T>(coef));
+  for (int j = kDegree - 1; j >= 0; --j) {
+    coef *= j + 1;
+    q = hn::MulAdd(q, y, hn::Set(d, static_cast<T>(coef)));
+  }
+  return q;
 }
 
 template <class T>
@@ -127,18 +157,32 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
 
   // Per bandwidth: the Gaussian's -alpha and clamp t_lim (as nw/fused.cpp), or
   // a compact kernel's inv_h2, all clamped to T's range.
-  auto consts = hwy::AllocateAligned<T>(static_cast<std::size_t>(4 * B));
+  auto consts = hwy::AllocateAligned<T>(static_cast<std::size_t>(5 * B));
   T* neg_alpha = consts.get();
   T* t_lim = neg_alpha + B;
   T* ih2 = t_lim + B;
   T* t_skip = ih2 + B;
+  T* neg_c = t_skip + B;  // -inv_h2 / 2: the Gaussian's e^(-t c)
   for (index_t b = 0; b < B; ++b) {
     const double alpha = 0.5 * job.inv_h2[b] * 1.4426950408889634074;
     neg_alpha[b] = static_cast<T>(-std::min(alpha, static_cast<double>(kMax)));
     t_lim[b] = static_cast<T>(std::min(kMinExp2 / alpha, static_cast<double>(kMax)));
     ih2[b] = static_cast<T>(std::min(job.inv_h2[b], static_cast<double>(kMax)));
     t_skip[b] = static_cast<T>(std::min(skip_exp2 / alpha, static_cast<double>(kMax)));
+    neg_c[b] = static_cast<T>(-std::min(0.5 * job.inv_h2[b], static_cast<double>(kMax)));
   }
+  // The Taylor polynomial of e^-x of degree k is good to a relative 2e-14
+  // (double; 1e-8 float) for x <= kTaylorMax[k]: x^(k+1) / (k+1)! below that.
+  constexpr bool kFloat = std::numeric_limits<T>::digits == 24;
+  constexpr double kTaylorMax[] = {0,
+                                   0,
+                                   kFloat ? 2.9e-4 : 3.6e-5,
+                                   kFloat ? 3.3e-3 : 4.6e-4,
+                                   kFloat ? 1.3e-2 : 2.5e-3,
+                                   kFloat ? 3.4e-2 : 8.3e-3,
+                                   kFloat ? 6.9e-2 : 2.0e-2,
+                                   kFloat ? 0.12 : 4.0e-2,
+                                   kFloat ? 0.19 : 7.0e-2};
   const V one = hn::Set(d, T{1});
   const V zero = hn::Zero(d);
 
@@ -176,12 +220,15 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
         double* den = job.den + q * B;
         double* num = job.num + q * B * k;
         T& nearest = job.nearest[q];
-        // Sums of weight(src) over the tile for bandwidth b.
-        auto run = [&](index_t b, const T* src, const auto& w) {
+        // Sums of weight(src) over the tile for bandwidth b (kSkip: vectors
+        // whose every src >= skip_t are left out).
+        auto run = [&]<bool kSkip>(index_t b, const T* src, T skip_t, const auto& w) {
           if (sw) {
-            TileSums<true>(d, src, valid, skip, k, P, yt, sw, wbuf.get(), w, sums.get());
+            TileSums<true, kSkip>(d, src, valid, skip, k, P, yt, sw, wbuf.get(), w, skip_t,
+                                  sums.get());
           } else {
-            TileSums<false>(d, src, valid, skip, k, P, yt, sw, wbuf.get(), w, sums.get());
+            TileSums<false, kSkip>(d, src, valid, skip, k, P, yt, sw, wbuf.get(), w, skip_t,
+                                   sums.get());
           }
           den[b] += static_cast<double>(sums[0]);
           for (index_t c = 0; c < k; ++c) num[b * k + c] += static_cast<double>(sums[1 + c]);
@@ -202,15 +249,44 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
           // All distances so far infinite: equal weights, as nw/fused.cpp.
           const T m = std::isinf(nearest) ? T{0} : nearest;
           const V vm = hn::Set(d, m);
+          V vmax = hn::Zero(d);  // the tile's largest finite t (padding and skipped lanes are inf)
           for (index_t p = 0; p < valid; p += L) {
-            hn::Store(hn::Sub(hn::Load(d, s + p), vm), d, tbuf.get() + p);
+            const V tv = hn::Sub(hn::Load(d, s + p), vm);
+            hn::Store(tv, d, tbuf.get() + p);
+            vmax = hn::Max(vmax, hn::IfThenElseZero(hn::Lt(tv, hn::Set(d, kInf)), tv));
           }
+          const double tmax = static_cast<double>(hn::GetLane(hn::MaxOfLanes(d, vmax)));
           const T gap = tmin[r] - m;  // >= 0; +inf when the tile holds nothing
           for (index_t b = 0; b < B; ++b) {
             if (gap >= t_skip[b] && !std::isinf(nearest)) continue;  // every weight negligible
-            const V va = hn::Set(d, neg_alpha[b]);
-            const V vlim = hn::Set(d, t_lim[b]);
-            run(b, tbuf.get(), [&](V tv) { return Exp2Scaled(d, hn::Min(tv, vlim), va); });
+            const V nc = hn::Set(d, neg_c[b]);
+            // Far lanes beyond t_skip cost nothing when they are many; the
+            // check would cost ~15% where they are few.
+            const bool sparse = t_skip[b] < 0.5 * tmax && !std::isinf(nearest);
+            const double x_max = tmax * 0.5 * job.inv_h2[b];  // the largest t c in the tile
+            auto taylor = [&](auto degree) {
+              run.template operator()<false>(b, tbuf.get(), t_skip[b], [&](V tv) {
+                return ExpTaylor<decltype(degree)::value>(d, tv, nc);
+              });
+            };
+            if (x_max <= kTaylorMax[2]) {
+              taylor(std::integral_constant<int, 2>());
+            } else if (x_max <= kTaylorMax[4]) {
+              taylor(std::integral_constant<int, 4>());
+            } else if (x_max <= kTaylorMax[6]) {
+              taylor(std::integral_constant<int, 6>());
+            } else if (x_max <= kTaylorMax[8]) {
+              taylor(std::integral_constant<int, 8>());
+            } else {
+              const V va = hn::Set(d, neg_alpha[b]);
+              const V vlim = hn::Set(d, t_lim[b]);
+              auto w = [&](V tv) { return Exp2Scaled(d, hn::Min(tv, vlim), va); };
+              if (sparse) {
+                run.template operator()<true>(b, tbuf.get(), t_skip[b], w);
+              } else {
+                run.template operator()<false>(b, tbuf.get(), t_skip[b], w);
+              }
+            }
           }
         } else {
           if (tmin[r] <= nearest) {  // the nearest point(s) so far, for isolated queries
@@ -232,11 +308,12 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
             switch (job.kernel) {
               case Kernel::epanechnikov:  // 1 - u^2 for u < 1
                 if (u2_min >= 1) break;
-                run(b, s, [&](V sv) { return hn::Max(hn::NegMulAdd(sv, vih2, one), zero); });
+                run.template operator()<false>(
+                    b, s, kInf, [&](V sv) { return hn::Max(hn::NegMulAdd(sv, vih2, one), zero); });
                 break;
               case Kernel::tricube:  // (1 - u^3)^3 for u < 1
                 if (u2_min >= 1) break;
-                run(b, s, [&](V sv) {
+                run.template operator()<false>(b, s, kInf, [&](V sv) {
                   const V u2 = hn::Mul(sv, vih2);
                   const V c = hn::Max(hn::NegMulAdd(hn::Sqrt(u2), u2, one), zero);
                   return hn::Mul(hn::Mul(c, c), c);
@@ -244,8 +321,9 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
                 break;
               default:  // uniform: 1 for u <= 1
                 if (u2_min > 1) break;
-                run(b, s,
-                    [&](V sv) { return hn::IfThenElseZero(hn::Le(hn::Mul(sv, vih2), one), one); });
+                run.template operator()<false>(b, s, kInf, [&](V sv) {
+                  return hn::IfThenElseZero(hn::Le(hn::Mul(sv, vih2), one), one);
+                });
                 break;
             }
           }
