@@ -44,17 +44,6 @@ Engine parse_engine(std::string_view name) {
 std::string_view to_string(Kernel kernel) { return kKernelNames[static_cast<int>(kernel)]; }
 std::string_view to_string(Engine engine) { return kEngineNames[static_cast<int>(engine)]; }
 
-int resolve_n_jobs(int n_jobs) {
-  if (n_jobs == 0) {
-    throw ArgumentError(
-        "n_jobs = 0 is not valid; use a positive thread count, -1 for all cores or -2 for all "
-        "but one");
-  }
-  if (n_jobs > 0) return n_jobs;
-  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  return std::max(1, cores + 1 + n_jobs);
-}
-
 template <class T>
 NadarayaWatson<T>::NadarayaWatson(NadarayaWatsonOptions options) : options_(std::move(options)) {
   if (options_.bandwidth.empty()) {

@@ -26,14 +26,10 @@
 #include <mutex>
 #include <vector>
 
+#include "core/blas_threads.hpp"
 #include "core/parallel.hpp"
 #include "kreg/error.hpp"
 #include "nw/engine.hpp"
-
-extern "C" {
-void openblas_set_num_threads(int num_threads);
-int openblas_get_num_threads(void);
-}
 
 namespace kreg::nw {
 
@@ -43,40 +39,6 @@ namespace {
 // double per thread), so a block has min(256, 2^21 / n) rows (at least 1).
 constexpr index_t kBlockRows = 256;
 constexpr index_t kBlockElements = index_t{1} << 21;
-
-// OpenBLAS single-threaded while any vectorized prediction runs; the previous
-// thread count comes back when the last one ends (also on exceptions). The
-// count is process-wide, so concurrent predictions share one saved value.
-class SingleThreadedBlas {
- public:
-  SingleThreadedBlas() {
-    const std::lock_guard lock(mutex());
-    if (active()++ == 0) {
-      saved() = openblas_get_num_threads();
-      openblas_set_num_threads(1);
-    }
-  }
-  ~SingleThreadedBlas() {
-    const std::lock_guard lock(mutex());
-    if (--active() == 0) openblas_set_num_threads(saved());
-  }
-  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
-  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
- private:
-  static std::mutex& mutex() {
-    static std::mutex m;
-    return m;
-  }
-  static int& active() {
-    static int count = 0;
-    return count;
-  }
-  static int& saved() {
-    static int threads = 1;
-    return threads;
-  }
-};
 
 // C (rows x cols) = alpha * A B^T, row-major; A is rows x inner, B is cols x inner.
 void gemm_nt(index_t rows, index_t cols, index_t inner, float alpha, const float* a, index_t lda,
@@ -352,7 +314,7 @@ index_t predict_vectorized(const Problem<T>& p, MatrixView<const T> Z, MatrixVie
   const index_t rows = std::clamp<index_t>(kBlockElements / n, 1, kBlockRows);
   const index_t blocks = (m + rows - 1) / rows;
 
-  const SingleThreadedBlas single_threaded_blas;
+  const detail::SingleThreadedBlas single_threaded_blas;
   tbb::enumerable_thread_specific<Workspace<T>> workspaces;
   std::atomic<index_t> isolated{0};
   detail::parallel_blocks(n_threads, blocks, 1, [&](index_t b0, index_t b1) {

@@ -1,0 +1,406 @@
+// core/par.cpp - the scheduler behind kreg::par (kreg/par.hpp).
+//
+// One Loop per call. Its state sits under one mutex: the next unclaimed index,
+// the batches running, the finished batches waiting for the sink, the free
+// result buffers ("slots"), the first error. Every thread (the caller and
+// n_jobs - 1 workers) runs the same cycle: claim a batch under the lock, run
+// it unlocked, record it under the lock. Only the caller runs the callbacks
+// (sink, progress), between its own batches and while it waits for others.
+// That lock per batch is the engine's whole overhead, which automatic batching
+// keeps under a few tenths of a percent.
+//
+// Threads: a oneTBB arena of exactly n_jobs slots (the caller takes one), the
+// workers started with a task_group. Under ThreadSanitizer they are plain
+// std::threads instead: Debian's libtbb is not instrumented, so TSan would see
+// none of its hand-offs and report them all as races (as in core/parallel.hpp);
+// with std::threads it checks the engine's own sharing.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/blas_threads.hpp"
+#include "kreg/par.hpp"
+
+#if defined(__SANITIZE_THREAD__)
+#define KREG_PAR_STD_THREADS 1
+#else
+#include <tbb/global_control.h>
+#include <tbb/task_arena.h>
+#include <tbb/task_group.h>
+
+#include <optional>
+#endif
+
+namespace kreg::par {
+
+namespace {
+
+// Automatic batches aim at kTargetBatchSeconds; one measurement may grow the
+// size by at most kMaxGrowth and shrink it by at most 2 (a batch slowed by
+// preemption must not collapse the size). kMaxAutoBatch keeps the arithmetic
+// far from overflow.
+constexpr double kTargetBatchNs = kTargetBatchSeconds * 1e9;
+constexpr index_t kMaxGrowth = 8;
+constexpr index_t kMaxAutoBatch = index_t{1} << 40;
+
+std::string message_of(const std::exception_ptr& error) {
+  if (!error) return "no exception";
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception (not derived from std::exception)";
+  }
+}
+
+struct Batch {
+  index_t begin = 0;
+  index_t end = 0;
+  index_t slot = -1;
+};
+
+class Loop {
+ public:
+  Loop(const detail::LoopSpec& spec, const detail::Body& body, const detail::Drain& drain,
+       int threads, index_t slots)
+      : spec_(spec),
+        body_(body),
+        drain_(drain),
+        threads_(threads),
+        has_progress_(spec.progress != nullptr && *spec.progress) {
+    if (spec_.stream) {
+      free_slots_.reserve(static_cast<std::size_t>(slots));
+      for (index_t s = slots - 1; s >= 0; --s) free_slots_.push_back(s);
+      ready_.reserve(static_cast<std::size_t>(slots));
+    }
+  }
+
+  // Runs the loop with the calling thread as the caller; re-throws the first
+  // error once every thread has stopped.
+  void run() {
+    caller_id_ = std::this_thread::get_id();
+    if (threads_ == 1) {
+      caller();
+    } else {
+      const kreg::detail::SingleThreadedBlas single_threaded_blas;  // no oversubscription
+      run_threads();
+    }
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  enum class Claim { ok, wait, done };
+
+  void run_threads() {
+#if defined(KREG_PAR_STD_THREADS)
+    std::vector<std::thread> workers;
+    try {
+      workers.reserve(static_cast<std::size_t>(threads_ - 1));
+      for (int t = 1; t < threads_; ++t) workers.emplace_back([this] { worker(); });
+    } catch (...) {
+      const std::lock_guard lock(mutex_);
+      fail(std::current_exception());
+    }
+    caller();
+    for (auto& w : workers) w.join();
+#else
+    // oneTBB caps every arena at the machine's concurrency unless told
+    // otherwise; joblib's n_jobs may ask for more threads than cores.
+    const auto allowed = static_cast<int>(
+        tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism));
+    std::optional<tbb::global_control> raise;
+    if (threads_ > allowed) {
+      raise.emplace(tbb::global_control::max_allowed_parallelism,
+                    static_cast<std::size_t>(threads_));
+    }
+    tbb::task_arena arena(threads_);
+    arena.execute([this] {
+      tbb::task_group group;
+      try {
+        for (int t = 1; t < threads_; ++t) group.run([this] { worker(); });
+      } catch (...) {
+        const std::lock_guard lock(mutex_);
+        fail(std::current_exception());
+      }
+      caller();
+      group.wait();
+    });
+#endif
+  }
+
+  // The first error wins; everyone stops claiming. mutex_ held.
+  void fail(std::exception_ptr error) {
+    if (!error_) error_ = std::move(error);
+    stop_ = true;
+    slot_freed_.notify_all();
+    batch_done_.notify_one();
+  }
+
+  index_t next_batch_size() const {
+    if (spec_.batch_size > 0) return spec_.batch_size;
+    const index_t share = std::max<index_t>(1, (spec_.n - next_) / (2 * index_t{threads_}));
+    return std::min(auto_size_, share);
+  }
+
+  // mutex_ held.
+  Claim claim(Batch& batch) {
+    if (stop_) return Claim::done;
+    if (spec_.cancel != nullptr && spec_.cancel->requested()) {
+      fail(std::make_exception_ptr(Cancelled("interrupted")));
+      return Claim::done;
+    }
+    if (next_ >= spec_.n) return Claim::done;
+    index_t slot = -1;
+    if (spec_.stream) {
+      if (free_slots_.empty()) return Claim::wait;
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+    }
+    batch = {next_, next_ + std::min(spec_.n - next_, next_batch_size()), slot};
+    next_ = batch.end;
+    ++in_flight_;
+    if (next_ >= spec_.n) slot_freed_.notify_all();  // waiting workers can leave
+    return Claim::ok;
+  }
+
+  // Runs the batch's tasks without the lock; returns what they threw.
+  std::exception_ptr execute(const Batch& batch, double& ns) {
+    const auto start = std::chrono::steady_clock::now();
+    std::exception_ptr error;
+    try {
+#if defined(KREG_PAR_STD_THREADS)
+      body_(batch.begin, batch.end, batch.slot);
+#else
+      // A task's own oneTBB work (kreg's engines) must not let this thread
+      // pick up another of our workers while it waits: that worker could
+      // block on a slot this very batch holds.
+      tbb::this_task_arena::isolate([&] { body_(batch.begin, batch.end, batch.slot); });
+#endif
+    } catch (...) {
+      error = std::current_exception();
+    }
+    ns = static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now() - start)
+                                 .count());
+    return error;
+  }
+
+  // Automatic batching: `count` tasks took `ns`. Batches finish in any order,
+  // so the size follows the latest measurement; it only affects speed, never
+  // results. mutex_ held.
+  void resize(index_t count, double ns) {
+    const index_t current = auto_size_;
+    const double ideal = ns > 0 ? kTargetBatchNs * static_cast<double>(count) / ns
+                                : static_cast<double>(current * kMaxGrowth);
+    const auto low = std::max<index_t>(1, current / 2);
+    const auto high = std::min(kMaxAutoBatch, current * kMaxGrowth);
+    auto_size_ = std::clamp(static_cast<index_t>(std::min(ideal, 1e15)), low, high);
+  }
+
+  // mutex_ held.
+  void complete(const Batch& batch, std::exception_ptr error, double ns) {
+    --in_flight_;
+    if (spec_.batch_size == 0 && !error) resize(batch.end - batch.begin, ns);
+    if (error) {
+      fail(std::move(error));
+      if (batch.slot >= 0) {
+        free_slots_.push_back(batch.slot);
+        slot_freed_.notify_one();
+      }
+    } else {
+      done_ += batch.end - batch.begin;
+      if (spec_.stream) ready_.push_back(batch);
+    }
+    batch_done_.notify_one();
+  }
+
+  // The next finished batch the sink may take, or ready_.end().
+  std::vector<Batch>::iterator drainable() {
+    if (!spec_.ordered) return ready_.empty() ? ready_.end() : ready_.begin();
+    return std::find_if(ready_.begin(), ready_.end(),
+                        [&](const Batch& b) { return b.begin == delivered_; });
+  }
+
+  // Caller only, mutex_ held on entry and exit: hands finished batches to the
+  // sink and reports progress, with the lock released around the callbacks.
+  void callbacks(std::unique_lock<std::mutex>& lock) {
+    while (!callback_failed_) {
+      const auto it = drainable();
+      if (it == ready_.end()) break;
+      const Batch batch = *it;
+      ready_.erase(it);
+      lock.unlock();
+      std::exception_ptr error;
+      try {
+        drain_(batch.begin, batch.end, batch.slot);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      lock.lock();
+      delivered_ = batch.end;
+      free_slots_.push_back(batch.slot);
+      slot_freed_.notify_one();
+      if (error) {
+        callback_failed_ = true;
+        fail(std::move(error));
+      }
+    }
+    if (has_progress_ && !callback_failed_ && done_ > reported_) {
+      const index_t done = done_;
+      lock.unlock();
+      std::exception_ptr error;
+      try {
+        (*spec_.progress)(done, spec_.n);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      lock.lock();
+      reported_ = done;
+      if (error) {
+        callback_failed_ = true;
+        fail(std::move(error));
+      }
+    }
+  }
+
+  void caller() {
+    std::unique_lock lock(mutex_);
+    try {
+      for (;;) {
+        callbacks(lock);
+        Batch batch;
+        const Claim claimed = claim(batch);
+        if (claimed == Claim::ok) {
+          lock.unlock();
+          double ns = 0;
+          auto error = execute(batch, ns);
+          lock.lock();
+          complete(batch, std::move(error), ns);
+        } else if (claimed == Claim::done && in_flight_ == 0) {
+          // Nothing runs and nothing can start: whatever finished is final.
+          callbacks(lock);
+          break;
+        } else {
+          batch_done_.wait(lock);  // a batch is running; its completion wakes us
+        }
+      }
+    } catch (...) {  // a failed lock or wait; not expected
+      if (!lock.owns_lock()) lock.lock();
+      fail(std::current_exception());
+    }
+    stop_ = true;
+    slot_freed_.notify_all();
+  }
+
+  void worker() {
+    // oneTBB may hand a worker's task to the caller while it waits in
+    // task_group::wait; the caller's loop has already done the work.
+    if (std::this_thread::get_id() == caller_id_) return;
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      Batch batch;
+      const Claim claimed = claim(batch);
+      if (claimed == Claim::done) return;
+      if (claimed == Claim::wait) {
+        slot_freed_.wait(lock);  // every slot holds results the sink has not taken
+        continue;
+      }
+      lock.unlock();
+      double ns = 0;
+      auto error = execute(batch, ns);
+      lock.lock();
+      complete(batch, std::move(error), ns);
+    }
+  }
+
+  const detail::LoopSpec& spec_;
+  const detail::Body& body_;
+  const detail::Drain& drain_;
+  const int threads_;
+  const bool has_progress_;
+  std::thread::id caller_id_;
+
+  std::mutex mutex_;
+  std::condition_variable batch_done_;  // the caller waits for completions
+  std::condition_variable slot_freed_;  // workers wait for a result slot
+  // Under mutex_:
+  index_t next_ = 0;       // first unclaimed task
+  index_t in_flight_ = 0;  // batches claimed and not completed
+  index_t done_ = 0;       // tasks completed
+  index_t auto_size_ = 1;  // the next automatic batch size
+  std::vector<index_t> free_slots_;
+  std::vector<Batch> ready_;  // finished, waiting for the sink
+  std::exception_ptr error_;
+  bool stop_ = false;
+  bool callback_failed_ = false;  // a sink or progress call threw: no more calls
+  index_t delivered_ = 0;         // ordered: the sink has had tasks [0, delivered_)
+  index_t reported_ = 0;          // the last `done` given to progress
+};
+
+void check(index_t n, index_t batch_size) {
+  if (n < 0) throw ArgumentError(fmt::format("task count = {} is not valid; it must be >= 0", n));
+  if (batch_size < 0) {
+    throw ArgumentError(fmt::format(
+        "batch_size = {} is not valid; use a positive task count, or 0 for automatic batching",
+        batch_size));
+  }
+}
+
+}  // namespace
+
+TaskError::TaskError(index_t index, std::exception_ptr nested)
+    : Error(fmt::format("task {} failed: {}", index, message_of(nested))),
+      index_(index),
+      nested_(std::move(nested)) {}
+
+namespace detail {
+
+index_t stream_slots(index_t n, const Options& options) {
+  check(n, options.batch_size);
+  return 2 * index_t{resolve_n_jobs(options.n_jobs)};
+}
+
+void run(const LoopSpec& spec, const Body& body, const Drain& drain) {
+  check(spec.n, spec.batch_size);
+  const int requested = resolve_n_jobs(spec.n_jobs);
+  // No more threads than tasks: an idle thread would only cost its start.
+  const int threads = static_cast<int>(std::clamp<index_t>(spec.n, 1, requested));
+  Loop loop(spec, body, drain, threads, 2 * index_t{requested});
+  loop.run();
+}
+
+[[noreturn]] void rethrow_as_task_error(index_t index) {
+  try {
+    throw;
+  } catch (const Cancelled&) {
+    throw;
+  } catch (...) {
+    throw TaskError(index, std::current_exception());
+  }
+}
+
+}  // namespace detail
+
+}  // namespace kreg::par
+
+namespace kreg {
+
+int resolve_n_jobs(int n_jobs) {
+  if (n_jobs == 0) {
+    throw ArgumentError(
+        "n_jobs = 0 is not valid; use a positive thread count, -1 for all cores or -2 for all "
+        "but one");
+  }
+  if (n_jobs > 0) return n_jobs;
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  return std::max(1, cores + 1 + n_jobs);
+}
+
+}  // namespace kreg
