@@ -16,5 +16,6 @@ void add_score(CLI::App& root);
 void add_describe(CLI::App& root);
 void add_predict(CLI::App& root);
 void add_tune(CLI::App& root);
+void add_augment(CLI::App& root);
 
 }  // namespace kreg::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   kreg::cli::add_describe(app);
   kreg::cli::add_predict(app);
   kreg::cli::add_tune(app);
+  kreg::cli::add_augment(app);
 
   try {
     app.parse(argc, argv);
