@@ -14,6 +14,7 @@
 #include "kreg/io/table.hpp"
 #include "kreg/metrics.hpp"
 #include "kreg/nw.hpp"
+#include "target_file.hpp"
 
 namespace kreg::cli {
 
@@ -69,22 +70,6 @@ class Stopwatch {
  private:
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
-
-// A target column from a separate file (--train-y / --query-y): exactly one
-// column, as many rows as the features.
-template <class T>
-Matrix<T> target_file(const std::string& path, index_t rows, const char* option) {
-  auto t = io::read_table<T>(path);
-  if (t.data.cols() != 1) {
-    throw ArgumentError(fmt::format("{} '{}' has {} columns; it must hold one target column",
-                                    option, path, t.data.cols()));
-  }
-  if (t.data.rows() != rows) {
-    throw ArgumentError(fmt::format("{} '{}' has {} rows but the features have {}", option, path,
-                                    t.data.rows(), rows));
-  }
-  return std::move(t.data);
-}
 
 template <class T>
 void run_typed(const PredictOptions& o) {

@@ -39,6 +39,7 @@
 #include "kreg/progress.hpp"
 #include "kreg/select.hpp"
 #include "kreg/version.hpp"
+#include "target_file.hpp"
 
 namespace kreg::cli {
 
@@ -90,16 +91,6 @@ void write_text(const std::string& path, const std::string& text) {
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) throw InputError(fmt::format("cannot rename '{}' to '{}': {}", tmp, path, ec.message()));
-}
-
-template <class T>
-Matrix<T> target_file(const std::string& path, index_t rows, const char* option) {
-  auto t = io::read_table<T>(path);
-  if (t.data.cols() != 1 || t.data.rows() != rows) {
-    throw ArgumentError(fmt::format("{} '{}' is {} x {}; it must be one column of {} rows", option,
-                                    path, t.data.rows(), t.data.cols(), rows));
-  }
-  return std::move(t.data);
 }
 
 // The journal: a writer, and what an earlier run recorded.

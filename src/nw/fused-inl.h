@@ -70,6 +70,24 @@ HWY_INLINE V Exp2Scaled(D d, V t, V a) {
   return hn::BitCast(d, hn::Add(hn::BitCast(di, p), e));
 }
 
+// Compact kernels' weights of squared distances s, with u^2 = s * vih2; zero
+// outside the support (epanechnikov, tricube: u >= 1; uniform: u > 1).
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V EpanechnikovWeight(D d, V s, V vih2) {  // 1 - u^2
+  return hn::Max(hn::NegMulAdd(s, vih2, hn::Set(d, 1)), hn::Zero(d));
+}
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V TricubeWeight(D d, V s, V vih2) {  // (1 - u^3)^3
+  const V u2 = hn::Mul(s, vih2);
+  const V c = hn::Max(hn::NegMulAdd(hn::Sqrt(u2), u2, hn::Set(d, 1)), hn::Zero(d));
+  return hn::Mul(hn::Mul(c, c), c);
+}
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V UniformWeight(D d, V s, V vih2) {  // 1
+  const V one = hn::Set(d, 1);
+  return hn::IfThenElseZero(hn::Le(hn::Mul(s, vih2), one), one);
+}
+
 // Pass 1: s = ||x - z||^2 from kGroup queries to the `valid` points of one
 // tile, into buf[r * tile + p]; lanes past `valid` get +inf. tmin[r] is the
 // smallest s of query r over the tile.

@@ -122,8 +122,6 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
   const V vlim = hn::Set(d, static_cast<T>(std::min(kMinExp2 / alpha, static_cast<double>(kMax))));
   // Compact kernels: u^2 = s inv_h2.
   const V vih2 = hn::Set(d, static_cast<T>(std::min(job.inv_h2, static_cast<double>(kMax))));
-  const V one = hn::Set(d, T{1});
-  const V zero = hn::Zero(d);
 
   auto buf = hwy::AllocateAligned<T>(static_cast<std::size_t>(kGroup * P));
   auto sums = hwy::AllocateAligned<T>(static_cast<std::size_t>(1 + k));
@@ -187,17 +185,13 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
           };
           switch (job.kernel) {
             case Kernel::epanechnikov:  // 1 - u^2 for u < 1
-              run([&](V sv) { return hn::Max(hn::NegMulAdd(sv, vih2, one), zero); });
+              run([&](V sv) { return EpanechnikovWeight(d, sv, vih2); });
               break;
             case Kernel::tricube:  // (1 - u^3)^3 for u < 1
-              run([&](V sv) {
-                const V u2 = hn::Mul(sv, vih2);
-                const V c = hn::Max(hn::NegMulAdd(hn::Sqrt(u2), u2, one), zero);
-                return hn::Mul(hn::Mul(c, c), c);
-              });
+              run([&](V sv) { return TricubeWeight(d, sv, vih2); });
               break;
             default:  // uniform: 1 for u <= 1
-              run([&](V sv) { return hn::IfThenElseZero(hn::Le(hn::Mul(sv, vih2), one), one); });
+              run([&](V sv) { return UniformWeight(d, sv, vih2); });
               break;
           }
         }

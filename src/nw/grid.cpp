@@ -37,8 +37,11 @@ namespace kreg::nw::grid {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 using fused::HWY_NAMESPACE::Distances;
+using fused::HWY_NAMESPACE::EpanechnikovWeight;
 using fused::HWY_NAMESPACE::Exp2Scaled;
 using fused::HWY_NAMESPACE::kGroup;
+using fused::HWY_NAMESPACE::TricubeWeight;
+using fused::HWY_NAMESPACE::UniformWeight;
 
 // The weights of lanes [p, p + L): weight(t) (times the sample weight when
 // kWeighted), 0 past `valid` and at lane `skip`.
@@ -183,8 +186,6 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
                                    kFloat ? 6.9e-2 : 2.0e-2,
                                    kFloat ? 0.12 : 4.0e-2,
                                    kFloat ? 0.19 : 7.0e-2};
-  const V one = hn::Set(d, T{1});
-  const V zero = hn::Zero(d);
 
   auto buf = hwy::AllocateAligned<T>(static_cast<std::size_t>(kGroup * P));
   auto tbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(P));
@@ -309,21 +310,17 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
               case Kernel::epanechnikov:  // 1 - u^2 for u < 1
                 if (u2_min >= 1) break;
                 run.template operator()<false>(
-                    b, s, kInf, [&](V sv) { return hn::Max(hn::NegMulAdd(sv, vih2, one), zero); });
+                    b, s, kInf, [&](V sv) { return EpanechnikovWeight(d, sv, vih2); });
                 break;
               case Kernel::tricube:  // (1 - u^3)^3 for u < 1
                 if (u2_min >= 1) break;
-                run.template operator()<false>(b, s, kInf, [&](V sv) {
-                  const V u2 = hn::Mul(sv, vih2);
-                  const V c = hn::Max(hn::NegMulAdd(hn::Sqrt(u2), u2, one), zero);
-                  return hn::Mul(hn::Mul(c, c), c);
-                });
+                run.template operator()<false>(b, s, kInf,
+                                               [&](V sv) { return TricubeWeight(d, sv, vih2); });
                 break;
               default:  // uniform: 1 for u <= 1
                 if (u2_min > 1) break;
-                run.template operator()<false>(b, s, kInf, [&](V sv) {
-                  return hn::IfThenElseZero(hn::Le(hn::Mul(sv, vih2), one), one);
-                });
+                run.template operator()<false>(b, s, kInf,
+                                               [&](V sv) { return UniformWeight(d, sv, vih2); });
                 break;
             }
           }

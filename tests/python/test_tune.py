@@ -285,3 +285,22 @@ def test_resume_refuses_a_different_run(kreg_bin, slow, tmp_path):
     bad = subprocess.run(args, capture_output=True, text=True)
     assert bad.returncode == 2
     assert "was written for a different run (bandwidths differ)" in bad.stderr
+
+
+def test_separate_target_files(kreg, data, tmp_path):
+    root, X_train, y_train, X_test, y_test = data
+    header = ",".join(f"x{j}" for j in range(X_train.shape[1]))
+    np.savetxt(tmp_path / "X.csv", X_train, delimiter=",", header=header, comments="",
+               fmt="%.17g")
+    np.savetxt(tmp_path / "y.csv", y_train, header="y", comments="", fmt="%.17g")
+    np.savetxt(tmp_path / "y_short.csv", y_train[:-1], header="y", comments="", fmt="%.17g")
+    args = ["tune", "--train", tmp_path / "X.csv", "--cv", "3", "--bandwidths", "0.5,1",
+            "--quiet"]
+    with_target = tune(kreg, root, tmp_path, "--cv", "3", "--bandwidths", "0.5,1")[1]
+    kreg(*args, "--train-y", tmp_path / "y.csv", "--out", tmp_path / "sep.json")
+    separate = json.loads((tmp_path / "sep.json").read_text())
+    assert separate["cv_results"] == with_target["cv_results"]
+    bad = kreg(*args, "--train-y", tmp_path / "y_short.csv", check=False)
+    assert bad.returncode == 2
+    assert f"--train-y '{tmp_path / 'y_short.csv'}' has {len(y_train) - 1} rows but the " \
+           f"features have {len(y_train)}" in bad.stderr
