@@ -26,6 +26,9 @@ demo: build
 	$(KREG) tune --train demo-data/train.csv --target y --cv 5 --bandwidths logspace:-1:1:9 \
 	  --optimize scalar --out demo-data/tune-cv5.json
 	$(KREG) describe /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz --max-columns 4
+	$(KREG) infer --data /usr/share/datasets/fashion-mnist --train-rows 10000 --test-rows 10000
+	$(KREG) cv --model logreg --data /usr/share/datasets/fashion-mnist --train-rows 5000 \
+	  --folds 5 --stratified
 
 # Every test: formatting, the C++ suite (CTest) and the Python suite (pytest).
 test: build

@@ -18,9 +18,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -31,6 +29,7 @@
 #include "kreg/error.hpp"
 #include "kreg/interrupt.hpp"
 #include "kreg/io/table.hpp"
+#include "kreg/io/text.hpp"
 #include "kreg/journal.hpp"
 #include "kreg/metrics.hpp"
 #include "kreg/nw.hpp"
@@ -78,19 +77,6 @@ std::uint64_t checksum(MatrixView<const T> a, std::uint64_t h = 1469598103934665
     }
   }
   return h;
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) throw InputError(fmt::format("cannot write '{}': {}", tmp, std::strerror(errno)));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw InputError(fmt::format("cannot rename '{}' to '{}': {}", tmp, path, ec.message()));
 }
 
 // The journal: a writer, and what an earlier run recorded.
@@ -528,7 +514,7 @@ void run_typed(const TuneOptions& o) {
                       {"grid_task_s", scores.seconds},
                       {"per_bandwidth_s", scores.seconds / static_cast<double>(grid.size())}};
 
-  if (!o.out.empty()) write_text(o.out, result.dump(2) + "\n");
+  if (!o.out.empty()) io::write_text_atomic(o.out, result.dump(2) + "\n");
   if (!o.csv.empty()) {
     std::string text = "bandwidth,mean_test_score,std_test_score,rank_test_score";
     for (index_t s = 0; s < search.n_splits(); ++s) text += fmt::format(",split{}_test_score", s);
@@ -539,7 +525,7 @@ void run_typed(const TuneOptions& o) {
       for (const double v : scores.splits[b]) text += fmt::format(",{:.17g}", v);
       text += fmt::format(",{}\n", scores.isolated[b]);
     }
-    write_text(o.csv, text);
+    io::write_text_atomic(o.csv, text);
   }
   const std::string score_name = options.scoring == Scoring::r2    ? "R^2"
                                  : options.scoring == Scoring::mse ? "MSE"

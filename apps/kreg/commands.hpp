@@ -17,5 +17,7 @@ void add_describe(CLI::App& root);
 void add_predict(CLI::App& root);
 void add_tune(CLI::App& root);
 void add_augment(CLI::App& root);
+void add_infer(CLI::App& root);
+void add_cv(CLI::App& root);
 
 }  // namespace kreg::cli

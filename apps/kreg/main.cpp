@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   kreg::cli::add_predict(app);
   kreg::cli::add_tune(app);
   kreg::cli::add_augment(app);
+  kreg::cli::add_infer(app);
+  kreg::cli::add_cv(app);
 
   try {
     app.parse(argc, argv);

@@ -151,10 +151,14 @@ class BandwidthCV {
   std::vector<Split> splits_;  // loo: one split, test = all rows (each skipping itself)
 };
 
-// Runs fn(s) for every split index s in [0, n_splits), splits in parallel on
-// n_jobs threads (joblib's meaning), each on one thread; the caller stores
-// results by index. The first exception (lowest split index) is re-thrown
-// after every running split has finished; splits not yet started are skipped.
-void for_each_split(index_t n_splits, int n_jobs, const std::function<void(index_t)>& fn);
+// The generic parallel fold runner: fn(s) for every split index s in
+// [0, n_splits), splits in parallel on n_jobs threads (joblib's meaning), one
+// split per batch of kreg::par (par.hpp), so a split's own parallelism (an
+// engine with n_jobs) runs inside it. The caller stores results by index.
+// The first exception by time is re-thrown as the split threw it (with
+// n_jobs = 1: the lowest index), after running splits finish; splits not yet
+// started are skipped. `cancel` stops it between splits (kreg::Cancelled).
+void for_each_split(index_t n_splits, int n_jobs, const std::function<void(index_t)>& fn,
+                    const CancelToken* cancel = nullptr);
 
 }  // namespace kreg

@@ -1,6 +1,8 @@
 // io/file.cpp - whole-file reads and atomic writes.
 #include "io/file.hpp"
 
+#include "kreg/io/text.hpp"
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -91,3 +93,11 @@ bool ends_with_nocase(std::string_view path, std::string_view suffix) {
 }
 
 }  // namespace kreg::io::detail
+
+namespace kreg::io {
+
+void write_text_atomic(const std::string& path, std::string_view text) {
+  detail::write_file_atomic(path, text);
+}
+
+}  // namespace kreg::io

@@ -2,17 +2,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <exception>
 #include <limits>
-#include <mutex>
 
-#include "core/parallel.hpp"
 #include "core/validate.hpp"
 #include "kreg/error.hpp"
+#include "kreg/par.hpp"
 #include "kreg/select.hpp"
 #include "nw/engine.hpp"
 
@@ -487,23 +485,17 @@ Matrix<T> BandwidthCV<T>::predict(const BandwidthSet& bw, const CancelToken* can
 template class BandwidthCV<float>;
 template class BandwidthCV<double>;
 
-void for_each_split(index_t n_splits, int n_jobs, const std::function<void(index_t)>& fn) {
-  const int threads = resolve_n_jobs(n_jobs);
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(std::max<index_t>(n_splits, 0)));
-  std::atomic<bool> failed{false};
-  detail::parallel_blocks(threads, n_splits, 1, [&](index_t begin, index_t end) {
-    for (index_t s = begin; s < end; ++s) {
-      if (failed.load(std::memory_order_relaxed)) return;
-      try {
-        fn(s);
-      } catch (...) {
-        errors[static_cast<std::size_t>(s)] = std::current_exception();
-        failed.store(true, std::memory_order_relaxed);
-      }
-    }
-  });
-  for (const auto& e : errors) {
-    if (e) std::rethrow_exception(e);
+void for_each_split(index_t n_splits, int n_jobs, const std::function<void(index_t)>& fn,
+                    const CancelToken* cancel) {
+  par::Options options;
+  options.n_jobs = n_jobs;
+  options.batch_size = 1;  // a split is a whole fit: never batch two
+  options.cancel = cancel;
+  try {
+    par::parallel_for(
+        n_splits, [&](index_t s) { fn(s); }, options);
+  } catch (const par::TaskError& e) {
+    std::rethrow_exception(e.nested());  // the split's own exception, type and message
   }
 }
 

@@ -392,6 +392,18 @@ TEST(ForEachSplit, RunsEverySplitAndRethrowsTheFirstError) {
     EXPECT_STREQ(e.what(), "split 4");
   }
   EXPECT_EQ(calls.load(), 5);  // serial: splits after the failure are skipped
+  // Thrown types come through unwrapped (a CLI maps ArgumentError to exit 2).
+  expect_error<kreg::ArgumentError>(
+      [] { kreg::for_each_split(4, 2, [](index_t) { throw kreg::ArgumentError("bad fold"); }); },
+      "bad fold");
+  // A cancelled token stops it before any split starts.
+  kreg::CancelToken token;
+  token.request();
+  std::atomic<int> started{0};
+  EXPECT_THROW(kreg::for_each_split(
+                   8, 2, [&](index_t) { ++started; }, &token),
+               kreg::Cancelled);
+  EXPECT_EQ(started.load(), 0);
   expect_error<kreg::ArgumentError>([] { kreg::for_each_split(3, 0, [](index_t) {}); },
                                     "n_jobs = 0 is not valid; use a positive thread count, -1 "
                                     "for all cores or -2 for all but one");

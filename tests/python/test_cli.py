@@ -30,7 +30,8 @@ def test_version_and_usage_exit_codes(kreg):
     assert "--test-size" in bad.stderr
 
 
-@pytest.mark.parametrize("sub", ["info", "generate", "score", "describe", "predict", "tune", "augment"])
+@pytest.mark.parametrize("sub", ["info", "generate", "score", "describe", "predict", "tune", "augment",
+                                 "infer", "cv"])
 def test_every_command_has_help(kreg, sub):
     proc = kreg(sub, "--help")
     assert "Usage" in proc.stdout or "usage" in proc.stdout.lower()

@@ -14,6 +14,7 @@
 
 #include "kreg/data.hpp"
 #include "kreg/io/table.hpp"
+#include "kreg/linear.hpp"
 #include "kreg/metrics.hpp"
 #include "kreg/random.hpp"
 
@@ -114,9 +115,33 @@ json run(int argc, char** argv) {
       throw std::invalid_argument("unknown metric " + name);
     return {{"value", value}};
   }
+  if (cmd == "logreg") {  // logreg X.npy|csv y.txt C tol max_iter standardize(0|1)
+    need(6);
+    const auto X = kreg::io::read_table<double>(argv[2]).data;
+    const auto y = read_numbers(argv[3]);
+    kreg::LogisticRegression model({.C = std::stod(argv[4]),
+                                    .standardize = std::string(argv[7]) == "1",
+                                    .max_iter = std::stoi(argv[6]),
+                                    .tol = std::stod(argv[5])});
+    model.fit(X.view(), y);
+    json coef = json::array();
+    for (kreg::index_t k = 0; k < model.coef().rows(); ++k) {
+      coef.push_back(std::vector<double>(model.coef().row(k).begin(), model.coef().row(k).end()));
+    }
+    const auto& r = model.fit_report();
+    return {{"coef", coef},
+            {"intercept", model.intercept()},
+            {"classes", model.classes()},
+            {"predictions", model.predict(X.view())},
+            {"n_iter", r.n_iter},
+            {"converged", r.converged},
+            {"grad_max", r.grad_max},
+            {"objective", r.objective},
+            {"stop", r.stop}};
+  }
   throw std::invalid_argument(
-      "usage: kreg_probe read|normal|uniform|permutation|generate|split|kfold|stratified|metric "
-      "...");
+      "usage: kreg_probe read|normal|uniform|permutation|generate|split|kfold|stratified|metric|"
+      "logreg ...");
 }
 
 }  // namespace

@@ -1,0 +1,344 @@
+// cmd_cv.cpp - `kreg cv`: k-fold cross-validation of one model, the folds
+// fitted and scored in parallel (the tutorial's section 4.3, scikit-learn's
+// cross_validate). Models: logreg (multinomial logistic regression, scored by
+// accuracy) on images or a table, nw (Nadaraya-Watson at one bandwidth,
+// scored by r2, mse or mae) on a table. Folds come from KFold or, with
+// --stratified, StratifiedKFold, with scikit-learn's row assignment for the
+// same seed. Every fold's fit is deterministic, so the scores are the same
+// bits for any --jobs.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "image_set.hpp"
+#include "kreg/data.hpp"
+#include "kreg/error.hpp"
+#include "kreg/interrupt.hpp"
+#include "kreg/io/table.hpp"
+#include "kreg/io/text.hpp"
+#include "kreg/linear.hpp"
+#include "kreg/metrics.hpp"
+#include "kreg/nw.hpp"
+#include "kreg/select.hpp"
+#include "kreg/version.hpp"
+#include "target_file.hpp"
+
+namespace kreg::cli {
+
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct CvCliOptions {
+  std::string model;
+  std::string data;
+  index_t train_rows = -1;
+  std::string train, target, train_y;
+  index_t folds = 5;
+  bool stratified = false;
+  std::uint32_t seed = 0;
+  bool no_shuffle = false;
+  int jobs = -1;
+  std::string scoring;
+  // logreg
+  double C = 1.0;
+  int max_iter = 1000;
+  double tol = 1e-4;
+  // nw
+  double bandwidth = 1.0;
+  std::string kernel = "gaussian";
+  std::string out;
+};
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+struct FoldResult {
+  index_t train_size = 0, test_size = 0;
+  double fit_seconds = 0.0, score_seconds = 0.0;
+  double test_score = 0.0;
+  int n_iter = 0;         // logreg only
+  bool converged = true;  // logreg only
+};
+
+std::vector<double> column(const Matrix<double>& y) { return {y.data(), y.data() + y.rows()}; }
+
+double regression_score(Scoring scoring, std::span<const double> truth,
+                        std::span<const double> pred) {
+  switch (scoring) {
+    case Scoring::r2:
+      return r2_score<double>(truth, pred);
+    case Scoring::mse:
+      return mean_squared_error<double>(truth, pred);
+    case Scoring::mae:
+      return mean_absolute_error<double>(truth, pred);
+  }
+  return NAN;
+}
+
+void run(const CvCliOptions& o) {
+  if (o.model != "logreg" && o.model != "nw") {
+    throw ArgumentError(fmt::format("--model '{}' is not a model; use logreg or nw", o.model));
+  }
+  const bool logreg = o.model == "logreg";
+  if (o.jobs == 0) {
+    throw ArgumentError(
+        "--jobs 0 is not valid; use a positive thread count, -1 for all cores or -2 for all but "
+        "one");
+  }
+  if (o.data.empty() == o.train.empty()) {
+    throw ArgumentError("give the data either as --data DIR (images) or as --train FILE");
+  }
+  if (!o.data.empty() && !logreg) {
+    throw ArgumentError("--model nw needs a table (--train FILE --target COLUMN), not --data");
+  }
+  if (!o.train.empty() && o.target.empty() && o.train_y.empty()) {
+    throw ArgumentError("--train needs --target COLUMN or --train-y FILE");
+  }
+  if (o.stratified && !logreg) {
+    throw ArgumentError(
+        "--stratified keeps class proportions, so it needs class labels: use it with --model "
+        "logreg");
+  }
+  check_rows_option(o.train_rows, "--train-rows");
+  if (o.folds < 2) throw ArgumentError(fmt::format("--folds {} must be at least 2", o.folds));
+  std::string scoring_name = o.scoring.empty() ? (logreg ? "accuracy" : "r2") : o.scoring;
+  Scoring scoring = Scoring::r2;
+  if (logreg) {
+    if (scoring_name != "accuracy") {
+      throw ArgumentError(fmt::format(
+          "--scoring '{}' is not available for logreg; it is scored by accuracy", scoring_name));
+    }
+  } else {
+    scoring = parse_scoring(scoring_name);
+    scoring_name = std::string(to_string(scoring));
+  }
+  const Kernel kernel = parse_kernel(o.kernel);
+  if (!logreg && !(o.bandwidth > 0 && std::isfinite(o.bandwidth))) {
+    throw ArgumentError(fmt::format("--bandwidth {} must be a positive number", o.bandwidth));
+  }
+
+  // The data: pixels (kept as bytes) or a table.
+  auto t = Clock::now();
+  Matrix<std::uint8_t> pixels;
+  Matrix<double> X;
+  std::vector<double> y;
+  std::string source;
+  if (!o.data.empty()) {
+    ImageSet set = load_image_set(o.data, "train", o.train_rows, true, "--data", "--train-rows");
+    pixels = std::move(set.images);
+    y = std::move(set.labels);
+    source = set.images_path;
+  } else {
+    const io::Table<double> table = io::read_table<double>(o.train);
+    io::Dataset<double> ds = io::split_target(table, o.target);
+    if (!o.train_y.empty()) ds.y = target_file<double>(o.train_y, ds.X.rows(), "--train-y");
+    X = std::move(ds.X);
+    y = column(ds.y);
+    source = o.train;
+    if (o.train_rows > X.rows()) {
+      throw ArgumentError(fmt::format("--train-rows {} asks for more rows than '{}' holds ({})",
+                                      o.train_rows, o.train, X.rows()));
+    }
+    if (o.train_rows > 0 && o.train_rows < X.rows()) {
+      X = Matrix<double>::from(X.view().rows_between(0, o.train_rows));
+      y.resize(static_cast<std::size_t>(o.train_rows));
+    }
+  }
+  const double load_s = seconds_since(t);
+  const auto n = static_cast<index_t>(y.size());
+  if (o.folds > n) {
+    throw ArgumentError(fmt::format("--folds {} is more than the {} rows of the data", o.folds, n));
+  }
+  if (o.stratified) {
+    std::map<double, index_t> counts;
+    for (const double label : y) ++counts[label];
+    index_t smallest = n;
+    for (const auto& [label, count] : counts) smallest = std::min(smallest, count);
+    if (smallest < o.folds) {
+      fmt::print(stderr,
+                 "warning: the smallest class has only {} members, fewer than --folds {}; some "
+                 "folds will miss it (as scikit-learn warns)\n",
+                 smallest, o.folds);
+    }
+  }
+  const std::vector<Split> splits = o.stratified
+                                        ? stratified_kfold(y, o.folds, !o.no_shuffle, o.seed)
+                                        : kfold(n, o.folds, !o.no_shuffle, o.seed);
+
+  CancelToken cancel;
+  ScopedSigint sigint(cancel);
+  std::vector<FoldResult> results(splits.size());
+  t = Clock::now();
+  for_each_split(
+      static_cast<index_t>(splits.size()), o.jobs,
+      [&](index_t s) {
+        const Split& split = splits[static_cast<std::size_t>(s)];
+        FoldResult& r = results[static_cast<std::size_t>(s)];
+        r.train_size = static_cast<index_t>(split.train.size());
+        r.test_size = static_cast<index_t>(split.test.size());
+        std::vector<double> y_train, y_test;
+        for (const index_t i : split.train) y_train.push_back(y[static_cast<std::size_t>(i)]);
+        for (const index_t i : split.test) y_test.push_back(y[static_cast<std::size_t>(i)]);
+        const auto fit_start = Clock::now();
+        if (logreg) {
+          LogisticRegressionOptions lo;
+          lo.C = o.C;
+          lo.max_iter = o.max_iter;
+          lo.tol = o.tol;
+          lo.n_jobs = o.jobs;
+          lo.cancel = &cancel;
+          LogisticRegression model(lo);
+          std::vector<double> pred;
+          if (!pixels.empty()) {
+            const Matrix<std::uint8_t> Xtr = take_rows<std::uint8_t>(pixels, split.train);
+            const Matrix<std::uint8_t> Xte = take_rows<std::uint8_t>(pixels, split.test);
+            model.fit<std::uint8_t>(Xtr, y_train);
+            r.fit_seconds = seconds_since(fit_start);
+            const auto score_start = Clock::now();
+            pred = model.predict<std::uint8_t>(Xte, o.jobs);
+            r.score_seconds = seconds_since(score_start);
+          } else {
+            const Matrix<double> Xtr = take_rows<double>(X, split.train);
+            const Matrix<double> Xte = take_rows<double>(X, split.test);
+            model.fit<double>(Xtr, y_train);
+            r.fit_seconds = seconds_since(fit_start);
+            const auto score_start = Clock::now();
+            pred = model.predict<double>(Xte, o.jobs);
+            r.score_seconds = seconds_since(score_start);
+          }
+          r.test_score = accuracy_score<double>(y_test, pred);
+          r.n_iter = model.fit_report().n_iter;
+          r.converged = model.fit_report().converged;
+        } else {
+          NadarayaWatsonOptions no;
+          no.kernel = kernel;
+          no.bandwidth = {o.bandwidth};
+          no.n_jobs = o.jobs;
+          NadarayaWatson<double> model(no);
+          const Matrix<double> Xtr = take_rows<double>(X, split.train);
+          const Matrix<double> Xte = take_rows<double>(X, split.test);
+          const MatrixView<const double> ytr(y_train.data(), r.train_size, 1);
+          model.fit(Xtr, ytr);
+          r.fit_seconds = seconds_since(fit_start);
+          const auto score_start = Clock::now();
+          const Matrix<double> pred = model.predict(Xte);
+          r.score_seconds = seconds_since(score_start);
+          r.test_score = regression_score(scoring, y_test, column(pred));
+        }
+      },
+      &cancel);
+  const double cv_s = seconds_since(t);
+
+  double mean = 0.0;
+  for (const FoldResult& r : results) mean += r.test_score;
+  mean /= static_cast<double>(results.size());
+  double var = 0.0;
+  for (const FoldResult& r : results) var += (r.test_score - mean) * (r.test_score - mean);
+  const double std_dev = std::sqrt(var / static_cast<double>(results.size()));  // ddof 0
+
+  const int threads = resolve_n_jobs(o.jobs);
+  fmt::print("kreg cv: {} on {} rows of '{}', {}{}-fold ({}), {} threads\n", o.model, n, source,
+             o.stratified ? "stratified " : "", o.folds,
+             o.no_shuffle ? "not shuffled" : fmt::format("shuffled, seed {}", o.seed), threads);
+  fmt::print("{:<6} {:>8} {:>8} {:>10} {:>10} {:>12}\n", "fold", "train", "test", "fit s",
+             "score s", scoring_name);
+  bool all_converged = true;
+  for (std::size_t s = 0; s < results.size(); ++s) {
+    const FoldResult& r = results[s];
+    all_converged = all_converged && r.converged;
+    fmt::print("{:<6} {:>8} {:>8} {:>10.3f} {:>10.3f} {:>12.6f}\n", s, r.train_size, r.test_size,
+               r.fit_seconds, r.score_seconds, r.test_score);
+  }
+  fmt::print("mean {} {:.6f}, std {:.6f}; load {:.3f} s, cross-validation {:.3f} s\n", scoring_name,
+             mean, std_dev, load_s, cv_s);
+  if (!all_converged) {
+    fmt::print(stderr,
+               "warning: L-BFGS stopped before --tol {} was reached in some folds; raise "
+               "--max-iter for converged models\n",
+               o.tol);
+  }
+
+  if (!o.out.empty()) {
+    json folds = json::array();
+    for (const FoldResult& r : results) {
+      json f = {{"train_size", r.train_size},
+                {"test_size", r.test_size},
+                {"fit_time", r.fit_seconds},
+                {"score_time", r.score_seconds},
+                {"test_score", r.test_score}};
+      if (logreg) {
+        f["n_iter"] = r.n_iter;
+        f["converged"] = r.converged;
+      }
+      folds.push_back(f);
+    }
+    json params = {{"folds", o.folds},
+                   {"stratified", o.stratified},
+                   {"shuffle", !o.no_shuffle},
+                   {"seed", o.seed}};
+    if (logreg) {
+      params.update({{"C", o.C}, {"max_iter", o.max_iter}, {"tol", o.tol}});
+    } else {
+      params.update({{"bandwidth", o.bandwidth}, {"kernel", o.kernel}});
+    }
+    const json j = {{"kreg_version", std::string(version)},
+                    {"model", o.model},
+                    {"data", source},
+                    {"rows", n},
+                    {"scoring", scoring_name},
+                    {"params", params},
+                    {"threads", threads},
+                    {"folds", folds},
+                    {"mean_test_score", mean},
+                    {"std_test_score", std_dev},
+                    {"seconds", cv_s}};
+    io::write_text_atomic(o.out, j.dump(2) + "\n");
+  }
+}
+
+}  // namespace
+
+void add_cv(CLI::App& root) {
+  auto o = std::make_shared<CvCliOptions>();
+  auto* cmd = root.add_subcommand(
+      "cv", "k-fold cross-validation of logistic regression or Nadaraya-Watson, folds in parallel");
+  cmd->add_option("--model", o->model, "logreg or nw")->required();
+  cmd->add_option("--data", o->data,
+                  "Image directory (train-images-idx3-ubyte[.gz] and labels), for logreg");
+  cmd->add_option("--train-rows", o->train_rows, "Use the first N rows (-1: all)")
+      ->capture_default_str();
+  cmd->add_option("--train", o->train, "Table of features and target (CSV, NPY, IDX)");
+  cmd->add_option("--target", o->target, "Target column of --train (name or index)");
+  cmd->add_option("--train-y", o->train_y, "Target as its own one-column file");
+  cmd->add_option("--folds", o->folds, "Number of folds (k >= 2)")->capture_default_str();
+  cmd->add_flag("--stratified", o->stratified,
+                "Keep class proportions in every fold (StratifiedKFold; logreg)");
+  cmd->add_option("--seed", o->seed, "Seed of the fold shuffle")->capture_default_str();
+  cmd->add_flag("--no-shuffle", o->no_shuffle, "Consecutive folds (scikit-learn's cv=K)");
+  cmd->add_option("--jobs", o->jobs, "Threads: -1 all cores, -2 all but one, k > 0 exactly k")
+      ->capture_default_str();
+  cmd->add_option("--scoring", o->scoring, "logreg: accuracy; nw: r2 (default), mse or mae");
+  cmd->add_option("--C", o->C, "logreg: inverse L2 strength")->capture_default_str();
+  cmd->add_option("--max-iter", o->max_iter, "logreg: L-BFGS iterations at most")
+      ->capture_default_str();
+  cmd->add_option("--tol", o->tol, "logreg: stop when max |gradient| <= tol")
+      ->capture_default_str();
+  cmd->add_option("--bandwidth", o->bandwidth, "nw: the bandwidth")->capture_default_str();
+  cmd->add_option("--kernel", o->kernel, "nw: gaussian, epanechnikov, tricube or uniform")
+      ->capture_default_str();
+  cmd->add_option("--out", o->out, "Write the per-fold and mean scores as JSON");
+  cmd->callback([o] { run(*o); });
+}
+
+}  // namespace kreg::cli
