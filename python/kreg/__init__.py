@@ -1,0 +1,34 @@
+"""kreg: parallel Nadaraya-Watson kernel regression for numpy and scikit-learn.
+
+    from kreg import NadarayaWatsonRegressor, NadarayaWatsonCV
+    model = NadarayaWatsonRegressor(bandwidth=0.5).fit(X_train, y_train)
+    search = NadarayaWatsonCV(np.logspace(-1, 3, 30), cv=5).fit(X_train, y_train)
+
+The estimators follow scikit-learn's conventions (they pass its estimator
+checks) and run on kreg's C++ engines with the GIL released. See
+README.md ("Python") and the docstrings for the dtype, n_jobs and Ctrl-C
+behaviour.
+"""
+
+from ._functions import (
+    generate_data,
+    pairwise_sq_distances,
+    parallel_map,
+    read_idx,
+    rule_of_thumb_bandwidth,
+)
+from ._kreg import InputError, __version__, hardware_concurrency
+from ._nw import NadarayaWatsonCV, NadarayaWatsonRegressor
+
+__all__ = [
+    "InputError",
+    "NadarayaWatsonCV",
+    "NadarayaWatsonRegressor",
+    "__version__",
+    "generate_data",
+    "hardware_concurrency",
+    "pairwise_sq_distances",
+    "parallel_map",
+    "read_idx",
+    "rule_of_thumb_bandwidth",
+]

@@ -1,0 +1,130 @@
+// python/bind_nw.cpp - kreg::NadarayaWatson for Python: a fitted, immutable
+// model per dtype (_kreg.NadarayaWatson64 / NadarayaWatson32).
+//
+// The model is fitted in the constructor and never changes afterwards, so
+// predict (const in C++, every engine's scratch space is per call) may run
+// from several Python threads at once. predict releases the GIL and answers
+// Ctrl-C: the queries are cut into chunks of about kChunkWork pair-operations
+// (a tenth of a second on two cores), with a cancellation check between
+// chunks. Each query's result depends on that query alone (kreg/nw.hpp), so
+// chunking changes no bit.
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+#include "kreg/nw.hpp"
+
+namespace kreg::python {
+
+namespace {
+
+constexpr double kChunkWork = 2e9;
+constexpr index_t kChunkQuantum = 32;  // queries: the engines' parallel grain
+
+template <class T>
+class PyNadarayaWatson {
+ public:
+  PyNadarayaWatson(In2<T> X, In2<T> Y, std::optional<In1<T>> sample_weight,
+                   const std::string& kernel, std::vector<double> bandwidth,
+                   const std::string& engine, int n_jobs)
+      : model_({parse_kernel(kernel), std::move(bandwidth), parse_engine(engine), n_jobs}),
+        threads_(resolve_n_jobs(n_jobs)) {
+    const MatrixView<const T> x = view_of(X), y = view_of(Y);
+    const std::span<const T> w = span_of(sample_weight);
+    nb::gil_scoped_release release;
+    model_.fit(x, y, w);
+    n_train_ = x.rows();
+  }
+
+  // Predictions (m x k) and the count of isolated queries (kreg/nw.hpp).
+  // chunk_rows > 0 forces that chunk size (tests); 0 sizes chunks by work.
+  std::pair<OutN<T>, index_t> predict(In2<T> Z, index_t chunk_rows) const {
+    const MatrixView<const T> z = view_of(Z);
+    const index_t k = model_.n_outputs();
+    double per_row =
+        static_cast<double>(n_train_) * static_cast<double>(model_.n_features() + 4 * (k + 1));
+    if (model_.options().engine == Engine::reference) per_row *= 16;  // long double loops
+    index_t isolated = 0;
+    Matrix<T> out =
+        run_interruptible(per_row * static_cast<double>(z.rows()), [&](const CancelToken* cancel) {
+          index_t chunk = chunk_rows;
+          if (chunk <= 0) {
+            chunk = std::max<index_t>(kChunkQuantum * threads_,
+                                      static_cast<index_t>(std::ceil(kChunkWork / per_row)));
+          }
+          PredictReport report;
+          if (z.rows() <= chunk) {
+            Matrix<T> all = model_.predict(z, &report);
+            isolated = report.isolated;
+            return all;
+          }
+          Matrix<T> all(z.rows(), k);
+          for (index_t begin = 0; begin < z.rows(); begin += chunk) {
+            throw_if_cancelled(cancel);
+            const index_t end = std::min(z.rows(), begin + chunk);
+            const Matrix<T> part = model_.predict(z.rows_between(begin, end), &report);
+            std::copy(part.data(), part.data() + part.size(), &all(begin, 0));
+            isolated += report.isolated;
+          }
+          return all;
+        });
+    return {to_numpy(std::move(out)), isolated};
+  }
+
+  index_t n_train() const { return n_train_; }
+  index_t n_features() const { return model_.n_features(); }
+  index_t n_outputs() const { return model_.n_outputs(); }
+  int n_jobs() const { return threads_; }
+  std::string kernel() const { return std::string(to_string(model_.options().kernel)); }
+  std::string engine() const { return std::string(to_string(model_.options().engine)); }
+  std::vector<double> bandwidth() const { return model_.options().bandwidth; }
+
+ private:
+  NadarayaWatson<T> model_;
+  int threads_;
+  index_t n_train_ = 0;
+};
+
+template <class T>
+void bind_model(nb::module_& m, const char* name) {
+  using M = PyNadarayaWatson<T>;
+  nb::class_<M>(m, name,
+                "A fitted Nadaraya-Watson model (kreg::NadarayaWatson). Immutable: predict may "
+                "be called from several threads at once.")
+      .def(nb::init<In2<T>, In2<T>, std::optional<In1<T>>, const std::string&, std::vector<double>,
+                    const std::string&, int>(),
+           nb::arg("X").noconvert(), nb::arg("Y").noconvert(),
+           nb::arg("sample_weight").noconvert().none(), nb::arg("kernel"), nb::arg("bandwidth"),
+           nb::arg("engine"), nb::arg("n_jobs"),
+           "Fit on X (n x d) and Y (n x k), both C-contiguous, with optional sample weights.")
+      .def("predict", &M::predict, nb::arg("Z").noconvert(), nb::arg("chunk_rows") = 0,
+           "Predictions (m x k) for the queries Z (m x d) and the number of isolated queries "
+           "(no training point inside a compact kernel's support). Releases the GIL; Ctrl-C "
+           "raises KeyboardInterrupt between chunks of about a tenth of a second.")
+      .def_prop_ro("n_train", &M::n_train)
+      .def_prop_ro("n_features", &M::n_features)
+      .def_prop_ro("n_outputs", &M::n_outputs)
+      .def_prop_ro("n_jobs", &M::n_jobs, "The thread count n_jobs resolved to.")
+      .def_prop_ro("kernel", &M::kernel)
+      .def_prop_ro("engine", &M::engine)
+      .def_prop_ro("bandwidth", &M::bandwidth);
+}
+
+}  // namespace
+
+void bind_nw(nb::module_& m) {
+  bind_model<double>(m, "NadarayaWatson64");
+  bind_model<float>(m, "NadarayaWatson32");
+  m.def("resolve_n_jobs", &resolve_n_jobs, nb::arg("n_jobs"),
+        "joblib's n_jobs as a thread count: -1 all cores, -2 all but one, k > 0 exactly k; 0 "
+        "raises ValueError.");
+}
+
+}  // namespace kreg::python
