@@ -97,6 +97,14 @@ struct LogisticRegressionOptions {
   bool fit_intercept = true;
   // L-BFGS iterations (scikit-learn's max_iter).
   int max_iter = 1000;
+  // L-BFGS memory: the correction pairs kept (scipy's maxcor; scikit-learn
+  // uses 10). Each pair costs 2 x parameters doubles of memory (125 KB for
+  // 784 features x 10 classes) and 4 x parameters flops per iteration, little
+  // next to a gradient over many rows, and more pairs save iterations: on
+  // 10000 Fashion-MNIST images to tol 1e-4, 10 pairs take 460 iterations, 50
+  // take 278 and 100 take 207. The optimum is the same; only the path to it
+  // changes. Lower it for models with millions of parameters. 1 to 1000.
+  int history = 100;
   // Converged when max |gradient| of the objective <= tol (scipy's pgtol,
   // scikit-learn's tol). Tolerances down to ~1e-15 are reachable: where the
   // objective's rounding stalls the line search, L-BFGS restarts on values
@@ -131,8 +139,8 @@ class LogisticRegression {
   // X: n x d, y: n class labels (finite; the classes are the sorted distinct
   // values, at least 2). Throws ArgumentError/InputError naming the row or
   // argument at fault (NaN/Inf in X or y, size mismatch, one class, C <= 0,
-  // max_iter < 1, tol < 0, n_jobs == 0). Not converging within max_iter is not
-  // an error: fit_report().converged says so (scikit-learn warns).
+  // max_iter < 1, history outside 1-1000, tol < 0, n_jobs == 0). Not converging within max_iter is
+  // not an error: fit_report().converged says so (scikit-learn warns).
   template <class T>
   LogisticRegression& fit(MatrixView<const T> X, std::span<const double> y);
 

@@ -385,6 +385,11 @@ void validate(const LogisticRegressionOptions& o) {
     throw ArgumentError(
         fmt::format("LogisticRegression: max_iter must be >= 1, got {}", o.max_iter));
   }
+  if (o.history < 1 || o.history > 1000) {
+    throw ArgumentError(fmt::format(
+        "LogisticRegression: history must be between 1 and 1000 (L-BFGS correction pairs), got {}",
+        o.history));
+  }
   if (!(o.tol >= 0)) {
     throw ArgumentError(fmt::format("LogisticRegression: tol must be >= 0, got {}", o.tol));
   }
@@ -500,10 +505,10 @@ LogisticRegression& LogisticRegression::fit(MatrixView<const T> X, std::span<con
   } else {
     lbfgs_parameter_t param;
     lbfgs_parameter_init(&param);
-    param.m = 10;               // scipy's L-BFGS-B default
-    param.epsilon = 0.0;        // our own test: max |gradient| <= tol
-    param.max_iterations = 0;   // and our own max_iter
-    param.max_linesearch = 50;  // scikit-learn passes maxls = 50
+    param.m = options_.history;  // see LogisticRegressionOptions::history
+    param.epsilon = 0.0;         // our own test: max |gradient| <= tol
+    param.max_iterations = 0;    // and our own max_iter
+    param.max_linesearch = 50;   // scikit-learn passes maxls = 50
     for (int restart = 0;; ++restart) {
       run.iter_offset = run.n_iter;
       status =

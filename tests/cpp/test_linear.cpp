@@ -822,6 +822,9 @@ TEST(LogisticRegressionErrors, Messages) {
       "nan");
   expect_error<ArgumentError>([&] { fit({.max_iter = 0}); },
                               "LogisticRegression: max_iter must be >= 1, got 0");
+  expect_error<ArgumentError>([&] { fit({.history = 0}); },
+                              "LogisticRegression: history must be between 1 and 1000 (L-BFGS "
+                              "correction pairs), got 0");
   expect_error<ArgumentError>([&] { fit({.tol = -1.0}); },
                               "LogisticRegression: tol must be >= 0, got -1");
   expect_error<ArgumentError>([&] { fit({.n_jobs = 0}); },
