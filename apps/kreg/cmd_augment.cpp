@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 
+#include "cli_util.hpp"
 #include "commands.hpp"
 #include "kreg/augment.hpp"
 #include "kreg/error.hpp"
@@ -38,18 +39,10 @@ struct AugmentCliOptions {
   double noise_std = 8;
 };
 
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
 void run(const AugmentCliOptions& o) {
   // Usage errors first, before any file is read.
   if (o.copies < 0) throw ArgumentError("--copies must be >= 0");
-  if (o.jobs == 0) {
-    throw ArgumentError(
-        "--jobs 0 is not valid; use a positive thread count, -1 for all cores or -2 for all but "
-        "one");
-  }
+  check_jobs_option(o.jobs);
   if (o.limit < -1) throw ArgumentError("--limit must be >= 0 (or -1 for all images)");
   if (!o.labels_out.empty() && o.labels.empty()) {
     throw ArgumentError("--labels-out needs --labels");

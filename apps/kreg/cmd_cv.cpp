@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_util.hpp"
 #include "commands.hpp"
 #include "image_set.hpp"
 #include "kreg/data.hpp"
@@ -36,7 +37,6 @@ namespace kreg::cli {
 namespace {
 
 using json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 struct CvCliOptions {
   std::string model;
@@ -58,10 +58,6 @@ struct CvCliOptions {
   std::string kernel = "gaussian";
   std::string out;
 };
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 struct FoldResult {
   index_t train_size = 0, test_size = 0;
@@ -91,11 +87,7 @@ void run(const CvCliOptions& o) {
     throw ArgumentError(fmt::format("--model '{}' is not a model; use logreg or nw", o.model));
   }
   const bool logreg = o.model == "logreg";
-  if (o.jobs == 0) {
-    throw ArgumentError(
-        "--jobs 0 is not valid; use a positive thread count, -1 for all cores or -2 for all but "
-        "one");
-  }
+  check_jobs_option(o.jobs);
   if (o.data.empty() == o.train.empty()) {
     throw ArgumentError("give the data either as --data DIR (images) or as --train FILE");
   }
@@ -199,24 +191,18 @@ void run(const CvCliOptions& o) {
           lo.n_jobs = o.jobs;
           lo.cancel = &cancel;
           LogisticRegression model(lo);
-          std::vector<double> pred;
-          if (!pixels.empty()) {
-            const Matrix<std::uint8_t> Xtr = take_rows<std::uint8_t>(pixels, split.train);
-            const Matrix<std::uint8_t> Xte = take_rows<std::uint8_t>(pixels, split.test);
-            model.fit<std::uint8_t>(Xtr, y_train);
+          // Pixels stay bytes (the model reads them directly), tables are double.
+          auto fit_predict = [&]<class T>(const Matrix<T>& data) {
+            const Matrix<T> Xtr = take_rows<T>(data, split.train);
+            const Matrix<T> Xte = take_rows<T>(data, split.test);
+            model.fit<T>(Xtr, y_train);
             r.fit_seconds = seconds_since(fit_start);
             const auto score_start = Clock::now();
-            pred = model.predict<std::uint8_t>(Xte, o.jobs);
+            std::vector<double> labels = model.predict<T>(Xte, o.jobs);
             r.score_seconds = seconds_since(score_start);
-          } else {
-            const Matrix<double> Xtr = take_rows<double>(X, split.train);
-            const Matrix<double> Xte = take_rows<double>(X, split.test);
-            model.fit<double>(Xtr, y_train);
-            r.fit_seconds = seconds_since(fit_start);
-            const auto score_start = Clock::now();
-            pred = model.predict<double>(Xte, o.jobs);
-            r.score_seconds = seconds_since(score_start);
-          }
+            return labels;
+          };
+          const std::vector<double> pred = pixels.empty() ? fit_predict(X) : fit_predict(pixels);
           r.test_score = accuracy_score<double>(y_test, pred);
           r.n_iter = model.fit_report().n_iter;
           r.converged = model.fit_report().converged;

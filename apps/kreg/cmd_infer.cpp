@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_util.hpp"
 #include "commands.hpp"
 #include "image_set.hpp"
 #include "kreg/error.hpp"
@@ -36,7 +37,6 @@ namespace kreg::cli {
 namespace {
 
 using json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 struct InferOptions {
   std::string data;
@@ -52,10 +52,6 @@ struct InferOptions {
   int repeat = 1;
   std::string out;
 };
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 struct ModeResult {
   std::string name;
@@ -86,11 +82,7 @@ void run(const InferOptions& o) {
     throw ArgumentError(fmt::format(
         "--mode '{}' is not a mode; use serial, parallel, batched, network or all", o.mode));
   }
-  if (o.jobs == 0) {
-    throw ArgumentError(
-        "--jobs 0 is not valid; use a positive thread count, -1 for all cores or -2 for all but "
-        "one");
-  }
+  check_jobs_option(o.jobs);
   if (o.batch_size < 1) throw ArgumentError("--batch-size must be >= 1");
   if (o.repeat < 1) throw ArgumentError("--repeat must be >= 1");
   check_rows_option(o.train_rows, "--train-rows");

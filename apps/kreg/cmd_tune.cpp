@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "cli_util.hpp"
 #include "commands.hpp"
 #include "kreg/bandwidth.hpp"
 #include "kreg/error.hpp"
@@ -62,10 +63,6 @@ struct TuneOptions {
   bool resume = false;
   bool quiet = false;
 };
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // FNV-1a over the bytes of the data: the journal remembers which data it was for.
 template <class T>
