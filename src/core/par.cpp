@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/blas_threads.hpp"
+#include "core/parallel.hpp"
 #include "kreg/par.hpp"
 
 #if defined(__SANITIZE_THREAD__)
@@ -111,6 +112,7 @@ class Loop {
     caller();
     for (auto& w : workers) w.join();
 #else
+    ::kreg::detail::keep_tbb_workers_alive();
     // oneTBB caps every arena at the machine's concurrency unless told
     // otherwise; joblib's n_jobs may ask for more threads than cores.
     const auto allowed = static_cast<int>(

@@ -27,6 +27,22 @@
 
 namespace kreg::detail {
 
+// oneTBB stops its worker threads once no thread holds any of its state. A
+// caller that runs each kreg call on a fresh thread (a server's thread per
+// request, the Python extension's interruptible calls) would pay a pool
+// restart per call, and the late worker made a 2-thread loop run at 1-thread
+// speed about half the time. One initialised arena, never destroyed, keeps
+// the pool alive for the life of the process. Every arena kreg creates calls
+// this first.
+inline void keep_tbb_workers_alive() {
+  static tbb::task_arena* const keep = [] {
+    auto* arena = new tbb::task_arena();
+    arena->initialize();
+    return arena;
+  }();
+  (void)keep;
+}
+
 template <class F>
 void parallel_blocks(int n_threads, index_t count, index_t grain, F&& fn) {
   grain = std::max<index_t>(grain, 1);
@@ -59,6 +75,7 @@ void parallel_blocks(int n_threads, index_t count, index_t grain, F&& fn) {
   if (error) std::rethrow_exception(error);
   return;
 #endif
+  keep_tbb_workers_alive();
   // oneTBB caps every arena at the machine's concurrency unless told
   // otherwise; joblib's n_jobs may ask for more threads than cores.
   const auto allowed = static_cast<int>(

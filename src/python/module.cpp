@@ -5,7 +5,6 @@
 // ValueError); Cancelled -> KeyboardInterrupt (kreg only cancels on Ctrl-C
 // here); any other kreg::Error -> RuntimeError. Messages pass unchanged.
 #include <nanobind/nanobind.h>
-#include <tbb/task_arena.h>
 
 #include <thread>
 
@@ -38,19 +37,6 @@ NB_MODULE(_kreg, m) {
   using namespace kreg::python;
   m.doc() = "kreg's C++ core (nanobind). Use the kreg package, not this module.";
 
-  // kreg's engines and loops run each call in a fresh oneTBB arena. oneTBB
-  // stops its worker threads once no thread holds any of its state, and big
-  // calls here run on a short-lived thread each (common.hpp), so the pool
-  // was torn down after every call and rebuilt for the next, whose worker
-  // joined late: a 2-thread predict ran at 1-thread speed about half the
-  // time. One initialised arena, kept (leaked) for the life of the process,
-  // keeps the pool alive between calls.
-  static tbb::task_arena* const keep_pool_alive = [] {
-    auto* arena = new tbb::task_arena();
-    arena->initialize();
-    return arena;
-  }();
-  (void)keep_pool_alive;
   m.attr("__version__") = kreg::version;
 
   // Created once, referenced from the module and (never released) from the
