@@ -11,6 +11,17 @@
 // kernel's support, is skipped for that b: its weights could not change the
 // sums, whose shift point contributes exactly 1.
 //
+// Wide bandwidths share one pass: when a tile's t values lie within
+// t0 +- rho and c_b rho is small for several bandwidths b (w = e^(-t c_b)),
+// the tile's power sums M_j = sum xi^j and sum xi^j y, with xi = c (t - t0)
+// for the largest c_b among them, give every one of those bandwidths' sums as
+// e^(-c_b t0) sum_j (-c_b / c)^j / j! M_j: one pass of a few operations per
+// power instead of one exponential (or Taylor polynomial) per bandwidth.
+// The degree K bounds the truncation error by x^(K+1) / (K+1)! e^(2x)
+// relative, x = c rho: below 2e-12 in double and 2e-7 in float, the full
+// exponential's own error. Per tile and query a cost model picks the widest
+// bandwidths for which this is cheaper (PowerSumBandwidths).
+//
 // Leave-one-out skips the query's own training point by index: its distance
 // is set to +inf and its lane masked to weight 0, so duplicate points (a real
 // distance 0) still count.
@@ -28,6 +39,7 @@
 #include <cstddef>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "nw/fused-inl.h"
 #include "nw/grid.hpp"
@@ -120,6 +132,259 @@ HWY_INLINE void TileSums(D d, const T* HWY_RESTRICT t, index_t valid, index_t sk
   }
 }
 
+// Power sums over one tile: out[s][j] = sum_p a_s[p] xi[p]^j for j = 0..K
+// and kSeries series a_s (overwritten: they end as a_s xi^(K+1) in blocks).
+// Four powers a block keep 4 kSeries accumulators in registers; `n` is a
+// multiple of the vector length and lanes to ignore hold a_s = xi = 0.
+template <int kSeries, class D, class T = hn::TFromD<D>>
+HWY_INLINE void PowerSums(D d, const T* HWY_RESTRICT xi, T* const* a, index_t n, int K,
+                          double* const* out) {
+  using V = hn::Vec<D>;
+  const auto L = static_cast<index_t>(hn::Lanes(d));
+  constexpr int kBlock = 4;
+  for (int j0 = 0; j0 <= K; j0 += kBlock) {
+    const int nj = std::min(kBlock, K + 1 - j0);
+    V acc[kSeries][kBlock];
+    for (int s = 0; s < kSeries; ++s) {
+      for (int j = 0; j < kBlock; ++j) acc[s][j] = hn::Zero(d);
+    }
+    for (index_t p = 0; p < n; p += L) {
+      const V x = hn::Load(d, xi + p);
+      for (int s = 0; s < kSeries; ++s) {
+        V pw = hn::Load(d, a[s] + p);
+        for (int j = 0; j < kBlock; ++j) {
+          acc[s][j] = hn::Add(acc[s][j], pw);
+          pw = hn::Mul(pw, x);
+        }
+        hn::Store(pw, d, a[s] + p);
+      }
+    }
+    for (int s = 0; s < kSeries; ++s) {
+      for (int j = 0; j < nj; ++j) {
+        out[s][j0 + j] = static_cast<double>(hn::GetLane(hn::SumOfLanes(d, acc[s][j])));
+      }
+    }
+  }
+}
+
+// The degree K of the power sums for x = c rho is the smallest with
+// x^(K+1) / (K+1)! e^(2x) <= eps: the Taylor remainder of e^(-c (t - t0)),
+// relative to the smallest weight. MomentLimits gives, per K, the largest x
+// that degree serves (by bisection; the bound grows with x).
+constexpr int kMaxMomentDegree = 24;
+struct MomentLimits {
+  double x_max[kMaxMomentDegree + 1];
+  MomentLimits(double eps, double cap) {
+    for (int K = 0; K <= kMaxMomentDegree; ++K) {
+      auto bound = [K](double x) {
+        double term = 1;
+        for (int j = 1; j <= K + 1; ++j) term *= x / j;
+        return term * std::exp(2 * x);
+      };
+      double lo = 0, hi = 8;
+      for (int it = 0; it < 60; ++it) {
+        const double mid = 0.5 * (lo + hi);
+        (bound(mid) <= eps ? lo : hi) = mid;
+      }
+      x_max[K] = std::min(lo, cap);
+    }
+  }
+};
+
+// The Taylor polynomial of e^-x of degree k is good to a relative 2e-14
+// (double; 1e-8 float) for x <= kX[k]: x^(k+1) / (k+1)! below that.
+template <class T>
+struct TaylorMax {
+  static constexpr bool kFloat = std::numeric_limits<T>::digits == 24;
+  static constexpr double kX[] = {0,
+                                  0,
+                                  kFloat ? 2.9e-4 : 3.6e-5,
+                                  kFloat ? 3.3e-3 : 4.6e-4,
+                                  kFloat ? 1.3e-2 : 2.5e-3,
+                                  kFloat ? 3.4e-2 : 8.3e-3,
+                                  kFloat ? 6.9e-2 : 2.0e-2,
+                                  kFloat ? 0.12 : 4.0e-2,
+                                  kFloat ? 0.19 : 7.0e-2};
+};
+
+// The wide bandwidths of one tile and query from power sums (see the top of
+// this file). Built once per block of queries: the bandwidths in ascending c,
+// their constants padded to whole vectors, the tile buffers.
+template <class T>
+class PowerSumBandwidths {
+  using D = hn::ScalableTag<T>;
+  using V = hn::Vec<D>;
+  static constexpr bool kFloat = std::numeric_limits<T>::digits == 24;
+  static constexpr index_t kChains = 4;  // independent Horner chains in flight
+
+ public:
+  // neg_alpha[b] = -c_b log2(e), neg_c[b] = -c_b, t_skip[b]: as in
+  // ProcessBlock; k outputs, tiles of P points.
+  PowerSumBandwidths(const double* inv_h2, const T* neg_alpha, const T* neg_c, const T* t_skip,
+                     index_t B, index_t P, index_t k)
+      : inv_h2_(inv_h2),
+        t_skip_(t_skip),
+        B_(B),
+        P_(P),
+        k_(k),
+        order_(static_cast<std::size_t>(B)),
+        taken_(static_cast<std::size_t>(B), 0),
+        series_(static_cast<std::size_t>(1 + k)),
+        rows_(static_cast<std::size_t>(1 + k)),
+        moments_(static_cast<std::size_t>((1 + k) * (kMaxMomentDegree + 1))) {
+    for (index_t b = 0; b < B; ++b) order_[static_cast<std::size_t>(b)] = b;
+    std::stable_sort(order_.begin(), order_.end(),
+                     [&](index_t a, index_t b) { return inv_h2[a] < inv_h2[b]; });
+    const auto L = static_cast<index_t>(hn::Lanes(D()));
+    const index_t pad = (B + kChains * L - 1) / (kChains * L) * (kChains * L);
+    sorted_ = hwy::AllocateAligned<T>(static_cast<std::size_t>(3 * pad));
+    neg_alpha_ = sorted_.get();
+    neg_c_ = neg_alpha_ + pad;
+    out_ = neg_c_ + pad;
+    for (index_t i = 0; i < pad; ++i) {  // padding: c = 0, harmless
+      const index_t b = i < B ? order_[static_cast<std::size_t>(i)] : -1;
+      neg_alpha_[i] = b >= 0 ? neg_alpha[b] : T{0};
+      neg_c_[i] = b >= 0 ? neg_c[b] : T{0};
+    }
+    xi_ = hwy::AllocateAligned<T>(static_cast<std::size_t>(P));
+    terms_ = hwy::AllocateAligned<T>(static_cast<std::size_t>((1 + k) * P));
+    for (index_t c = 0; c <= k; ++c) {
+      series_[static_cast<std::size_t>(c)] = terms_.get() + c * P;
+      rows_[static_cast<std::size_t>(c)] = moments_.data() + c * (kMaxMomentDegree + 1);
+    }
+    coef_ = hwy::AllocateAligned<T>(static_cast<std::size_t>(kMaxMomentDegree + 1));
+    inv_fact_[0] = 1.0;
+    for (int j = 1; j <= kMaxMomentDegree; ++j) inv_fact_[j] = inv_fact_[j - 1] / j;
+  }
+
+  void Clear() { std::fill(taken_.begin(), taken_.end(), 0); }
+  bool taken(index_t b) const { return taken_[static_cast<std::size_t>(b)] != 0; }
+
+  // t: the tile's t = s - m (+inf where a lane does not count), finite ones
+  // in [t_lo, t_hi]; y the tile's outputs, sw its sample weights or null.
+  // Adds the sums of the bandwidths it takes to den[b], num[b * k + c].
+  void Run(const T* HWY_RESTRICT t, index_t valid, double t_lo, double t_hi,
+           const T* HWY_RESTRICT y, const T* HWY_RESTRICT sw, double* den, double* num) {
+    const D d;
+    const auto L = static_cast<index_t>(hn::Lanes(d));
+    // Which of the widest bandwidths to take, around t0 = the middle of the
+    // range: the prefix of order_ that saves the most, counting vector
+    // operations per vector of the tile (a Taylor polynomial of degree j
+    // j + 4, a full exponential 19, a power 2.5 a series; then the per-tile
+    // reductions and evaluations spread over its vectors).
+    const double rho = 0.5 * (t_hi - t_lo);
+    const index_t nvec = (valid + L - 1) / L;
+    const auto series_n = static_cast<double>(1 + k_);
+    const double per_vec = series_n / static_cast<double>(nvec);
+    const double* taylor = TaylorMax<T>::kX;
+    const double* x_max = Limits().x_max;
+    double alt = 0, best_gain = 0;
+    index_t end = 0;
+    int K = 0, degree = 0;
+    for (index_t i = 0; i < B_; ++i) {
+      const index_t b = order_[static_cast<std::size_t>(i)];
+      if (t_lo >= static_cast<double>(t_skip_[b])) break;  // and every narrower one
+      const double c = 0.5 * inv_h2_[b];
+      while (degree <= kMaxMomentDegree && c * rho > x_max[degree]) ++degree;
+      if (degree > kMaxMomentDegree) break;
+      const double x = t_hi * c;
+      alt += x <= taylor[2]   ? 6
+             : x <= taylor[4] ? 8
+             : x <= taylor[6] ? 10
+             : x <= taylor[8] ? 12
+                              : 19;
+      const double cost =
+          4 + 3 * series_n + 2.5 * (degree + 1) * series_n +
+          (5 * (degree + 1) + static_cast<double>(i + 1) * (0.5 * degree + 12)) * per_vec;
+      if (alt - cost > best_gain) {
+        best_gain = alt - cost;
+        end = i + 1;
+        K = degree;
+      }
+    }
+    if (end == 0) return;
+
+    // xi = cm (t - t0) for the widest c taken, and the series' first terms.
+    const T cm = static_cast<T>(0.5 * inv_h2_[order_[static_cast<std::size_t>(end - 1)]]);
+    const V vc = hn::Set(d, cm), vt0 = hn::Set(d, static_cast<T>(t_lo + rho));
+    const V inf = hn::Set(d, std::numeric_limits<T>::infinity());
+    for (index_t p = 0; p < nvec * L; p += L) {
+      const V tv = hn::Load(d, t + p);
+      const auto counts = hn::Lt(tv, inf);
+      hn::Store(hn::IfThenElseZero(counts, hn::Mul(hn::Sub(tv, vt0), vc)), d, xi_.get() + p);
+      const V a = hn::IfThenElseZero(counts, sw ? hn::Load(d, sw + p) : hn::Set(d, T{1}));
+      hn::Store(a, d, series_[0] + p);
+      for (index_t c = 0; c < k_; ++c) {
+        hn::Store(hn::Mul(a, hn::Load(d, y + c * P_ + p)), d, series_[1 + c] + p);
+      }
+    }
+    PowerSums<2>(d, xi_.get(), series_.data(), nvec * L, K, rows_.data());
+    for (index_t c = 1; c < k_; ++c) {
+      PowerSums<1>(d, xi_.get(), series_.data() + 1 + c, nvec * L, K, rows_.data() + 1 + c);
+    }
+
+    // Per series, L bandwidths at a time: e^(-c t0) sum_j M_j / j! (-c / cm)^j,
+    // by Horner in -c / cm.
+    const V inv_cm = hn::Set(d, static_cast<T>(1.0 / static_cast<double>(cm)));
+    for (index_t sr = 0; sr <= k_; ++sr) {
+      const double* mo = rows_[static_cast<std::size_t>(sr)];
+      for (int j = 0; j <= K; ++j) coef_[j] = static_cast<T>(mo[j] * inv_fact_[j]);
+      for (index_t i0 = 0; i0 < end; i0 += kChains * L) {
+        V ratio[kChains], acc[kChains];
+        for (index_t u = 0; u < kChains; ++u) {
+          ratio[u] = hn::Mul(hn::Load(d, neg_c_ + i0 + u * L), inv_cm);
+          acc[u] = hn::Set(d, coef_[K]);
+        }
+        for (int j = K - 1; j >= 0; --j) {
+          const V cj = hn::Set(d, coef_[j]);
+          for (index_t u = 0; u < kChains; ++u) acc[u] = hn::MulAdd(acc[u], ratio[u], cj);
+        }
+        for (index_t u = 0; u < kChains; ++u) {
+          const index_t i = i0 + u * L;
+          const V scale = Exp2Scaled(d, vt0, hn::Load(d, neg_alpha_ + i));  // e^(-c t0)
+          hn::Store(hn::Mul(acc[u], scale), d, out_ + i);
+        }
+      }
+      for (index_t i = 0; i < end; ++i) {
+        const index_t b = order_[static_cast<std::size_t>(i)];
+        const auto v = static_cast<double>(out_[i]);
+        if (sr == 0) {
+          den[b] += v;
+        } else {
+          num[b * k_ + sr - 1] += v;
+        }
+      }
+    }
+    for (index_t i = 0; i < end; ++i)
+      taken_[static_cast<std::size_t>(order_[static_cast<std::size_t>(i)])] = 1;
+  }
+
+ private:
+  // Truncation: eps matches the full exponential's own error (2e-12 in
+  // double, 2e-7 in float). Rounding: the power sums alternate in sign for
+  // -c, so their sum loses up to e^(2x) (K + 1) units in the last place; x is
+  // capped so that this stays below 1e-12 relative in double (x <= 2.5:
+  // e^5 25 2^-53 = 4e-13) and 1e-5 in float (x <= 1: e^2 25 2^-24 = 1.1e-5).
+  static const MomentLimits& Limits() {
+    static const MomentLimits limits(kFloat ? 2e-7 : 2e-12, kFloat ? 1.0 : 2.5);
+    return limits;
+  }
+
+  const double* inv_h2_;
+  const T* t_skip_;
+  index_t B_, P_, k_;
+  std::vector<index_t> order_;
+  std::vector<char> taken_;
+  hwy::AlignedFreeUniquePtr<T[]> sorted_, xi_, terms_, coef_;
+  T* neg_alpha_ = nullptr;
+  T* neg_c_ = nullptr;
+  T* out_ = nullptr;
+  std::vector<T*> series_;
+  std::vector<double*> rows_;
+  std::vector<double> moments_;
+  double inv_fact_[kMaxMomentDegree + 1];
+};
+
 // e^(-t c) for t c in [0, x_max] by its Taylor polynomial of degree kDegree
 // (Horner in y = -t c): no range reduction, so a large bandwidth costs
 // kDegree + 1 operations a vector instead of the full exponential's ~14.
@@ -174,18 +439,9 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
     t_skip[b] = static_cast<T>(std::min(skip_exp2 / alpha, static_cast<double>(kMax)));
     neg_c[b] = static_cast<T>(-std::min(0.5 * job.inv_h2[b], static_cast<double>(kMax)));
   }
-  // The Taylor polynomial of e^-x of degree k is good to a relative 2e-14
-  // (double; 1e-8 float) for x <= kTaylorMax[k]: x^(k+1) / (k+1)! below that.
-  constexpr bool kFloat = std::numeric_limits<T>::digits == 24;
-  constexpr double kTaylorMax[] = {0,
-                                   0,
-                                   kFloat ? 2.9e-4 : 3.6e-5,
-                                   kFloat ? 3.3e-3 : 4.6e-4,
-                                   kFloat ? 1.3e-2 : 2.5e-3,
-                                   kFloat ? 3.4e-2 : 8.3e-3,
-                                   kFloat ? 6.9e-2 : 2.0e-2,
-                                   kFloat ? 0.12 : 4.0e-2,
-                                   kFloat ? 0.19 : 7.0e-2};
+  constexpr const double* kTaylorMax = TaylorMax<T>::kX;
+
+  PowerSumBandwidths<T> wide(job.inv_h2, neg_alpha, neg_c, t_skip, B, P, k);
 
   auto buf = hwy::AllocateAligned<T>(static_cast<std::size_t>(kGroup * P));
   auto tbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(P));
@@ -258,7 +514,12 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
           }
           const double tmax = static_cast<double>(hn::GetLane(hn::MaxOfLanes(d, vmax)));
           const T gap = tmin[r] - m;  // >= 0; +inf when the tile holds nothing
+          wide.Clear();
+          if (!std::isinf(nearest) && !std::isinf(gap)) {
+            wide.Run(tbuf.get(), valid, static_cast<double>(gap), tmax, yt, sw, den, num);
+          }
           for (index_t b = 0; b < B; ++b) {
+            if (wide.taken(b)) continue;
             if (gap >= t_skip[b] && !std::isinf(nearest)) continue;  // every weight negligible
             const V nc = hn::Set(d, neg_c[b]);
             // Far lanes beyond t_skip cost nothing when they are many; the

@@ -86,14 +86,23 @@ Matrix<T> reference(const Data<T>& data, const Matrix<T>& Z, Kernel kernel, doub
   return out;
 }
 
+const std::vector<double> kSomeBandwidths = {1e-3, 0.05, 0.3, 0.7, 1.5, 10.0, 1e3};
+
+// The tutorial's grid, logspace(-1, 3, 30): many wide bandwidths at once, which
+// the engine takes from power sums of the tile's distances.
+std::vector<double> tutorial_grid() {
+  std::vector<double> h;
+  for (int i = 0; i < 30; ++i) h.push_back(std::pow(10.0, -1.0 + 4.0 * i / 29.0));
+  return h;
+}
+
 template <class T>
 void check_against_reference(index_t n, index_t m, index_t d, index_t k, bool weighted,
-                             Kernel kernel) {
+                             Kernel kernel, const std::vector<double>& h = kSomeBandwidths) {
   SCOPED_TRACE(testing::Message() << "T=" << (sizeof(T) == 4 ? "f32" : "f64") << " n=" << n << " m="
                                   << m << " d=" << d << " k=" << k << " weighted=" << weighted
-                                  << " kernel=" << kreg::to_string(kernel));
+                                  << " kernel=" << kreg::to_string(kernel) << " B=" << h.size());
   const auto data = make<T>(n, m, d, k, weighted, 0.0, 17);
-  const std::vector<double> h = {1e-3, 0.05, 0.3, 0.7, 1.5, 10.0, 1e3};
   const auto B = static_cast<index_t>(h.size());
   std::vector<double> inv_h2;
   for (const double v : h) inv_h2.push_back(1.0 / (v * v));
@@ -143,16 +152,32 @@ TEST(NwGrid, MatchesReferencePerBandwidth) {
   check_against_reference<float>(1000, 40, 20, 2, true, Kernel::gaussian);
 }
 
+// Wide bandwidths by power sums: several tiles (d = 3: 256 points a tile in
+// double, the last one partial), one and two outputs (the second output takes
+// the single-series path), sample weights with zeros, 1 and 10 features.
+TEST(NwGrid, ManyWideBandwidthsMatchReference) {
+  const auto h = tutorial_grid();
+  for (const bool weighted : {false, true}) {
+    for (const index_t k : {1, 2}) {
+      check_against_reference<double>(700, 40, 3, k, weighted, Kernel::gaussian, h);
+      check_against_reference<float>(700, 40, 3, k, weighted, Kernel::gaussian, h);
+    }
+    check_against_reference<double>(600, 30, 10, 1, weighted, Kernel::gaussian, h);
+    check_against_reference<float>(600, 30, 10, 1, weighted, Kernel::gaussian, h);
+  }
+}
+
 // Leave-one-out: query i = training row i, skipped by index, against a brute
 // force refit without row i. Row 1 duplicates row 0, so at a tiny bandwidth
 // row 0's prediction is row 1's y (distance 0 still counts), not its own.
 template <class T>
-void check_leave_one_out(Kernel kernel, bool weighted) {
-  SCOPED_TRACE(testing::Message() << "T=" << (sizeof(T) == 4 ? "f32" : "f64") << " kernel="
-                                  << kreg::to_string(kernel) << " weighted=" << weighted);
+void check_leave_one_out(Kernel kernel, bool weighted,
+                         const std::vector<double>& h = {1e-6, 0.2, 0.8, 5.0}) {
+  SCOPED_TRACE(testing::Message() << "T=" << (sizeof(T) == 4 ? "f32" : "f64")
+                                  << " kernel=" << kreg::to_string(kernel)
+                                  << " weighted=" << weighted << " B=" << h.size());
   const index_t n = 60, d = 2, k = 2;
   const auto data = make<T>(n, 1, d, k, weighted, 0.0, 5);
-  const std::vector<double> h = {1e-6, 0.2, 0.8, 5.0};
   const auto B = static_cast<index_t>(h.size());
   std::vector<double> inv_h2;
   for (const double v : h) inv_h2.push_back(1.0 / (v * v));
@@ -195,6 +220,13 @@ TEST(NwGrid, LeaveOneOutSkipsByIndex) {
       check_leave_one_out<double>(kernel, weighted);
       check_leave_one_out<float>(kernel, weighted);
     }
+  }
+  // The own point inside tiles taken from power sums.
+  std::vector<double> h = tutorial_grid();
+  h.insert(h.begin(), 1e-6);
+  for (const bool weighted : {false, true}) {
+    check_leave_one_out<double>(Kernel::gaussian, weighted, h);
+    check_leave_one_out<float>(Kernel::gaussian, weighted, h);
   }
 }
 
