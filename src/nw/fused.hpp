@@ -83,9 +83,9 @@ constexpr index_t kChunkBytes = index_t{32} << 20;
 static_assert(kMinTile % kTileQuantum == 0 && kMaxTile % kMinTile == 0);
 
 template <class T>
-inline index_t tile_points(index_t d) {
-  index_t p = kMaxTile;
-  while (p > kMinTile && p * d * static_cast<index_t>(sizeof(T)) > kTileBytes) p /= 2;
+inline index_t tile_points(index_t d, index_t bytes = kTileBytes, index_t max_tile = kMaxTile) {
+  index_t p = max_tile;
+  while (p > kMinTile && p * d * static_cast<index_t>(sizeof(T)) > bytes) p /= 2;
   return p;
 }
 

@@ -676,7 +676,7 @@ void predict_grid(const Problem<T>& p, MatrixView<const T> Z, std::span<const do
     }
   }
 
-  const index_t tile = tile_points<T>(d);
+  const index_t tile = tile_points<T>(d, grid::kGridTileBytes, grid::kGridMaxTile);
   const index_t stride = (d + k + (weighted ? 1 : 0)) * tile;
   const index_t n_tiles = (n + tile - 1) / tile;
   const index_t chunk_tiles =

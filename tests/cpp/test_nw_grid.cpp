@@ -152,15 +152,15 @@ TEST(NwGrid, MatchesReferencePerBandwidth) {
   check_against_reference<float>(1000, 40, 20, 2, true, Kernel::gaussian);
 }
 
-// Wide bandwidths by power sums: several tiles (d = 3: 256 points a tile in
-// double, the last one partial), one and two outputs (the second output takes
-// the single-series path), sample weights with zeros, 1 and 10 features.
+// Wide bandwidths by power sums: several tiles (d = 3: 1024 points a tile in
+// double, the last one partial; d = 10: 512), one and two outputs (the second
+// output takes the single-series path), sample weights with zeros.
 TEST(NwGrid, ManyWideBandwidthsMatchReference) {
   const auto h = tutorial_grid();
   for (const bool weighted : {false, true}) {
     for (const index_t k : {1, 2}) {
-      check_against_reference<double>(700, 40, 3, k, weighted, Kernel::gaussian, h);
-      check_against_reference<float>(700, 40, 3, k, weighted, Kernel::gaussian, h);
+      check_against_reference<double>(2500, 40, 3, k, weighted, Kernel::gaussian, h);
+      check_against_reference<float>(2500, 40, 3, k, weighted, Kernel::gaussian, h);
     }
     check_against_reference<double>(600, 30, 10, 1, weighted, Kernel::gaussian, h);
     check_against_reference<float>(600, 30, 10, 1, weighted, Kernel::gaussian, h);
