@@ -470,8 +470,18 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
           if (e >= 0 && e < valid) {
             skip = e;
             s[e] = kInf;
-            tmin[r] = kInf;
-            for (index_t p = 0; p < valid; ++p) tmin[r] = std::min(tmin[r], s[p]);
+            // The tile minimum without the own point (four chains: the
+            // pass is as long as the tile, once per query).
+            V mn0 = hn::Set(d, kInf), mn1 = mn0, mn2 = mn0, mn3 = mn0;
+            index_t p = 0;
+            for (; p + 4 * L <= valid; p += 4 * L) {
+              mn0 = hn::Min(mn0, hn::Load(d, s + p));
+              mn1 = hn::Min(mn1, hn::Load(d, s + p + L));
+              mn2 = hn::Min(mn2, hn::Load(d, s + p + 2 * L));
+              mn3 = hn::Min(mn3, hn::Load(d, s + p + 3 * L));
+            }
+            for (; p < valid; p += L) mn0 = hn::Min(mn0, hn::Load(d, s + p));
+            tmin[r] = hn::GetLane(hn::MinOfLanes(d, hn::Min(hn::Min(mn0, mn1), hn::Min(mn2, mn3))));
           }
         }
         double* den = job.den + q * B;
@@ -506,13 +516,26 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
           // All distances so far infinite: equal weights, as nw/fused.cpp.
           const T m = std::isinf(nearest) ? T{0} : nearest;
           const V vm = hn::Set(d, m);
-          V vmax = hn::Zero(d);  // the tile's largest finite t (padding and skipped lanes are inf)
-          for (index_t p = 0; p < valid; p += L) {
+          // The tile's largest finite t (padding and skipped lanes are inf),
+          // in two chains.
+          const V inf = hn::Set(d, kInf);
+          V vmax0 = hn::Zero(d), vmax1 = hn::Zero(d);
+          index_t p = 0;
+          for (; p + 2 * L <= valid; p += 2 * L) {
+            const V t0 = hn::Sub(hn::Load(d, s + p), vm);
+            const V t1 = hn::Sub(hn::Load(d, s + p + L), vm);
+            hn::Store(t0, d, tbuf.get() + p);
+            hn::Store(t1, d, tbuf.get() + p + L);
+            vmax0 = hn::Max(vmax0, hn::IfThenElseZero(hn::Lt(t0, inf), t0));
+            vmax1 = hn::Max(vmax1, hn::IfThenElseZero(hn::Lt(t1, inf), t1));
+          }
+          for (; p < valid; p += L) {
             const V tv = hn::Sub(hn::Load(d, s + p), vm);
             hn::Store(tv, d, tbuf.get() + p);
-            vmax = hn::Max(vmax, hn::IfThenElseZero(hn::Lt(tv, hn::Set(d, kInf)), tv));
+            vmax0 = hn::Max(vmax0, hn::IfThenElseZero(hn::Lt(tv, inf), tv));
           }
-          const double tmax = static_cast<double>(hn::GetLane(hn::MaxOfLanes(d, vmax)));
+          const double tmax =
+              static_cast<double>(hn::GetLane(hn::MaxOfLanes(d, hn::Max(vmax0, vmax1))));
           const T gap = tmin[r] - m;  // >= 0; +inf when the tile holds nothing
           wide.Clear();
           if (!std::isinf(nearest) && !std::isinf(gap)) {
