@@ -228,19 +228,23 @@ class PowerSumBandwidths {
         P_(P),
         k_(k),
         order_(static_cast<std::size_t>(B)),
-        taken_(static_cast<std::size_t>(B), 0),
+        rank_(static_cast<std::size_t>(B)),
         series_(static_cast<std::size_t>(1 + k)),
         rows_(static_cast<std::size_t>(1 + k)),
         moments_(static_cast<std::size_t>((1 + k) * (kMaxMomentDegree + 1))) {
     for (index_t b = 0; b < B; ++b) order_[static_cast<std::size_t>(b)] = b;
     std::stable_sort(order_.begin(), order_.end(),
                      [&](index_t a, index_t b) { return inv_h2[a] < inv_h2[b]; });
+    for (index_t i = 0; i < B; ++i) {
+      rank_[static_cast<std::size_t>(order_[static_cast<std::size_t>(i)])] = i;
+    }
     const auto L = static_cast<index_t>(hn::Lanes(D()));
     const index_t pad = (B + kChains * L - 1) / (kChains * L) * (kChains * L);
-    sorted_ = hwy::AllocateAligned<T>(static_cast<std::size_t>(3 * pad));
+    sorted_ = hwy::AllocateAligned<T>(static_cast<std::size_t>(4 * pad));
     neg_alpha_ = sorted_.get();
     neg_c_ = neg_alpha_ + pad;
-    out_ = neg_c_ + pad;
+    scale_ = neg_c_ + pad;
+    out_ = scale_ + pad;
     for (index_t i = 0; i < pad; ++i) {  // padding: c = 0, harmless
       const index_t b = i < B ? order_[static_cast<std::size_t>(i)] : -1;
       neg_alpha_[i] = b >= 0 ? neg_alpha[b] : T{0};
@@ -257,8 +261,10 @@ class PowerSumBandwidths {
     for (int j = 1; j <= kMaxMomentDegree; ++j) inv_fact_[j] = inv_fact_[j - 1] / j;
   }
 
-  void Clear() { std::fill(taken_.begin(), taken_.end(), 0); }
-  bool taken(index_t b) const { return taken_[static_cast<std::size_t>(b)] != 0; }
+  // Whether the last Run since Clear took bandwidth b (the first `taken_` of
+  // order_).
+  void Clear() { taken_ = 0; }
+  bool taken(index_t b) const { return rank_[static_cast<std::size_t>(b)] < taken_; }
 
   // t: the tile's t = s - m (+inf where a lane does not count), finite ones
   // in [t_lo, t_hi]; y the tile's outputs, sw its sample weights or null.
@@ -324,7 +330,10 @@ class PowerSumBandwidths {
     }
 
     // Per series, L bandwidths at a time: e^(-c t0) sum_j M_j / j! (-c / cm)^j,
-    // by Horner in -c / cm.
+    // by Horner in -c / cm; the factors e^(-c t0) = 2^(-alpha t0) once.
+    for (index_t i = 0; i < end; i += L) {
+      hn::Store(Exp2Scaled(d, vt0, hn::Load(d, neg_alpha_ + i)), d, scale_ + i);
+    }
     const V inv_cm = hn::Set(d, static_cast<T>(1.0 / static_cast<double>(cm)));
     for (index_t sr = 0; sr <= k_; ++sr) {
       const double* mo = rows_[static_cast<std::size_t>(sr)];
@@ -341,8 +350,7 @@ class PowerSumBandwidths {
         }
         for (index_t u = 0; u < kChains; ++u) {
           const index_t i = i0 + u * L;
-          const V scale = Exp2Scaled(d, vt0, hn::Load(d, neg_alpha_ + i));  // e^(-c t0)
-          hn::Store(hn::Mul(acc[u], scale), d, out_ + i);
+          hn::Store(hn::Mul(acc[u], hn::Load(d, scale_ + i)), d, out_ + i);
         }
       }
       for (index_t i = 0; i < end; ++i) {
@@ -355,8 +363,7 @@ class PowerSumBandwidths {
         }
       }
     }
-    for (index_t i = 0; i < end; ++i)
-      taken_[static_cast<std::size_t>(order_[static_cast<std::size_t>(i)])] = 1;
+    taken_ = end;
   }
 
  private:
@@ -373,11 +380,12 @@ class PowerSumBandwidths {
   const double* inv_h2_;
   const T* t_skip_;
   index_t B_, P_, k_;
-  std::vector<index_t> order_;
-  std::vector<char> taken_;
+  std::vector<index_t> order_, rank_;  // bandwidths by ascending c, and back
+  index_t taken_ = 0;
   hwy::AlignedFreeUniquePtr<T[]> sorted_, xi_, terms_, coef_;
   T* neg_alpha_ = nullptr;
   T* neg_c_ = nullptr;
+  T* scale_ = nullptr;
   T* out_ = nullptr;
   std::vector<T*> series_;
   std::vector<double*> rows_;
