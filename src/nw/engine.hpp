@@ -56,4 +56,17 @@ void predict_grid(const Problem<T>& p, MatrixView<const T> Z, std::span<const do
                   std::span<const index_t> exclude, MatrixView<T> out, std::span<index_t> isolated,
                   int n_threads, const CancelToken* cancel = nullptr);
 
+// Leave-one-out at one bandwidth with the Gaussian kernel (nw/loo.cpp): each
+// training point predicted from all the others (skipped by index), one
+// exponential per unordered pair. Writes out (n x k) and returns true; or
+// returns false, writing nothing, where the scheme does not apply (another
+// kernel, a sample weight <= 0, fewer than 2 points, a bandwidth so small
+// against the spread of nearest-neighbour distances that the factors leave
+// T's range, or a training set too large for its buffers): the caller then
+// uses predict_grid with exclude. Same bits for any n_threads; throws
+// kreg::Cancelled when `cancel` is set.
+template <class T>
+bool predict_loo_symmetric(const Problem<T>& p, double inv_h2, MatrixView<T> out, int n_threads,
+                           const CancelToken* cancel = nullptr);
+
 }  // namespace kreg::nw

@@ -23,6 +23,10 @@ namespace {
 // is answered quickly, while a task still keeps every thread busy.
 constexpr double kTaskWork = 2e9;
 constexpr index_t kTaskQuantum = 32;  // queries: the engines' parallel grain
+// Leave-one-out at one bandwidth (an optimiser's step) is one task up to
+// this many points, so that it can take the symmetric engine (nw/loo.cpp),
+// which needs every query at once; at this size it takes about a second.
+constexpr index_t kLooWholeMax = 32768;
 
 struct ScoringName {
   std::string_view name;
@@ -243,6 +247,10 @@ void BandwidthCV<T>::check(const BandwidthSet& bw) const {
 template <class T>
 std::vector<CvTask> BandwidthCV<T>::plan(index_t n_bandwidths) const {
   std::vector<CvTask> tasks;
+  if (options_.cv.kind == CvSpec::Kind::loo && n_bandwidths == 1 && n_ <= kLooWholeMax) {
+    tasks.push_back({0, 0, n_});
+    return tasks;
+  }
   const double per_pair =
       static_cast<double>(d_ + 4 * std::max<index_t>(n_bandwidths, 1) * (k_ + 1));
   for (index_t s = 0; s < n_splits(); ++s) {
@@ -317,6 +325,13 @@ Matrix<T> BandwidthCV<T>::predict_block(const BandwidthSet& bw, index_t split, i
   const nw::Problem<T> problem{p.X, p.Y, p.weights, options_.kernel, 1.0};
   Matrix<T> out(end - begin, k_ * static_cast<index_t>(bw.h.size()));
   isolated.assign(bw.h.size(), 0);
+  // Leave-one-out of every point at one bandwidth: one exponential per
+  // unordered pair where the symmetric engine applies.
+  if (options_.cv.kind == CvSpec::Kind::loo && bw.h.size() == 1 && begin == 0 && end == n_ &&
+      nw::predict_loo_symmetric<T>(problem, p.inv_h2[0], out, resolve_n_jobs(options_.n_jobs),
+                                   cancel)) {
+    return out;
+  }
   nw::predict_grid<T>(problem, p.Z, p.inv_h2, p.exclude, out, isolated,
                       resolve_n_jobs(options_.n_jobs), cancel);
   return out;
