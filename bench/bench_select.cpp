@@ -6,6 +6,10 @@
 //       2000 test rows at every bandwidth: the tutorial's joblib grid search.
 //   Select/loo/<type>      leave-one-out over the 8000 training rows.
 //   Select/kfold5/<type>   5-fold (shuffled, seed 0) over the training rows.
+//   Select/cvls_eval/<type>/n:<n>  one evaluation of the per-feature cv_ls
+//       objective (leave-one-out, one bandwidth per feature) on d = 2,
+//       y = sin(x1 + x2) + 0.3 noise: the unit of work of `kreg tune
+//       --optimize per-feature`, which costs ~70 of them.
 //
 // Counters: pair_bandwidths_per_s (query x training pairs x bandwidths a
 // second), best_h and best_score.
@@ -16,6 +20,7 @@
 #include <vector>
 
 #include "kreg/data.hpp"
+#include "kreg/random.hpp"
 #include "kreg/select.hpp"
 
 namespace {
@@ -70,6 +75,37 @@ void BM_Select(benchmark::State& state, kreg::CvSpec cv) {
   state.counters["best_score"] = scores.mean[static_cast<std::size_t>(scores.best)];
 }
 
+// One leave-one-out evaluation at per-feature bandwidths near the optimum.
+template <class T>
+void BM_CvlsEval(benchmark::State& state) {
+  const index_t n = state.range(0);
+  // bench/peers_select.py's data: np.random.RandomState(n), X then noise.
+  kreg::LegacyRandom rng(static_cast<std::uint32_t>(n));
+  Matrix<T> X(n, 2), y(n, 1);
+  for (index_t i = 0; i < n; ++i) {
+    for (index_t f = 0; f < 2; ++f) X(i, f) = static_cast<T>(rng.normal());
+  }
+  for (index_t i = 0; i < n; ++i) {
+    y(i, 0) = static_cast<T>(std::sin(static_cast<double>(X(i, 0)) + static_cast<double>(X(i, 1))) +
+                             0.3 * rng.normal());
+  }
+  kreg::CvOptions options;
+  options.cv.kind = kreg::CvSpec::Kind::loo;
+  options.scoring = kreg::Scoring::mse;
+  options.n_jobs = static_cast<int>(state.range(1));
+  const kreg::BandwidthCV<T> search(X, y, {}, options);
+  const kreg::BandwidthSet set{{0.218, 0.213}, {1.0}};
+  kreg::CvScores scores;
+  for (auto _ : state) {
+    scores = search.score(set);
+    benchmark::DoNotOptimize(scores.mean.data());
+  }
+  state.counters["pairs_per_s"] =
+      benchmark::Counter(static_cast<double>(n) * static_cast<double>(n - 1),
+                         benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["mse"] = scores.mean[0];
+}
+
 template <class T>
 void register_type(const char* type) {
   kreg::CvSpec holdout, loo, kfold;
@@ -87,6 +123,11 @@ void register_type(const char* type) {
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   }
+  benchmark::RegisterBenchmark(("Select/cvls_eval/" + std::string(type)).c_str(), BM_CvlsEval<T>)
+      ->ArgNames({"n", "threads"})
+      ->ArgsProduct({{1000, 5000}, {1, 2}})
+      ->Unit(benchmark::kMicrosecond)
+      ->UseRealTime();
 }
 
 }  // namespace
