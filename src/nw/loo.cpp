@@ -124,8 +124,8 @@ HWY_INLINE void RowsK1(D d, const Job<T>& job, index_t i, const T* HWY_RESTRICT 
 // wbuf.
 template <bool kWeighted, class D, class T = hn::TFromD<D>>
 HWY_INLINE void RowK(D d, const Job<T>& job, index_t i, const T* HWY_RESTRICT s, index_t P,
-                     index_t valid, index_t skip, const T* HWY_RESTRICT y,
-                     const T* HWY_RESTRICT sw, T* HWY_RESTRICT col, T* HWY_RESTRICT wbuf) {
+                     index_t valid, index_t skip, const T* HWY_RESTRICT y, const T* HWY_RESTRICT sw,
+                     T* HWY_RESTRICT col, T* HWY_RESTRICT wbuf) {
   using V = hn::Vec<D>;
   const auto L = static_cast<index_t>(hn::Lanes(d));
   const index_t k = job.tiles.k, e1 = 1 + k;
@@ -298,8 +298,7 @@ bool predict_loo_symmetric(const Problem<T>& p, double inv_h2, MatrixView<T> out
   // Each point's own sums, then what earlier tiles added, in tile order.
   // Points whose weights are out of range (see the top of this file) go to
   // the many-bandwidth engine.
-  const double min_den = static_cast<double>(n) *
-                         std::exp2(-loo::kRangeExp2<T>);
+  const double min_den = static_cast<double>(n) * std::exp2(-loo::kRangeExp2<T>);
   std::vector<index_t> again;
   std::vector<double> sums(static_cast<std::size_t>(e1));
   for (index_t i = 0; i < n; ++i) {
@@ -331,8 +330,8 @@ bool predict_loo_symmetric(const Problem<T>& p, double inv_h2, MatrixView<T> out
 
 template bool predict_loo_symmetric<float>(const Problem<float>&, double, MatrixView<float>, int,
                                            const CancelToken*);
-template bool predict_loo_symmetric<double>(const Problem<double>&, double, MatrixView<double>,
-                                            int, const CancelToken*);
+template bool predict_loo_symmetric<double>(const Problem<double>&, double, MatrixView<double>, int,
+                                            const CancelToken*);
 
 }  // namespace kreg::nw
 #endif  // HWY_ONCE

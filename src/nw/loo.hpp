@@ -15,7 +15,8 @@ namespace kreg::nw::loo {
 template <class T>
 inline constexpr double kMinExp2 = std::numeric_limits<T>::digits == 24 ? 100.0 : 1000.0;
 template <class T>
-inline constexpr double kRangeExp2 = kMinExp2<T> - (std::numeric_limits<T>::digits == 24 ? 40.0 : 64.0);
+inline constexpr double kRangeExp2 = kMinExp2<T> -
+                                     (std::numeric_limits<T>::digits == 24 ? 40.0 : 64.0);
 
 // Tiles: all n points in one chunk (nw/fused.hpp), packed position = row.
 // Task I writes row_sums[i * (1 + k) + e] for its rows i (e = 0: the sum of
