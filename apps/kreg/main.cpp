@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "kreg/error.hpp"
+#include "kreg/system.hpp"
 #include "kreg/version.hpp"
 
 namespace {
@@ -17,6 +18,7 @@ constexpr int kExitInterrupted = 130;  // 128 + SIGINT, as a shell reports Ctrl-
 }  // namespace
 
 int main(int argc, char** argv) {
+  kreg::park_blas_threads();  // OpenBLAS's idle pool would spin on our cores
   CLI::App app{"kreg: parallel kernel regression and the embarrassingly parallel loops of ML"};
   app.set_version_flag("--version", fmt::format("kreg {}", kreg::version));
   app.require_subcommand(1);

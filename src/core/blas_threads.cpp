@@ -1,11 +1,16 @@
 // core/blas_threads.cpp - the one OpenBLAS thread-count guard.
 #include "core/blas_threads.hpp"
 
+#include "kreg/system.hpp"
+
 #include <mutex>
 
 extern "C" {
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
+// OpenBLAS's own pool shutdown (also its fork handler); its next threaded
+// call starts the pool again.
+int blas_thread_shutdown_(void);
 }
 
 namespace kreg::detail {
@@ -30,3 +35,7 @@ SingleThreadedBlas::~SingleThreadedBlas() {
 }
 
 }  // namespace kreg::detail
+
+namespace kreg {
+void park_blas_threads() { blas_thread_shutdown_(); }
+}  // namespace kreg

@@ -2,8 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 #include <thread>
 
+#include "kreg/linear.hpp"
 #include "kreg/system.hpp"
 
 namespace kreg {
@@ -54,6 +56,39 @@ TEST(SystemInfo, CudaEitherListsDevicesOrSaysWhyNot) {
       EXPECT_GE(d.compute_major, 3);
     }
   }
+}
+
+// After park_blas_threads, OpenBLAS restarts its pool on demand: a model
+// whose fit runs BLAS calls gives the same decision values as before, and
+// the BLAS keeps its thread count.
+TEST(SystemInfo, BlasWorksAfterItsThreadsAreParked) {
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> normal;
+  const index_t n = 600, d = 64;
+  Matrix<double> X(n, d);
+  std::vector<double> y(n);
+  for (index_t i = 0; i < n; ++i) {
+    double s = 0;
+    for (index_t f = 0; f < d; ++f) {
+      X(i, f) = normal(rng);
+      s += X(i, f) * (f % 3 == 0 ? 1.0 : -0.5);
+    }
+    y[i] = s > 1 ? 2.0 : (s > -1 ? 1.0 : 0.0);
+  }
+  auto fit = [&] {
+    LogisticRegression model;
+    model.fit<double>(X, y);
+    return model.decision_function<double>(X);
+  };
+  const int threads = system_info().blas_threads;
+  const Matrix<double> before = fit();
+  park_blas_threads();
+  EXPECT_EQ(system_info().blas_threads, threads);
+  const Matrix<double> after = fit();
+  for (index_t i = 0; i < n; ++i) {
+    for (index_t c = 0; c < before.cols(); ++c) ASSERT_EQ(before(i, c), after(i, c)) << i;
+  }
+  park_blas_threads();  // twice in a row is harmless
 }
 
 }  // namespace
