@@ -167,6 +167,43 @@ TEST(NwGrid, ManyWideBandwidthsMatchReference) {
   }
 }
 
+// The power sums keep the full exponential's accuracy (2e-12 relative in
+// double, 2e-7 in float, before the sums' rounding), far inside the engines'
+// contract that the tests above check: many wide bandwidths, finely spaced so
+// that every degree of the power sums and of their estimated higher moments
+// is taken, on the tutorial's kind of data (d = 10, several tiles).
+template <class T>
+double max_wide_error(bool weighted) {
+  const index_t n = 3000, m = 40, d = 10;
+  const auto data = make<T>(n, m, d, 1, weighted, 0.0, 23);
+  std::vector<double> h, inv_h2;
+  for (int i = 0; i < 60; ++i) h.push_back(std::pow(10.0, 0.3 + 3.0 * i / 59.0));
+  for (const double v : h) inv_h2.push_back(1.0 / (v * v));
+  const auto B = static_cast<index_t>(h.size());
+  kreg::nw::Problem<T> p{data.X, data.Y, data.w, Kernel::gaussian, 1.0};
+  Matrix<T> out(m, B);
+  std::vector<index_t> isolated(static_cast<std::size_t>(B), 0);
+  kreg::nw::predict_grid<T>(p, data.Z, inv_h2, {}, out, isolated, 2);
+  double worst = 0;
+  for (index_t b = 0; b < B; ++b) {
+    index_t iso = 0;
+    const auto ref = reference(data, data.Z, Kernel::gaussian, h[b], &iso);
+    for (index_t i = 0; i < m; ++i) {
+      const double r = static_cast<double>(ref(i, 0));
+      worst = std::max(worst,
+                       std::abs(static_cast<double>(out(i, b)) - r) / std::max(1.0, std::abs(r)));
+    }
+  }
+  return worst;
+}
+
+TEST(NwGrid, WideBandwidthsKeepTheExponentialsAccuracy) {
+  for (const bool weighted : {false, true}) {
+    EXPECT_LT(max_wide_error<double>(weighted), 1e-12) << "weighted = " << weighted;
+    EXPECT_LT(max_wide_error<float>(weighted), 1e-6) << "weighted = " << weighted;
+  }
+}
+
 // Leave-one-out: query i = training row i, skipped by index, against a brute
 // force refit without row i. Row 1 duplicates row 0, so at a tiny bandwidth
 // row 0's prediction is row 1's y (distance 0 still counts), not its own.
@@ -230,6 +267,27 @@ TEST(NwGrid, LeaveOneOutSkipsByIndex) {
   }
 }
 
+// Narrow bandwidths sum only the vectors that hold a near lane, the list
+// narrowing from one bandwidth to the next: many narrow bandwidths in one grid
+// (in no order), several tiles, one and two outputs (the two take different
+// code), sample weights with zeros; leave-one-out puts the own lane inside
+// listed vectors.
+TEST(NwGrid, ManyNarrowBandwidthsMatchReference) {
+  std::vector<double> h;
+  for (int i = 0; i < 16; ++i) h.push_back(std::pow(10.0, -1.3 + 1.2 * ((i * 7) % 16) / 15.0));
+  std::vector<double> h_loo = h;  // h_loo[0]: duplicates predict each other's y
+  h_loo.insert(h_loo.begin(), 1e-6);
+  for (const bool weighted : {false, true}) {
+    for (const index_t k : {1, 2}) {
+      check_against_reference<double>(2500, 40, 3, k, weighted, Kernel::gaussian, h);
+      check_against_reference<float>(2500, 40, 3, k, weighted, Kernel::gaussian, h);
+    }
+    check_against_reference<double>(600, 30, 10, 1, weighted, Kernel::gaussian, h);
+    check_leave_one_out<double>(Kernel::gaussian, weighted, h_loo);
+    check_leave_one_out<float>(Kernel::gaussian, weighted, h_loo);
+  }
+}
+
 // Bandwidths from 1e-8 to 1e8 on data 1e6 from the origin (centred first, as
 // the model does): every prediction finite and within the range of y.
 TEST(NwGrid, ExtremeBandwidthsStayFinite) {
@@ -260,6 +318,46 @@ TEST(NwGrid, ExtremeBandwidthsStayFinite) {
         ASSERT_GE(out(i, b), lo);
         ASSERT_LE(out(i, b), hi);
       }
+    }
+  }
+}
+
+// Squared distances that overflow to +inf (float data 3e19 apart) weigh
+// nothing rather than poisoning the sums: half the training points near the
+// queries, half 3e19 away.
+TEST(NwGrid, OverflowingDistancesWeighNothing) {
+  const index_t n = 300, m = 20;
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> normal;
+  Data<float> data{Matrix<float>(n, 1), Matrix<float>(n, 1), Matrix<float>(m, 1), {}};
+  for (index_t i = 0; i < n; ++i) {
+    const double x = normal(rng);
+    data.X(i, 0) = static_cast<float>(i % 2 == 0 ? x : 3e19 + 1e18 * std::abs(x));
+    data.Y(i, 0) = static_cast<float>(i % 2 == 0 ? std::sin(x) : 100.0);
+  }
+  for (index_t i = 0; i < m; ++i) data.Z(i, 0) = static_cast<float>(normal(rng));
+  const std::vector<double> h = {0.3, 1.0, 3.0, 30.0};
+  std::vector<double> inv_h2;
+  for (const double v : h) inv_h2.push_back(1.0 / (v * v));
+  kreg::nw::Problem<float> p{data.X, data.Y, {}, Kernel::gaussian, 1.0};
+  Matrix<float> out(m, 4);
+  std::vector<index_t> isolated(4, 0);
+  kreg::nw::predict_grid<float>(p, data.Z, inv_h2, {}, out, isolated, 2);
+  // The far points' weights underflow: the sums over the near ones, in long
+  // double (the model's reference engine would centre the data first, which
+  // in float merges the near points).
+  for (index_t b = 0; b < 4; ++b) {
+    for (index_t i = 0; i < m; ++i) {
+      long double num = 0, den = 0;
+      for (index_t j = 0; j < n; j += 2) {
+        const long double u = (static_cast<long double>(data.X(j, 0)) - data.Z(i, 0)) / h[b];
+        const long double w = std::exp(-0.5L * u * u);
+        num += w * data.Y(j, 0);
+        den += w;
+      }
+      ASSERT_TRUE(std::isfinite(out(i, b))) << "query " << i << " h = " << h[b];
+      ASSERT_NEAR(out(i, b), static_cast<double>(num / den), 1e-4)
+          << "query " << i << " h = " << h[b];
     }
   }
 }
