@@ -50,11 +50,12 @@ index_t predict_fused(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> 
 // out(q, c * B + b), the prediction of output c at bandwidth b, and adds each
 // bandwidth's isolated-query count to isolated[b]. Checks `cancel` between
 // blocks of queries and throws kreg::Cancelled when it is set. Results are the
-// same bits for any n_threads.
+// same bits for any n_threads. tile_bytes sizes the tiles of training points
+// (0: the engine's own, nw/grid.hpp); tests make them small to cross many.
 template <class T>
 void predict_grid(const Problem<T>& p, MatrixView<const T> Z, std::span<const double> inv_h2,
                   std::span<const index_t> exclude, MatrixView<T> out, std::span<index_t> isolated,
-                  int n_threads, const CancelToken* cancel = nullptr);
+                  int n_threads, const CancelToken* cancel = nullptr, index_t tile_bytes = 0);
 
 // Leave-one-out at one bandwidth with the Gaussian kernel (nw/loo.cpp): each
 // training point predicted from all the others (skipped by index), one

@@ -10,13 +10,14 @@
 
 namespace kreg::nw::grid {
 
-// Tiles four times the fused engine's (nw/fused.hpp): per query and tile the
+// Tiles 16 times the fused engine's (nw/fused.hpp): per query and tile the
 // grid engine pays for every bandwidth's set-up and reductions and for the
-// power sums' evaluation, so larger tiles amortise more. On the tutorial's
-// 30-bandwidth grid (d = 10, double) 64 KiB tiles of up to 1024 points took
-// the holdout search from ~116 to ~96 ms; 128 and 256 KiB were no faster.
-inline constexpr index_t kGridTileBytes = index_t{64} << 10;
-inline constexpr index_t kGridMaxTile = 1024;
+// power sums' cost model and evaluation, so larger tiles amortise more. On
+// the tutorial's 30-bandwidth grid (d = 10, double, 2 threads) the holdout
+// search took 76 ms with tiles of 512 points (64 KiB), 73 with 1024, 71 with
+// 2048 (256 KiB) and 71-72 with 4096; leave-one-out went from 306 to 278 ms.
+inline constexpr index_t kGridTileBytes = index_t{256} << 10;
+inline constexpr index_t kGridMaxTile = 4096;
 static_assert(kGridMaxTile % fused::kTileQuantum == 0);
 
 template <class T>

@@ -1,7 +1,8 @@
 // The many-bandwidth engine (nw::predict_grid) against the reference engine,
 // one bandwidth at a time: every type x kernel, weighted or not, bandwidths
-// from far below to far above the data's scale, any thread count giving the
-// same bits; leave-one-out skipping by index (duplicates still count); no
+// from far below to far above the data's scale, at the engine's tiles (any thread
+// count giving the same bits) and at tiles of 64 points (many, the last one
+// partial); leave-one-out skipping by index (duplicates still count); no
 // NaN at extreme bandwidths far from the origin; cancellation.
 #include <gtest/gtest.h>
 
@@ -108,29 +109,37 @@ void check_against_reference(index_t n, index_t m, index_t d, index_t k, bool we
   for (const double v : h) inv_h2.push_back(1.0 / (v * v));
   kreg::nw::Problem<T> p{data.X, data.Y, data.w, kernel, 1.0};
 
+  // The engine's own tiles at several thread counts (the same bits), then
+  // tiles of 64 points: many tiles, the last one partial.
   std::vector<Matrix<T>> outs;
-  for (const int jobs : {1, 2, 3, 8}) {
+  std::vector<std::vector<index_t>> isolated;
+  for (const int jobs : {1, 2, 3, 8, -1}) {
     Matrix<T> out(m, k * B);
-    std::vector<index_t> isolated(static_cast<std::size_t>(B), 0);
-    kreg::nw::predict_grid<T>(p, data.Z, inv_h2, {}, out, isolated, jobs);
-    if (!outs.empty()) {
+    std::vector<index_t> iso(static_cast<std::size_t>(B), 0);
+    kreg::nw::predict_grid<T>(p, data.Z, inv_h2, {}, out, iso, jobs < 0 ? 2 : jobs, nullptr,
+                              jobs < 0 ? 1 : 0);
+    if (jobs > 1) {
       ASSERT_EQ(0, std::memcmp(out.data(), outs[0].data(), sizeof(T) * m * k * B))
           << "n_jobs = " << jobs << " changed the bits";
+      continue;
     }
     outs.push_back(std::move(out));
-    if (jobs != 1) continue;
-    for (index_t b = 0; b < B; ++b) {
-      index_t ref_isolated = 0;
-      const auto ref = reference(data, data.Z, kernel, h[b], &ref_isolated);
-      EXPECT_EQ(isolated[b], ref_isolated) << "h = " << h[b];
-      Matrix<double> refd(m, k);
-      for (index_t i = 0; i < m; ++i) {
-        for (index_t c = 0; c < k; ++c) refd(i, c) = ref(i, c);
-      }
-      const double tol = rtol<T>() * std::max(1.0, max_abs(refd));
+    isolated.push_back(std::move(iso));
+  }
+  for (index_t b = 0; b < B; ++b) {
+    index_t ref_isolated = 0;
+    const auto ref = reference(data, data.Z, kernel, h[b], &ref_isolated);
+    Matrix<double> refd(m, k);
+    for (index_t i = 0; i < m; ++i) {
+      for (index_t c = 0; c < k; ++c) refd(i, c) = ref(i, c);
+    }
+    const double tol = rtol<T>() * std::max(1.0, max_abs(refd));
+    for (std::size_t v = 0; v < outs.size(); ++v) {
+      SCOPED_TRACE(v == 0 ? "the engine's tiles" : "tiles of 64 points");
+      EXPECT_EQ(isolated[v][b], ref_isolated) << "h = " << h[b];
       for (index_t i = 0; i < m; ++i) {
         for (index_t c = 0; c < k; ++c) {
-          ASSERT_NEAR(outs[0](i, c * B + b), ref(i, c), tol)
+          ASSERT_NEAR(outs[v](i, c * B + b), ref(i, c), tol)
               << "query " << i << " output " << c << " h = " << h[b];
         }
       }
@@ -147,14 +156,13 @@ TEST(NwGrid, MatchesReferencePerBandwidth) {
       check_against_reference<float>(70, 9, 1, 2, weighted, kernel);
     }
   }
-  // Wide data: several tiles and a partial last tile.
+  // Wide data.
   check_against_reference<double>(1000, 40, 20, 1, false, Kernel::gaussian);
   check_against_reference<float>(1000, 40, 20, 2, true, Kernel::gaussian);
 }
 
-// Wide bandwidths by power sums: several tiles (d = 3: 1024 points a tile in
-// double, the last one partial; d = 10: 512), one and two outputs (the second
-// output takes the single-series path), sample weights with zeros.
+// Wide bandwidths by power sums (d = 3 and 10), one and two outputs (the
+// second output takes the single-series path), sample weights with zeros.
 TEST(NwGrid, ManyWideBandwidthsMatchReference) {
   const auto h = tutorial_grid();
   for (const bool weighted : {false, true}) {
@@ -213,7 +221,7 @@ void check_leave_one_out(Kernel kernel, bool weighted,
   SCOPED_TRACE(testing::Message() << "T=" << (sizeof(T) == 4 ? "f32" : "f64")
                                   << " kernel=" << kreg::to_string(kernel)
                                   << " weighted=" << weighted << " B=" << h.size());
-  const index_t n = 60, d = 2, k = 2;
+  const index_t n = 150, d = 2, k = 2;  // tiles of 64 points: the own one in each
   const auto data = make<T>(n, 1, d, k, weighted, 0.0, 5);
   const auto B = static_cast<index_t>(h.size());
   std::vector<double> inv_h2;
@@ -223,7 +231,7 @@ void check_leave_one_out(Kernel kernel, bool weighted,
   kreg::nw::Problem<T> p{data.X, data.Y, data.w, kernel, 1.0};
   Matrix<T> out(n, k * B);
   std::vector<index_t> isolated(static_cast<std::size_t>(B), 0);
-  kreg::nw::predict_grid<T>(p, data.X, inv_h2, exclude, out, isolated, 3);
+  kreg::nw::predict_grid<T>(p, data.X, inv_h2, exclude, out, isolated, 3, nullptr, 1);
 
   for (index_t i = 0; i < n; ++i) {
     Data<T> rest{Matrix<T>(n - 1, d), Matrix<T>(n - 1, k), Matrix<T>(1, d), {}};
