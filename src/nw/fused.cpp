@@ -116,7 +116,7 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
   constexpr T kMax = std::numeric_limits<T>::max();
 
   // Gaussian: w = 2^(t a) with t = min(s - m, lim), a = -inv_h2 log2(e) / 2.
-  constexpr double kMinExp2 = std::numeric_limits<T>::digits == 24 ? 100.0 : 1000.0;
+  constexpr double kMinExp2 = fused::kMinExp2<T>;
   const double alpha = 0.5 * job.inv_h2 * 1.4426950408889634074;  // -a
   const V va = hn::Set(d, static_cast<T>(-std::min(alpha, static_cast<double>(kMax))));
   const V vlim = hn::Set(d, static_cast<T>(std::min(kMinExp2 / alpha, static_cast<double>(kMax))));

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "kreg/matrix.hpp"
@@ -62,6 +63,17 @@ struct Job {
   index_t ldo = 0;
   std::atomic<index_t>* isolated = nullptr;
 };
+
+// The Gaussian engines' exponential (nw/fused-inl.h) takes arguments down to
+// -kMinExp2 and is clamped there: no weight falls below 2^-kMinExp2 relative
+// to the nearest point's 1 (1e-30 in float, 1e-301 in double). A weight below
+// 2^-kSkipExp2 relative to it is negligible: n such weights move a prediction
+// by at most n 2^-kSkipExp2 relative (1e-13 for a million points in double,
+// 1e-6 in float: far inside the engines' 1e-9 and 1e-4).
+template <class T>
+inline constexpr double kMinExp2 = std::numeric_limits<T>::digits == 24 ? 100.0 : 1000.0;
+template <class T>
+inline constexpr double kSkipExp2 = std::numeric_limits<T>::digits == 24 ? 40.0 : 64.0;
 
 // Every tile holds a multiple of this many points: two vectors of the widest
 // target (AVX-512: 16 floats). With 64-byte aligned storage, every row of a

@@ -603,14 +603,12 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
   const bool gaussian = job.kernel == Kernel::gaussian;
   constexpr T kMax = std::numeric_limits<T>::max();
   constexpr T kInf = std::numeric_limits<T>::infinity();
-  constexpr double kMinExp2 = std::numeric_limits<T>::digits == 24 ? 100.0 : 1000.0;
+  constexpr double kMinExp2 = fused::kMinExp2<T>;
   // Unweighted, a tile is skipped for bandwidth b when its nearest point's
-  // weight is below 2^-kSkipExp2 relative to the shift point's 1: n such
-  // weights change a prediction by at most n 2^-kSkipExp2 relative (1e-13
-  // for a million points in double, 1e-6 in float: far inside the engines'
-  // 1e-9 and 1e-4). With sample weights, whose ratios are unbounded, only
+  // weight is below 2^-kSkipExp2 relative to the shift point's 1 (negligible,
+  // nw/fused.hpp). With sample weights, whose ratios are unbounded, only
   // weights already clamped at 2^-kMinExp2 are skipped.
-  constexpr double kSkipExp2 = std::numeric_limits<T>::digits == 24 ? 40.0 : 64.0;
+  constexpr double kSkipExp2 = fused::kSkipExp2<T>;
   const double skip_exp2 = job.tiles.weighted ? kMinExp2 : kSkipExp2;
 
   // Per bandwidth: the Gaussian's -alpha and clamp t_lim (as nw/fused.cpp), or

@@ -82,7 +82,7 @@ HWY_INLINE void RowsK1(D d, const Job<T>& job, index_t i, const T* HWY_RESTRICT 
   const auto L = static_cast<index_t>(hn::Lanes(d));
   const double alpha = 0.5 * job.inv_h2 * kLog2e;
   const V va = hn::Set(d, static_cast<T>(-alpha));
-  const V vlim = hn::Set(d, static_cast<T>(kMinExp2<T> / alpha));
+  const V vlim = hn::Set(d, static_cast<T>(fused::kMinExp2<T> / alpha));
   const bool diagonal = skip >= 0;
   V vs[kRows], vsy[kRows], den[kRows], num[kRows];
   for (int r = 0; r < kRows; ++r) {
@@ -131,7 +131,7 @@ HWY_INLINE void RowK(D d, const Job<T>& job, index_t i, const T* HWY_RESTRICT s,
   const index_t k = job.tiles.k, e1 = 1 + k;
   const double alpha = 0.5 * job.inv_h2 * kLog2e;
   const V va = hn::Set(d, static_cast<T>(-alpha));
-  const V vlim = hn::Set(d, static_cast<T>(kMinExp2<T> / alpha));
+  const V vlim = hn::Set(d, static_cast<T>(fused::kMinExp2<T> / alpha));
   const bool diagonal = skip >= 0;
   double* rs = job.row_sums + i * e1;
   const V vs = hn::Set(d, job.sy[i * e1]);

@@ -5,18 +5,13 @@
 #include "kreg/matrix.hpp"
 #include "nw/fused.hpp"
 
-#include <limits>
-
 namespace kreg::nw::loo {
 
-// The exponential's clamp, 2^-kMinExp2 (as nw/fused.cpp), and how small a
-// point's largest weight may be, 2^-kRangeExp2: the clamp is then below
-// 2^-64 (double) or 2^-40 (float) of it, negligible as in nw/grid.cpp.
+// How small a point's largest weight may be, 2^-kRangeExp2: the exponential's
+// clamp 2^-kMinExp2 is then below 2^-kSkipExp2 of it, negligible
+// (nw/fused.hpp).
 template <class T>
-inline constexpr double kMinExp2 = std::numeric_limits<T>::digits == 24 ? 100.0 : 1000.0;
-template <class T>
-inline constexpr double kRangeExp2 = kMinExp2<T> -
-                                     (std::numeric_limits<T>::digits == 24 ? 40.0 : 64.0);
+inline constexpr double kRangeExp2 = fused::kMinExp2<T> - fused::kSkipExp2<T>;
 
 // Tiles: all n points in one chunk (nw/fused.hpp), packed position = row.
 // Task I writes row_sums[i * (1 + k) + e] for its rows i (e = 0: the sum of
