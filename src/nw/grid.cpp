@@ -418,6 +418,8 @@ class PowerSumBandwidths {
   // order_).
   void Clear() { taken_ = 0; }
   bool taken(index_t b) const { return rank_[static_cast<std::size_t>(b)] < taken_; }
+  // The bandwidths by ascending c (widest first).
+  const std::vector<index_t>& order() const { return order_; }
 
   // t: the tile's t = s - m (+inf where a lane does not count), finite ones
   // in [t_lo, t_hi]; y the tile's outputs, sw its sample weights or null.
@@ -639,12 +641,6 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
   // in two buffers: each list is built from the previous one (filtering in
   // place, which stores where the next loads read, was 1% slower overall).
   std::vector<index_t> near_buf(static_cast<std::size_t>(2 * (P / L)));
-  // Bandwidths widest first, so that the sparse ones narrow the near lanes
-  // step by step.
-  std::vector<index_t> by_width(static_cast<std::size_t>(B));
-  for (index_t b = 0; b < B; ++b) by_width[static_cast<std::size_t>(b)] = b;
-  std::stable_sort(by_width.begin(), by_width.end(),
-                   [&](index_t a, index_t b) { return job.inv_h2[a] < job.inv_h2[b]; });
 
   for (index_t t = 0; t < tl.count; ++t) {
     const T* xt = tl.data + t * tl.stride;
@@ -760,7 +756,9 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
           }
           T near_thr = kInf;  // the vectors listed in `near`: some t < near_thr
           index_t n_near = 0;
-          for (const index_t b : by_width) {
+          // Widest first, so that the sparse ones narrow the near list step
+          // by step.
+          for (const index_t b : wide.order()) {
             if (wide.taken(b)) continue;
             if (gap >= t_skip[b] && !std::isinf(nearest)) continue;  // every weight negligible
             const V nc = hn::Set(d, neg_c[b]);
