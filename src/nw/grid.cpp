@@ -254,7 +254,7 @@ HWY_INLINE void PowerSums(D d, const T* HWY_RESTRICT xi, T* const* a, index_t n,
 //   (xi^i = x^i u^i with u^i = sum_k beta_ik T_k(u), beta_ik >= 0, so the
 //   truncation errs by at most x^i sum_{k>K} beta_ik). econ_x[K] is the
 //   largest x for which these errors, weighted by 1 / i!, stay within bound.
-//   At x = 2.5 this takes K from 23 to 18; at x = 1, from 14 to 11.
+//   At x = 2.5 this takes K from 23 to 18; at x = 1, from 15 to 12.
 //
 // estimate(K, i) holds the monomial coefficients j <= K of that truncation
 // of u^i (zero unless j = i mod 2).
