@@ -30,12 +30,15 @@ demo: build
 	$(KREG) cv --model logreg --data /usr/share/datasets/fashion-mnist --train-rows 5000 \
 	  --folds 5 --stratified
 
-# Every test: formatting, the C++ suite (CTest), then the Python package built
-# and installed into .venv (pyproject.toml; incremental in build/python/) and
-# the Python suite (pytest).
+# Every test: formatting, the C++ suite (CTest), its SIMD and BLAS kernel
+# tests again under a second SIMD target and OpenBLAS core type (so that a test
+# that depends on them fails on this machine too), then the Python package
+# built and installed into .venv (pyproject.toml; incremental in build/python/)
+# and the Python suite (pytest).
 test: build
 	scripts/check-format
 	ctest --preset $(PRESET) -j $(JOBS)
+	scripts/test-other-target $(KREG) ctest --preset $(PRESET) -j $(JOBS) -L kernels
 	.venv/bin/python -m pip install --no-build-isolation -q .
 	KREG_BIN=$(abspath $(KREG)) KREG_PROBE=$(abspath $(BUILD)/kreg_probe) \
 	  .venv/bin/python -m pytest -q -rs tests/python

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <cctype>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +15,33 @@
 namespace kreg::cli {
 
 namespace {
+
+nlohmann::json forced_by(const char* variable, const std::string& value) {
+  if (value.empty()) return nullptr;
+  return fmt::format("{}={}", variable, value);
+}
+
+bool same_name(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Where the SIMD target and the BLAS kernels came from, for the text report.
+std::string simd_origin(const SystemInfo& s) {
+  if (s.simd_forced.empty()) return "the best this CPU supports";
+  return fmt::format("forced by KREG_SIMD_TARGET={}; the best this CPU supports is {}",
+                     s.simd_forced, s.simd_supported.front());
+}
+
+std::string blas_origin(const SystemInfo& s) {
+  if (s.blas_core_forced.empty()) return "detected";
+  if (same_name(s.blas_core_forced, s.blas_core)) {
+    return fmt::format("forced by OPENBLAS_CORETYPE={}", s.blas_core_forced);
+  }
+  return fmt::format("OpenBLAS did not use OPENBLAS_CORETYPE={}", s.blas_core_forced);
+}
 
 nlohmann::json to_json(const SystemInfo& s) {
   nlohmann::json devices = nlohmann::json::array();
@@ -29,8 +58,16 @@ nlohmann::json to_json(const SystemInfo& s) {
       {"cpu",
        {{"model", s.cpu_model}, {"logical_cores", s.logical_cores}, {"features", s.cpu_features}}},
       {"simd",
-       {{"compiled", s.simd_compiled}, {"supported", s.simd_supported}, {"active", s.simd_active}}},
-      {"blas", {{"library", s.blas_library}, {"threads", s.blas_threads}}},
+       {{"compiled", s.simd_compiled},
+        {"supported", s.simd_supported},
+        {"active", s.simd_active},
+        {"forced_by", forced_by("KREG_SIMD_TARGET", s.simd_forced)}}},
+      {"blas",
+       {{"library", s.blas_library},
+        {"config", s.blas_config},
+        {"core", s.blas_core},
+        {"core_forced_by", forced_by("OPENBLAS_CORETYPE", s.blas_core_forced)},
+        {"threads", s.blas_threads}}},
       {"cuda", {{"status", s.cuda_status}, {"devices", devices}}}};
 }
 
@@ -41,8 +78,9 @@ void print_text(const SystemInfo& s) {
   fmt::print("CPU features:   {}\n", fmt::join(s.cpu_features, " "));
   fmt::print("SIMD compiled:  {}\n", fmt::join(s.simd_compiled, " "));
   fmt::print("SIMD supported: {}\n", fmt::join(s.simd_supported, " "));
-  fmt::print("SIMD in use:    {}\n", s.simd_active);
+  fmt::print("SIMD in use:    {} ({})\n", s.simd_active, simd_origin(s));
   fmt::print("BLAS:           {}\n", s.blas_library);
+  fmt::print("BLAS core:      {} ({})\n", s.blas_core, blas_origin(s));
   fmt::print("BLAS threads:   {}\n", s.blas_threads);
   if (s.cuda_devices.empty()) {
     fmt::print("CUDA:           {}\n", s.cuda_status);

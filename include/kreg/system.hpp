@@ -23,7 +23,11 @@ struct SystemInfo {
   std::vector<std::string> simd_compiled;   // SIMD targets this binary carries
   std::vector<std::string> simd_supported;  // of those, the ones this CPU runs
   std::string simd_active;                  // the one kreg's kernels dispatch to
-  std::string blas_library;                 // e.g. "OpenBLAS 0.3.21 ... Haswell MAX_THREADS=64"
+  std::string simd_forced;                  // KREG_SIMD_TARGET's value if it forced simd_active
+  std::string blas_library;                 // "OpenBLAS (<config>), core <core>"
+  std::string blas_config;                  // e.g. "OpenBLAS 0.3.21 ... Haswell MAX_THREADS=64"
+  std::string blas_core;                    // the kernel set OpenBLAS chose, e.g. "Haswell"
+  std::string blas_core_forced;             // OPENBLAS_CORETYPE's value if set
   int blas_threads = 0;                     // threads the BLAS will use
   std::string cuda_status;                  // "ok", or why no device is listed
   std::vector<CudaDevice> cuda_devices;
@@ -31,7 +35,13 @@ struct SystemInfo {
 
 SystemInfo system_info();
 
-// The Highway target kreg's SIMD kernels run on, e.g. "AVX3" or "AVX2".
+// The Highway target kreg's SIMD kernels run on, e.g. "AVX3" or "AVX2": the
+// best one this CPU supports, unless the environment variable
+// KREG_SIMD_TARGET names another (any case, e.g. KREG_SIMD_TARGET=sse4). The
+// variable is read once, before the first SIMD kernel runs; a value that is
+// not a target this kreg carries and this CPU runs makes this and every SIMD
+// kernel throw kreg::Error listing the valid names. (OpenBLAS reads its own
+// OPENBLAS_CORETYPE, e.g. Haswell, when it loads.)
 std::string simd_active_target();
 
 // OpenBLAS starts its thread pool when the library loads, and those threads

@@ -180,6 +180,7 @@ HWY_AFTER_NAMESPACE();
 #include "kreg/error.hpp"
 #include "kreg/linear.hpp"
 #include "kreg/par.hpp"
+#include "system/simd_target.hpp"
 
 namespace kreg {
 
@@ -318,6 +319,7 @@ void LinearClassifier::check_input(index_t rows, index_t cols, const char* name)
 template <class T>
 void LinearClassifier::run(MatrixView<const T> X, double* scores, index_t lds, double* labels,
                            int n_jobs, bool one) const {
+  detail::use_simd_target();
   const int threads = resolve_n_jobs(n_jobs);
   linear_kernel::Job<T> job;
   if constexpr (std::is_same_v<T, double>) {

@@ -229,6 +229,7 @@ HWY_AFTER_NAMESPACE();
 
 #include "core/parallel.hpp"
 #include "nw/engine.hpp"
+#include "system/simd_target.hpp"
 
 namespace kreg::nw {
 
@@ -241,6 +242,7 @@ template <class T>
 index_t predict_fused(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> out,
                       int n_threads) {
   using namespace fused;  // NOLINT(google-build-using-namespace)
+  detail::use_simd_target();
   const index_t m = Z.rows(), d = p.X.cols(), k = p.Y.cols();
   if (m == 0) return 0;
   const bool weighted = !p.weights.empty();

@@ -882,6 +882,7 @@ HWY_AFTER_NAMESPACE();
 #include "core/parallel.hpp"
 #include "kreg/error.hpp"
 #include "nw/engine.hpp"
+#include "system/simd_target.hpp"
 
 namespace kreg::nw {
 
@@ -895,6 +896,7 @@ void predict_grid(const Problem<T>& p, MatrixView<const T> Z, std::span<const do
                   std::span<const index_t> exclude, MatrixView<T> out, std::span<index_t> isolated,
                   int n_threads, const CancelToken* cancel, index_t tile_bytes) {
   using namespace fused;  // NOLINT(google-build-using-namespace)
+  detail::use_simd_target();
   const index_t m = Z.rows(), d = p.X.cols(), k = p.Y.cols();
   const auto B = static_cast<index_t>(inv_h2.size());
   if (B == 0) throw ArgumentError("predict_grid: no bandwidths");

@@ -229,6 +229,7 @@ HWY_AFTER_NAMESPACE();
 #include "core/parallel.hpp"
 #include "kreg/error.hpp"
 #include "nw/engine.hpp"
+#include "system/simd_target.hpp"
 
 namespace kreg::nw {
 namespace loo {
@@ -243,6 +244,7 @@ template <class T>
 bool predict_loo_symmetric(const Problem<T>& p, double inv_h2, MatrixView<T> out, int n_threads,
                            const CancelToken* cancel) {
   using namespace fused;  // NOLINT(google-build-using-namespace)
+  detail::use_simd_target();
   const index_t n = p.X.rows(), d = p.X.cols(), k = p.Y.cols();
   if (out.rows() != n || out.cols() != k) {
     throw ArgumentError("predict_loo_symmetric: output size does not match");

@@ -5,12 +5,14 @@
 #include <dlfcn.h>
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "kreg/system.hpp"
+#include "system/simd_target.hpp"
 
 // OpenBLAS's own introspection (kreg links OpenBLAS: BLA_VENDOR in CMake).
 extern "C" {
@@ -58,8 +60,14 @@ std::vector<std::string> cpu_features() {
 }
 
 void blas_info(SystemInfo& info) {
-  info.blas_library =
-      fmt::format("OpenBLAS ({}), core {}", openblas_get_config(), openblas_get_corename());
+  info.blas_config = openblas_get_config();
+  info.blas_core = openblas_get_corename();
+  info.blas_library = fmt::format("OpenBLAS ({}), core {}", info.blas_config, info.blas_core);
+  // OpenBLAS (DYNAMIC_ARCH) picks its kernels from this variable when it
+  // loads, and ignores a name it does not know.
+  if (const char* forced = std::getenv("OPENBLAS_CORETYPE"); forced != nullptr) {
+    info.blas_core_forced = forced;
+  }
   info.blas_threads = openblas_get_num_threads();
 }
 
@@ -136,6 +144,7 @@ SystemInfo system_info() {
   info.simd_compiled = detail::simd_targets(false);
   info.simd_supported = detail::simd_targets(true);
   info.simd_active = simd_active_target();
+  info.simd_forced = detail::forced_simd_target();
   blas_info(info);
   cuda_info(info);
   return info;

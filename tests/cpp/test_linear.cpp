@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -22,6 +23,7 @@
 #include "kreg/interrupt.hpp"
 #include "kreg/linear.hpp"
 #include "kreg/matrix.hpp"
+#include "kreg/system.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -206,6 +208,9 @@ TEST(LinearClassifier, MatchesLongDoubleReferenceDouble) { check_shapes<double>(
 // Every SIMD target this CPU runs: within the reference's bound, and
 // predict = argmax(decision_function) = predict_one under each.
 TEST(LinearClassifier, EverySimdTarget) {
+  // kreg applies KREG_SIMD_TARGET before the mock below can hide the CPU's
+  // targets from it; when the variable is set, only its target is left.
+  (void)kreg::simd_active_target();
   const std::vector<std::int64_t> targets = hwy::SupportedAndGeneratedTargets();
   ASSERT_FALSE(targets.empty());
   for (const std::int64_t target : targets) {
@@ -512,21 +517,33 @@ TEST(LogisticObjective, ReportedObjectiveAndGradientMatchNaive) {
 }
 
 // Below |g| ~ 1e-9 the objective's changes drown in its own rounding and
-// libLBFGS's line search fails; the fit restarts with values anchored at the
-// last point. The objective and gradient it reports there are still the
-// naive ones, and the gradient goes far below what absolute values allow.
+// libLBFGS's line search fails; the fit then restarts with values anchored at
+// the last point. Whether and when a line search fails depends on the BLAS
+// kernel's rounding (with some OpenBLAS cores this problem converges without
+// a restart), so what is checked is what must hold on either path: each fit
+// reaches the tolerance, far below what absolute values resolve, and the
+// objective and gradient it reports are the naive ones there. Over these
+// problems most fits restart on the cores tried (Cooperlake, SkylakeX,
+// Haswell, Sandybridge, Prescott), so the anchored values are checked too.
 TEST(LogisticObjective, AnchoredRestartsReachTinyGradients) {
-  const Problem p = random_problem(300, 4, 3, 22);
-  LogisticRegression model({.C = 0.5, .standardize = false, .tol = 1e-13});
-  model.fit(cview(p.X), p.y);
-  const auto& r = model.fit_report();
-  EXPECT_TRUE(r.converged) << r.stop;
-  EXPECT_NE(r.stop.find("(L-BFGS restarted "), std::string::npos) << r.stop;
-  const Naive ref = naive(p.X, class_index(p), 3, theta_of(model), 0.5);
-  EXPECT_NEAR(r.objective, static_cast<double>(ref.f), 1e-14);
-  // The gradient's own rounding: sums of 300 terms of size ~1, ~1e-15.
-  EXPECT_NEAR(r.grad_max, static_cast<double>(max_abs(ref.g)), 1e-14);
-  EXPECT_LE(static_cast<double>(max_abs(ref.g)), 2e-13);
+  const double tol = 1e-13;
+  int restarted = 0;
+  for (const std::uint64_t seed : {22, 23, 24, 25, 26}) {
+    SCOPED_TRACE(seed);
+    const Problem p = random_problem(300, 4, 3, seed);
+    LogisticRegression model({.C = 0.5, .standardize = false, .tol = tol});
+    model.fit(cview(p.X), p.y);
+    const auto& r = model.fit_report();
+    EXPECT_TRUE(r.converged) << r.stop;
+    EXPECT_LE(r.grad_max, tol) << r.stop;
+    if (r.stop.find("(L-BFGS restarted ") != std::string::npos) ++restarted;
+    const Naive ref = naive(p.X, class_index(p), 3, theta_of(model), 0.5);
+    EXPECT_NEAR(r.objective, static_cast<double>(ref.f), 1e-14);
+    // The gradient's own rounding: sums of 300 terms of size ~1 / 300, ~1e-15.
+    EXPECT_NEAR(r.grad_max, static_cast<double>(max_abs(ref.g)), 1e-14);
+    EXPECT_LE(static_cast<double>(max_abs(ref.g)), tol + 1e-14);
+  }
+  std::printf("%d of 5 fits restarted L-BFGS on anchored values\n", restarted);
 }
 
 // Plain gradient descent in long double to |g| < 1e-16: the optimum.

@@ -179,9 +179,10 @@ TEST(NwGrid, ManyWideBandwidthsMatchReference) {
 // double, 2e-7 in float, before the sums' rounding), far inside the engines'
 // contract that the tests above check: many wide bandwidths, finely spaced so
 // that every degree of the power sums and of their estimated higher moments
-// is taken, on the tutorial's kind of data (d = 10, several tiles).
+// is taken, on the tutorial's kind of data (d = 10). tile_points > 0 sets the
+// tile size (else the engine's: 4096 points in float, 2048 in double here).
 template <class T>
-double max_wide_error(bool weighted) {
+double max_wide_error(bool weighted, index_t tile_points = 0) {
   const index_t n = 3000, m = 40, d = 10;
   const auto data = make<T>(n, m, d, 1, weighted, 0.0, 23);
   std::vector<double> h, inv_h2;
@@ -191,7 +192,8 @@ double max_wide_error(bool weighted) {
   kreg::nw::Problem<T> p{data.X, data.Y, data.w, Kernel::gaussian, 1.0};
   Matrix<T> out(m, B);
   std::vector<index_t> isolated(static_cast<std::size_t>(B), 0);
-  kreg::nw::predict_grid<T>(p, data.Z, inv_h2, {}, out, isolated, 2);
+  const index_t tile_bytes = tile_points * d * static_cast<index_t>(sizeof(T));
+  kreg::nw::predict_grid<T>(p, data.Z, inv_h2, {}, out, isolated, 2, nullptr, tile_bytes);
   double worst = 0;
   for (index_t b = 0; b < B; ++b) {
     index_t iso = 0;
@@ -205,10 +207,15 @@ double max_wide_error(bool weighted) {
   return worst;
 }
 
+// In float the sums' rounding grows with the terms each float lane adds up,
+// a tile's points over the lanes: 4096 at the engine's tile on Highway's
+// one-lane SCALAR target, 1024 on SSE4, 256 on AVX3. The float check uses
+// tiles of 1024 points, so that no lane adds up more than 1024 terms on any
+// target and the bound tests the power sums, not the lane count.
 TEST(NwGrid, WideBandwidthsKeepTheExponentialsAccuracy) {
   for (const bool weighted : {false, true}) {
     EXPECT_LT(max_wide_error<double>(weighted), 1e-12) << "weighted = " << weighted;
-    EXPECT_LT(max_wide_error<float>(weighted), 1e-6) << "weighted = " << weighted;
+    EXPECT_LT(max_wide_error<float>(weighted, 1024), 1e-6) << "weighted = " << weighted;
   }
 }
 
