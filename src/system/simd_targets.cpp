@@ -81,13 +81,14 @@ Choice choose() {
   const char* value = std::getenv(kVariable);
   if (value == nullptr || *value == '\0') return c;
   const std::string want = value;
+  // Never empty: Highway always supports and kreg always carries a fallback.
   const std::vector<std::string> usable = names_of(c.cpu & HWY_TARGETS);
   std::string valid;
   for (const auto& name : usable) valid += (valid.empty() ? "" : ", ") + name;
   const std::string fix = fmt::format(
       "set {} to one of {} (the targets this kreg carries and this CPU runs), or unset "
       "it to use the best, {}",
-      kVariable, valid, usable.front());
+      kVariable, valid, usable.empty() ? "none" : usable.front());
   const std::int64_t target = target_named(want);
   if (target == 0) {
     c.error = fmt::format("{}={} is not a SIMD target name; {}", kVariable, want, fix);
@@ -105,8 +106,8 @@ Choice choose() {
   return c;
 }
 
-// Decided in a call_once that cannot throw (the error is kept and thrown by
-// each caller), so a bad value fails every call the same way.
+// Decided once; a bad value is kept as an error that every caller throws
+// (rather than thrown from inside call_once), so every call fails the same way.
 const Choice& choice() {
   static std::once_flag once;
   static Choice c;
