@@ -35,9 +35,15 @@ std::string simd_origin(const SystemInfo& s) {
                      s.simd_forced, s.simd_supported.front());
 }
 
+// OPENBLAS_CORETYPE's value if OpenBLAS used it (it ignores names it does not
+// know), else "".
+std::string blas_forced(const SystemInfo& s) {
+  return same_name(s.blas_core_forced, s.blas_core) ? s.blas_core_forced : std::string();
+}
+
 std::string blas_origin(const SystemInfo& s) {
   if (s.blas_core_forced.empty()) return "detected";
-  if (same_name(s.blas_core_forced, s.blas_core)) {
+  if (!blas_forced(s).empty()) {
     return fmt::format("forced by OPENBLAS_CORETYPE={}", s.blas_core_forced);
   }
   return fmt::format("OpenBLAS did not use OPENBLAS_CORETYPE={}", s.blas_core_forced);
@@ -66,7 +72,7 @@ nlohmann::json to_json(const SystemInfo& s) {
        {{"library", s.blas_library},
         {"config", s.blas_config},
         {"core", s.blas_core},
-        {"core_forced_by", forced_by("OPENBLAS_CORETYPE", s.blas_core_forced)},
+        {"core_forced_by", forced_by("OPENBLAS_CORETYPE", blas_forced(s))},
         {"threads", s.blas_threads}}},
       {"cuda", {{"status", s.cuda_status}, {"devices", devices}}}};
 }

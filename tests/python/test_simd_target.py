@@ -58,6 +58,8 @@ def test_the_openblas_core_type_is_reported(kreg_bin):
     assert f"BLAS core:      {core} (forced by OPENBLAS_CORETYPE={core})" in run(
         kreg_bin, "info", OPENBLAS_CORETYPE=core).stdout
     # OpenBLAS ignores a name it does not know; kreg says so.
+    ignored = info(kreg_bin, OPENBLAS_CORETYPE="NoSuchCore")["blas"]
+    assert ignored["core"] == detected["core"] and ignored["core_forced_by"] is None
     text = run(kreg_bin, "info", OPENBLAS_CORETYPE="NoSuchCore").stdout
     assert (f"BLAS core:      {detected['core']} (OpenBLAS did not use "
             f"OPENBLAS_CORETYPE=NoSuchCore)") in text
