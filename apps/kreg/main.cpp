@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   CLI::App app{"kreg: parallel kernel regression and the embarrassingly parallel loops of ML"};
   app.set_version_flag("--version", fmt::format("kreg {}", kreg::version));
   app.require_subcommand(1);
+  // A KREG_SIMD_TARGET kreg cannot use fails before a command reads or writes anything.
+  app.parse_complete_callback([] { (void)kreg::simd_active_target(); });
   app.footer("Run `kreg <command> --help` for the options of one command.");
   kreg::cli::add_info(app);
   kreg::cli::add_generate(app);

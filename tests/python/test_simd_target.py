@@ -48,6 +48,19 @@ def test_an_unknown_target_is_refused_with_the_valid_names(kreg_bin):
         f"unset it to use the best, {supported[0]}\n")
 
 
+def test_a_bad_target_stops_a_command_before_it_writes_anything(kreg_bin, tmp_path):
+    assert run(kreg_bin, "generate", "--n", "60", "--d", "2", "--out-dir", tmp_path).returncode == 0
+    out = tmp_path / "r.json"
+    proc = run(kreg_bin, "tune", "--train", str(tmp_path / "train.csv"), "--target", "y", "--cv",
+               "3", "--bandwidths", "0.5,1", "--out", str(out), KREG_SIMD_TARGET="avx9")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("kreg: error: KREG_SIMD_TARGET=avx9 is not a SIMD target name")
+    assert proc.stdout == ""  # not even the run's summary line
+    assert not out.exists() and not (tmp_path / "r.json.journal").exists()
+    # Help needs no SIMD target.
+    assert run(kreg_bin, "tune", "--help", KREG_SIMD_TARGET="avx9").returncode == 0
+
+
 def test_the_openblas_core_type_is_reported(kreg_bin):
     detected = info(kreg_bin)["blas"]
     assert detected["core_forced_by"] is None
