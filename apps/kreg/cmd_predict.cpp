@@ -10,6 +10,7 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "kreg/bandwidth.hpp"
 #include "kreg/error.hpp"
 #include "kreg/io/csv.hpp"
 #include "kreg/io/table.hpp"
@@ -40,20 +41,12 @@ std::vector<double> parse_bandwidth(const std::string& text) {
   std::stringstream in(text);
   std::string item;
   while (std::getline(in, item, ',')) {
-    double v = 0;
-    std::size_t used = 0;
     try {
-      v = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
+      values.push_back(parse_bandwidth_value(item));
+    } catch (const ArgumentError& e) {
+      throw ArgumentError(fmt::format(
+          "--bandwidth: {}; give one value (0.5) or one per feature (0.5,1,2)", e.what()));
     }
-    if (used == 0 || used != item.size()) {
-      throw ArgumentError(
-          fmt::format("--bandwidth: '{}' is not a number; give one value (0.5) or one per feature "
-                      "(0.5,1,2)",
-                      item));
-    }
-    values.push_back(v);
   }
   if (values.empty()) throw ArgumentError("--bandwidth is empty");
   return values;
