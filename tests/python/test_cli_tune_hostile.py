@@ -6,7 +6,6 @@ which must stop within seconds with exit status 130 and lose no finished
 work."""
 import json
 import os
-import select
 import signal
 import struct
 import subprocess
