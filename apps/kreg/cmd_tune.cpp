@@ -4,12 +4,20 @@
 // feature), with a journal so that an interrupted run resumes where it
 // stopped and ends with the same bits as an uninterrupted one.
 //
-// The journal (JSON lines) starts with the run's configuration; each finished
-// grid task and each optimiser evaluation is appended the moment it
-// completes; it is deleted once the results are written. --resume checks the configuration (the
-// data's checksum included), skips what is recorded and replays the optimiser from its recorded
-// evaluations: the optimiser is deterministic, so it takes the same path. n_jobs is not part of the
-// configuration: it never changes a result.
+// The journal (JSON lines, each with its checksum: kreg/journal.hpp) starts
+// with the run's configuration, the grid named by its size and checksum so the
+// header stays small for any grid; each finished grid task and each optimiser
+// evaluation is appended the moment it completes; it is deleted once the
+// results are written. --resume checks the configuration (the data's checksum
+// included), skips what is recorded and replays the optimiser from its
+// recorded evaluations: the optimiser is deterministic, so it takes the same
+// path. n_jobs is not part of the configuration: it never changes a result.
+//
+// Stop requests (SIGINT, SIGTERM): while the inputs are read nothing is
+// written, so the process ends at once (ExitOnSignal); from then on every
+// phase (grid tasks, optimiser evaluations, the refit's blocks, the results'
+// chunks) checks the token at least every fraction of a second and ends with
+// kreg::Cancelled (exit status 130), the finished work in the journal.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
