@@ -1,7 +1,21 @@
 // cli_util.hpp - small helpers every command shares.
 #pragma once
 
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
 
 #include "kreg/error.hpp"
 
@@ -21,5 +35,147 @@ inline void check_jobs_option(int jobs) {
         "one");
   }
 }
+
+// A file a command reads or writes, with the option that names it.
+struct NamedPath {
+  std::string_view option;  // "--out", or a description such as "the journal"
+  std::string path;         // "" (not given) and "-" (stdout) are never compared
+};
+
+namespace detail {
+
+struct ResolvedPath {
+  const NamedPath* named = nullptr;
+  std::filesystem::path resolved;  // absolute, symlinks followed, "." and ".." removed
+  bool exists = false;
+  dev_t device = 0;
+  ino_t inode = 0;
+};
+
+// Where `path` leads: symbolic links are followed even when they dangle (a
+// write through one creates its target), then the existing part is made
+// canonical. nullopt for paths never compared: "", "-", and existing files
+// that are not regular files (/dev/null, a FIFO, a terminal), which lose
+// nothing when written twice.
+inline std::optional<ResolvedPath> resolve_path(const NamedPath& named) {
+  namespace fs = std::filesystem;
+  if (named.path.empty() || named.path == "-") return std::nullopt;
+  std::error_code ec;
+  fs::path p = fs::absolute(named.path, ec);
+  if (ec) p = fs::path(named.path);
+  for (int hops = 0; hops < 40 && fs::is_symlink(fs::symlink_status(p, ec)); ++hops) {
+    const fs::path target = fs::read_symlink(p, ec);
+    if (ec) break;
+    p = target.is_absolute() ? target : p.parent_path() / target;
+  }
+  ResolvedPath out;
+  out.named = &named;
+  out.resolved = fs::weakly_canonical(p, ec);
+  if (ec) out.resolved = p.lexically_normal();
+  struct stat st {};
+  if (::stat(named.path.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode)) return std::nullopt;
+    out.exists = true;
+    out.device = st.st_dev;
+    out.inode = st.st_ino;
+  }
+  return out;
+}
+
+// Existing files are the same when their device and inode are (hard links
+// included); paths that do not exist yet, when they resolve alike.
+inline bool same_file(const ResolvedPath& a, const ResolvedPath& b) {
+  if (a.exists != b.exists) return false;
+  if (a.exists) return a.device == b.device && a.inode == b.inode;
+  return a.resolved == b.resolved;
+}
+
+}  // namespace detail
+
+// Refuses, before any work, outputs that would overwrite each other's results
+// or destroy an input: two `outputs` naming the same file, or an output
+// naming the same file as one of `inputs`. Paths are compared by what they
+// resolve to, not as text ("./r.json" and "r.json", symbolic and hard links).
+// Throws ArgumentError naming both options and paths.
+inline void check_distinct_paths(std::initializer_list<NamedPath> outputs,
+                                 std::initializer_list<NamedPath> inputs = {}) {
+  std::vector<detail::ResolvedPath> outs, ins;
+  for (const NamedPath& p : outputs) {
+    if (auto r = detail::resolve_path(p)) outs.push_back(*r);
+  }
+  for (const NamedPath& p : inputs) {
+    if (auto r = detail::resolve_path(p)) ins.push_back(*r);
+  }
+  for (std::size_t i = 0; i < outs.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (!detail::same_file(outs[j], outs[i])) continue;
+      const NamedPath& a = *outs[j].named;
+      const NamedPath& b = *outs[i].named;
+      throw ArgumentError(
+          a.path == b.path
+              ? fmt::format("{} and {} both name '{}'; give each output its own file, or one "
+                            "would overwrite the other's results",
+                            a.option, b.option, a.path)
+              : fmt::format("{} '{}' and {} '{}' are the same file; give each output its own "
+                            "file, or one would overwrite the other's results",
+                            a.option, a.path, b.option, b.path));
+    }
+    for (const auto& in : ins) {
+      if (!detail::same_file(in, outs[i])) continue;
+      const NamedPath& out = *outs[i].named;
+      throw ArgumentError(fmt::format(
+          "{} '{}' is the same file as the input {} '{}'; writing it would destroy the input, so "
+          "give {} another path",
+          out.option, out.path, in.named->option, in.named->path, out.option));
+    }
+  }
+}
+
+// While alive, SIGINT and SIGTERM end the process at once with exit status
+// 130 (as kreg::Cancelled does elsewhere), after writing `message` to stderr.
+// For phases that have nothing to save and no cancellation points of their
+// own, such as reading the input files: a stop request is answered at once
+// instead of after the whole file. `message` must outlive the scope (a string
+// literal). Signals ignored when the scope begins stay ignored (a shell's
+// background jobs); the handlers in place before are restored on
+// destruction. Create and destroy it on one thread, and not while a
+// ScopedSigint is alive.
+class ExitOnSignal {
+ public:
+  explicit ExitOnSignal(const char* message) {
+    message_.store(message);
+    install(SIGINT, saved_int_);
+    install(SIGTERM, saved_term_);
+  }
+  ExitOnSignal(const ExitOnSignal&) = delete;
+  ExitOnSignal& operator=(const ExitOnSignal&) = delete;
+  ~ExitOnSignal() {
+    ::sigaction(SIGINT, &saved_int_, nullptr);
+    ::sigaction(SIGTERM, &saved_term_, nullptr);
+  }
+
+ private:
+  static void install(int signal_number, struct sigaction& saved) {
+    ::sigaction(signal_number, nullptr, &saved);
+    if (saved.sa_handler == SIG_IGN) return;
+    struct sigaction action {};
+    action.sa_handler = &ExitOnSignal::handle;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(signal_number, &action, nullptr);
+  }
+  // Async-signal-safe: write(2) and _exit(2) only.
+  static void handle(int) {
+    const char* message = message_.load();
+    if (message != nullptr) {
+      const ssize_t ignored = ::write(STDERR_FILENO, message, std::strlen(message));
+      (void)ignored;
+    }
+    ::_exit(130);
+  }
+
+  static inline std::atomic<const char*> message_{nullptr};
+  struct sigaction saved_int_ {};
+  struct sigaction saved_term_ {};
+};
 
 }  // namespace kreg::cli

@@ -148,7 +148,12 @@ void add_augment(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--noise-std", o->noise_std, "noise: Gaussian standard deviation (0-255 units)")
       ->capture_default_str();
-  cmd->callback([o] { run(*o); });
+  cmd->callback([o] {
+    check_distinct_paths(
+        {{"--out", o->out}, {"--labels-out", o->labels_out}, {"--preview", o->preview}},
+        {{"--images", o->images}, {"--labels", o->labels}});
+    run(*o);
+  });
 }
 
 }  // namespace kreg::cli

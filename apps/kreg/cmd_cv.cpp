@@ -324,7 +324,10 @@ void add_cv(CLI::App& root) {
   cmd->add_option("--kernel", o->kernel, "nw: gaussian, epanechnikov, tricube or uniform")
       ->capture_default_str();
   cmd->add_option("--out", o->out, "Write the per-fold and mean scores as JSON");
-  cmd->callback([o] { run(*o); });
+  cmd->callback([o] {
+    check_distinct_paths({{"--out", o->out}}, {{"--train", o->train}, {"--train-y", o->train_y}});
+    run(*o);
+  });
 }
 
 }  // namespace kreg::cli

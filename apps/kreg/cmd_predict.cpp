@@ -8,7 +8,9 @@
 #include <memory>
 #include <sstream>
 
+#include "cli_util.hpp"
 #include "commands.hpp"
+#include "kreg/bandwidth.hpp"
 #include "kreg/error.hpp"
 #include "kreg/io/csv.hpp"
 #include "kreg/io/table.hpp"
@@ -39,20 +41,12 @@ std::vector<double> parse_bandwidth(const std::string& text) {
   std::stringstream in(text);
   std::string item;
   while (std::getline(in, item, ',')) {
-    double v = 0;
-    std::size_t used = 0;
     try {
-      v = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
+      values.push_back(parse_bandwidth_value(item));
+    } catch (const ArgumentError& e) {
+      throw ArgumentError(fmt::format(
+          "--bandwidth: {}; give one value (0.5) or one per feature (0.5,1,2)", e.what()));
     }
-    if (used == 0 || used != item.size()) {
-      throw ArgumentError(
-          fmt::format("--bandwidth: '{}' is not a number; give one value (0.5) or one per feature "
-                      "(0.5,1,2)",
-                      item));
-    }
-    values.push_back(v);
   }
   if (values.empty()) throw ArgumentError("--bandwidth is empty");
   return values;
@@ -99,18 +93,7 @@ void run_typed(const PredictOptions& o) {
   const bool query_has_target = named && !o.target.empty() &&
                                 std::find(qcols.begin(), qcols.end(), train.target) != qcols.end();
   io::Dataset<T> query = io::split_target(query_table, query_has_target ? train.target : "");
-  if (query.X.cols() != train.X.cols()) {
-    throw ArgumentError(fmt::format("'{}' has {} features but '{}' has {}", o.query, query.X.cols(),
-                                    o.train, train.X.cols()));
-  }
-  for (std::size_t f = 0; named && f < train.features.size(); ++f) {
-    if (query.features[f] != train.features[f]) {
-      throw ArgumentError(fmt::format(
-          "'{}' has column '{}' where '{}' has '{}' (feature {}); the query features must "
-          "match the training features in name and order",
-          o.query, query.features[f], o.train, train.features[f], f));
-    }
-  }
+  check_same_features(train, o.train, query, o.query, named, "query");
   if (!o.query_y.empty()) query.y = target_file<T>(o.query_y, query.X.rows(), "--query-y");
   const double read_s = clock.lap();
 
@@ -184,6 +167,10 @@ void add_predict(CLI::App& root) {
   cmd->add_option("--out", o->out, "Predictions file (.csv or .npy); - for stdout")
       ->capture_default_str();
   cmd->callback([o] {
+    check_distinct_paths({{"--out", o->out}}, {{"--train", o->train},
+                                               {"--train-y", o->train_y},
+                                               {"--query", o->query},
+                                               {"--query-y", o->query_y}});
     if (o->dtype == "f32") {
       run_typed<float>(*o);
     } else {

@@ -4,12 +4,20 @@
 // feature), with a journal so that an interrupted run resumes where it
 // stopped and ends with the same bits as an uninterrupted one.
 //
-// The journal (JSON lines) starts with the run's configuration; each finished
-// grid task and each optimiser evaluation is appended the moment it
-// completes; it is deleted once the results are written. --resume checks the configuration (the
-// data's checksum included), skips what is recorded and replays the optimiser from its recorded
-// evaluations: the optimiser is deterministic, so it takes the same path. n_jobs is not part of the
-// configuration: it never changes a result.
+// The journal (JSON lines, each with its checksum: kreg/journal.hpp) starts
+// with the run's configuration, the grid named by its size and checksum so the
+// header stays small for any grid; each finished grid task and each optimiser
+// evaluation is appended the moment it completes; it is deleted once the
+// results are written. --resume checks the configuration (the data's checksum
+// included), skips what is recorded and replays the optimiser from its
+// recorded evaluations: the optimiser is deterministic, so it takes the same
+// path. n_jobs is not part of the configuration: it never changes a result.
+//
+// Stop requests (SIGINT, SIGTERM): while the inputs are read nothing is
+// written, so the process ends at once (ExitOnSignal); from then on every
+// phase (grid tasks, optimiser evaluations, the refit's blocks, the results'
+// chunks) checks the token at least every fraction of a second and ends with
+// kreg::Cancelled (exit status 130), the finished work in the journal.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -19,10 +27,15 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <iterator>
+#include <limits>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
+#include <string_view>
+#include <type_traits>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
@@ -76,10 +89,117 @@ std::uint64_t checksum(MatrixView<const T> a, std::uint64_t h = 1469598103934665
   return h;
 }
 
+// The version of the tune journal's layout; a journal of another version is
+// refused with a message saying which kreg wrote it.
+constexpr int kJournalVersion = 2;
+
+// Numbers in journal records: JSON has no NaN or infinity, so those are
+// written as the strings "nan", "inf" and "-inf" and read back exactly; a
+// finite double is written in the shortest form that reads back to the same
+// bits.
+json journal_number(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return v;
+}
+json journal_numbers(std::span<const double> values) {
+  json out = json::array();
+  for (const double v : values) out.push_back(journal_number(v));
+  return out;
+}
+
+// A task of the grid, or an evaluation of the optimiser, as recorded.
+struct TaskRecord {
+  std::size_t line = 0;
+  std::size_t index = 0;
+  CvTask task;
+  CvPartial part;
+};
+struct EvalRecord {
+  std::size_t line = 0;
+  std::vector<double> h;
+  double score = 0;
+};
+
+// Reads the fields of one journal record (line `line` of `path`), with kreg's
+// own messages: a record of the right checksum but the wrong shape was
+// written by something other than this kreg.
+class RecordReader {
+ public:
+  RecordReader(const std::string& path, std::size_t line, const json& record)
+      : path_(path), line_(line), record_(record) {
+    if (!record_.is_object()) fail("the record is not a JSON object");
+  }
+
+  [[noreturn]] void fail(const std::string& problem) const {
+    throw InputError(fmt::format(
+        "journal '{}' line {}: {}; this kreg did not write it, so delete the journal to start "
+        "over",
+        path_, line_, problem));
+  }
+  std::string type() const {
+    const auto it = record_.find("type");
+    if (it == record_.end() || !it->is_string()) fail("the record has no 'type'");
+    return it->get<std::string>();
+  }
+  index_t integer(const char* key) const { return to_integer(field(key), key); }
+  double number(const char* key) const { return to_number(field(key), key); }
+  std::vector<double> numbers(const char* key) const {
+    const json& v = list(key);
+    std::vector<double> out;
+    out.reserve(v.size());
+    for (const json& x : v) out.push_back(to_number(x, key));
+    return out;
+  }
+  std::vector<index_t> integers(const char* key) const {
+    const json& v = list(key);
+    std::vector<index_t> out;
+    out.reserve(v.size());
+    for (const json& x : v) out.push_back(to_integer(x, key));
+    return out;
+  }
+
+ private:
+  const json& field(const char* key) const {
+    const auto it = record_.find(key);
+    if (it == record_.end()) fail(fmt::format("the {} record has no '{}'", type(), key));
+    return *it;
+  }
+  const json& list(const char* key) const {
+    const json& v = field(key);
+    if (!v.is_array()) fail(fmt::format("'{}' of the {} record is not a list", key, type()));
+    return v;
+  }
+  index_t to_integer(const json& v, const char* key) const {
+    if (v.is_number_unsigned() && v.get<std::uint64_t>() <= std::uint64_t{1} << 62) {
+      return static_cast<index_t>(v.get<std::uint64_t>());
+    }
+    if (v.is_number_integer() && v.get<std::int64_t>() >= 0) {
+      return static_cast<index_t>(v.get<std::int64_t>());
+    }
+    fail(fmt::format("'{}' of the {} record holds {}, not a count", key, type(), v.dump()));
+  }
+  double to_number(const json& v, const char* key) const {
+    if (v.is_number()) return v.get<double>();
+    if (v.is_string()) {
+      const auto& s = v.get_ref<const std::string&>();
+      if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
+      if (s == "inf") return std::numeric_limits<double>::infinity();
+      if (s == "-inf") return -std::numeric_limits<double>::infinity();
+    }
+    fail(fmt::format("'{}' of the {} record holds {}, not a number", key, type(),
+                     v.dump().substr(0, 40)));
+  }
+
+  const std::string& path_;
+  std::size_t line_;
+  const json& record_;
+};
+
 // The journal: a writer, and what an earlier run recorded.
 class Journal {
  public:
-  Journal(const TuneOptions& o, const json& config) {
+  Journal(const TuneOptions& o, const json& config, const CancelToken& cancel) {
     if (o.journal.empty()) {
       if (o.resume) {
         throw ArgumentError(
@@ -88,8 +208,10 @@ class Journal {
       }
       return;
     }
+    path_ = o.journal;
     const std::string& path = o.journal;
-    const std::string header = json{{"kreg_tune_journal", 1}, {"config", config}}.dump();
+    const std::string header =
+        json{{"kreg_tune_journal", kJournalVersion}, {"config", config}}.dump();
     if (std::filesystem::exists(path)) {
       if (!o.resume) {
         throw ArgumentError(fmt::format(
@@ -98,22 +220,7 @@ class Journal {
             path));
       }
       const JournalContents contents = read_journal(path);
-      json old;
-      try {
-        old = json::parse(contents.header).at("config");
-      } catch (const json::exception&) {
-        throw InputError(fmt::format("journal '{}' line 1 is not a kreg tune header", path));
-      }
-      if (old != config) {
-        std::vector<std::string> differ;
-        for (const auto& [key, value] : config.items()) {
-          if (!old.contains(key) || old[key] != value) differ.push_back(key);
-        }
-        throw ArgumentError(fmt::format(
-            "journal '{}' was written for a different run ({} differ); resume with the same "
-            "data and options, or delete the journal to start over",
-            path, fmt::join(differ, ", ")));
-      }
+      check_header(path, contents.header, config);
       if (contents.truncated_tail) {
         fmt::print(stderr,
                    "note: the last record of '{}' was cut short (killed mid-write); it "
@@ -121,22 +228,21 @@ class Journal {
                    path);
       }
       for (std::size_t i = 0; i < contents.records.size(); ++i) {
-        try {
-          records_.push_back(json::parse(contents.records[i]));
-        } catch (const json::exception& e) {
-          throw InputError(
-              fmt::format("journal '{}' line {}: not JSON ({})", path, i + 2, e.what()));
-        }
+        if (i % 64 == 0) throw_if_cancelled(&cancel);
+        load(path, i + 2, contents.records[i]);
       }
       writer_.emplace(JournalWriter::append_to(path));
-      fmt::print(stderr, "resuming from '{}': {} records\n", path, records_.size());
+      fmt::print(stderr, "resuming from '{}': {} records\n", path, contents.records.size());
     } else {
       if (o.resume) fmt::print(stderr, "note: no journal '{}' yet; starting afresh\n", path);
       writer_.emplace(JournalWriter::create(path, header));
     }
   }
 
-  const std::vector<json>& records() const { return records_; }
+  const std::string& path() const { return path_; }
+  const std::vector<TaskRecord>& tasks() const { return tasks_; }
+  const std::vector<EvalRecord>& evals() const { return evals_; }
+  bool empty() const { return tasks_.empty() && evals_.empty(); }
   void append(const json& record) {
     if (writer_) writer_->append(record.dump());
   }
@@ -151,8 +257,68 @@ class Journal {
   }
 
  private:
+  // Line 1 must be a kreg tune header of this version, for this very run.
+  static void check_header(const std::string& path, const std::string& text, const json& config) {
+    const json header = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    const auto version = header.is_object() ? header.find("kreg_tune_journal") : header.end();
+    if (!header.is_object() || version == header.end() || !version->is_number_integer() ||
+        !header.contains("config") || !header["config"].is_object()) {
+      throw InputError(fmt::format(
+          "journal '{}' line 1 is not a kreg tune header, so the file is not a journal of "
+          "`kreg tune`; give --journal another path, or delete the file",
+          path));
+    }
+    const auto v = version->get<std::int64_t>();
+    if (v != kJournalVersion) {
+      throw InputError(fmt::format(
+          "journal '{}' was written by {} kreg (tune journal version {}; this kreg writes "
+          "version {}); finish that run with the kreg that started it, or delete the journal to "
+          "start over",
+          path, v < kJournalVersion ? "an older" : "a newer", v, kJournalVersion));
+    }
+    const json& old = header["config"];
+    if (old != config) {
+      std::vector<std::string> differ;
+      for (const auto& [key, value] : config.items()) {
+        if (!old.contains(key) || old[key] != value) differ.push_back(key);
+      }
+      throw ArgumentError(fmt::format(
+          "journal '{}' was written for a different run ({} differ); resume with the same "
+          "data and options, or delete the journal to start over",
+          path, fmt::join(differ, ", ")));
+    }
+  }
+
+  void load(const std::string& path, std::size_t line, const std::string& text) {
+    const json record = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (record.is_discarded()) {
+      throw InputError(fmt::format(
+          "journal '{}' line {}: the record is not JSON, though its checksum matches; this kreg "
+          "did not write it, so delete the journal to start over",
+          path, line));
+    }
+    const RecordReader r(path, line, record);
+    const std::string type = r.type();
+    if (type == "task") {
+      TaskRecord t;
+      t.line = line;
+      t.index = static_cast<std::size_t>(r.integer("index"));
+      t.task = {r.integer("split"), r.integer("begin"), r.integer("end"), r.integer("b_begin"),
+                r.integer("b_end")};
+      t.part = {r.numbers("sse"), r.numbers("sae"), r.integers("isolated"), r.number("seconds")};
+      tasks_.push_back(std::move(t));
+    } else if (type == "eval") {
+      evals_.push_back({line, r.numbers("h"), r.number("score")});
+    } else {
+      r.fail(
+          fmt::format("a record of type '{}', which kreg tune does not write", type.substr(0, 40)));
+    }
+  }
+
+  std::string path_;
   std::optional<JournalWriter> writer_;
-  std::vector<json> records_;
+  std::vector<TaskRecord> tasks_;
+  std::vector<EvalRecord> evals_;
 };
 
 std::string key_of(std::span<const double> h) {
@@ -167,11 +333,7 @@ class Tuner {
   Tuner(const TuneOptions& o, const BandwidthCV<T>& search, Journal& journal,
         const CancelToken& cancel)
       : o_(o), search_(search), journal_(journal), cancel_(cancel) {
-    for (const auto& r : journal_.records()) {
-      if (r.value("type", "") == "eval") {
-        evals_[key_of(r.at("h").get<std::vector<double>>())] = r.at("score").get<double>();
-      }
-    }
+    for (const auto& r : journal_.evals()) evals_[key_of(r.h)] = r.score;
   }
 
   // The grid, task by task; recorded tasks come from the journal.
@@ -180,19 +342,27 @@ class Tuner {
     const auto tasks = search_.plan(static_cast<index_t>(h.size()));
     std::vector<std::optional<CvPartial>> parts(tasks.size());
     std::int64_t done = 0;
-    for (const auto& r : journal_.records()) {
-      if (r.value("type", "") != "task") continue;
-      const auto i = r.at("index").get<std::size_t>();
-      if (i >= tasks.size() || r.at("split").get<index_t>() != tasks[i].split ||
-          r.at("begin").get<index_t>() != tasks[i].begin ||
-          r.at("end").get<index_t>() != tasks[i].end) {
-        throw InputError(
-            fmt::format("journal '{}': task {} does not match this run's plan", o_.journal, i));
+    const index_t k = search_.n_outputs();
+    for (const TaskRecord& r : journal_.tasks()) {
+      const std::size_t i = r.index;
+      if (i >= tasks.size() || r.task.split != tasks[i].split || r.task.begin != tasks[i].begin ||
+          r.task.end != tasks[i].end || r.task.b_begin != tasks[i].b_begin ||
+          r.task.b_end != tasks[i].b_end) {
+        throw InputError(fmt::format(
+            "journal '{}' line {}: task {} does not match this run's plan of {} tasks; delete "
+            "the journal to start over",
+            o_.journal, r.line, i, tasks.size()));
+      }
+      const auto nb = static_cast<std::size_t>(tasks[i].b_end - tasks[i].b_begin);
+      if (r.part.sse.size() != nb * static_cast<std::size_t>(k) ||
+          r.part.sae.size() != r.part.sse.size() || r.part.isolated.size() != nb) {
+        throw InputError(fmt::format(
+            "journal '{}' line {}: task {} holds {} sums for the {} bandwidths x {} outputs of "
+            "its block; delete the journal to start over",
+            o_.journal, r.line, i, r.part.sse.size(), nb, k));
       }
       if (parts[i]) continue;
-      parts[i] =
-          CvPartial{r.at("sse").get<std::vector<double>>(), r.at("sae").get<std::vector<double>>(),
-                    r.at("isolated").get<std::vector<index_t>>(), r.at("seconds").get<double>()};
+      parts[i] = r.part;
       ++done;
     }
     ProgressBar bar("grid", static_cast<std::int64_t>(tasks.size()),
@@ -206,15 +376,19 @@ class Tuner {
                            {"split", tasks[i].split},
                            {"begin", tasks[i].begin},
                            {"end", tasks[i].end},
-                           {"sse", p.sse},
-                           {"sae", p.sae},
+                           {"b_begin", tasks[i].b_begin},
+                           {"b_end", tasks[i].b_end},
+                           {"sse", journal_numbers(p.sse)},
+                           {"sae", journal_numbers(p.sae)},
                            {"isolated", p.isolated},
                            {"seconds", p.seconds}});
       parts[i] = std::move(p);
       bar.update(++done);
     }
     bar.finish();
+    throw_if_cancelled(&cancel_);
     std::vector<CvPartial> all;
+    all.reserve(parts.size());
     for (auto& p : parts) all.push_back(std::move(*p));
     return search_.combine(set, tasks, all);
   }
@@ -229,7 +403,7 @@ class Tuner {
     throw_if_cancelled(&cancel_);
     const double s = search_.score(set, &cancel_).mean[0];
     evals_[key] = s;
-    journal_.append(json{{"type", "eval"}, {"h", h}, {"score", s}});
+    journal_.append(json{{"type", "eval"}, {"h", h}, {"score", journal_number(s)}});
     if (bar_) bar_->update(++evaluations_);
     return s;
   }
@@ -268,6 +442,72 @@ struct Optimum {
   std::vector<bool> at_upper;  // per feature: pushed to the upper bound (irrelevant)
 };
 
+// The grid in the journal's header: its size and a checksum of its values'
+// bits, never the values themselves (a million of them would make the header
+// tens of megabytes).
+json grid_identity(const std::vector<double>& grid) {
+  const MatrixView<const double> values(grid.data(), static_cast<index_t>(grid.size()), 1);
+  return {{"count", grid.size()}, {"checksum", fmt::format("{:016x}", checksum<double>(values))}};
+}
+
+// Work per refit block, in pair-operations: a fraction of a second.
+constexpr double kRefitWork = 5e8;
+
+// --test's predictions by `model`, a block of rows at a time so that a stop
+// request is answered between blocks. A query's prediction does not depend on
+// the other queries, so the blocks give the bits of one call.
+template <class T>
+Matrix<T> predict_cancellable(const NadarayaWatson<T>& model, MatrixView<const T> Z,
+                              index_t n_train, const CancelToken& cancel) {
+  const index_t m = Z.rows(), k = model.n_outputs();
+  const double per_row = static_cast<double>(n_train) * static_cast<double>(Z.cols() + 4 * (k + 1));
+  const index_t block =
+      std::max<index_t>(256, static_cast<index_t>(kRefitWork / std::max(per_row, 1.0)));
+  Matrix<T> out(m, k);
+  for (index_t begin = 0; begin < m; begin += block) {
+    throw_if_cancelled(&cancel);
+    const index_t end = std::min(m, begin + block);
+    const Matrix<T> part = model.predict(Z.rows_between(begin, end));
+    for (index_t r = 0; r < end - begin; ++r) {
+      for (index_t c = 0; c < k; ++c) out(begin + r, c) = part(r, c);
+    }
+  }
+  throw_if_cancelled(&cancel);
+  return out;
+}
+
+// `v` as JSON, as the JSON library writes it: integers as they are; doubles
+// in the shortest form that reads back to the same bits, whole ones with
+// ".0"; NaN and infinities as null (JSON has neither).
+template <class V>
+void append_json_number(std::string& out, V v) {
+  if constexpr (std::is_floating_point_v<V>) {
+    if (!std::isfinite(v)) {
+      out += "null";
+      return;
+    }
+    const std::size_t first = out.size();
+    fmt::format_to(std::back_inserter(out), "{}", v);
+    if (out.find_first_of(".e", first) == std::string::npos) out += ".0";
+  } else {
+    fmt::format_to(std::back_inserter(out), "{}", v);
+  }
+}
+
+// `"key": [values]` at depth 2 of an indent-2 document, one value a line,
+// answering a stop request every 4096 values.
+template <class V>
+void append_json_array(std::string& out, std::string_view key, std::span<const V> values,
+                       const CancelToken& cancel) {
+  out += fmt::format("    \"{}\": [", key);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i % 4096 == 0) throw_if_cancelled(&cancel);
+    out += i == 0 ? "\n      " : ",\n      ";
+    append_json_number(out, values[i]);
+  }
+  out += values.empty() ? "]" : "\n    ]";
+}
+
 template <class T>
 void run_typed(const TuneOptions& o) {
   const auto start = std::chrono::steady_clock::now();
@@ -294,7 +534,21 @@ void run_typed(const TuneOptions& o) {
   if (!o.refit.empty() && o.test.empty()) {
     throw ArgumentError("--refit writes predictions for --test: give --test FILE");
   }
+  // Before any work: a finished run must not overwrite its own results (the
+  // journal is deleted once they are written) nor its inputs.
+  const bool default_journal = !o.out.empty() && o.journal == o.out + ".journal";
+  check_distinct_paths(
+      {{"--out", o.out},
+       {"--csv", o.csv},
+       {"--plot", o.plot},
+       {"--refit", o.refit},
+       {default_journal ? "the journal (--out's name + .journal)" : "--journal", o.journal}},
+      {{"--train", o.train}, {"--train-y", o.train_y}, {"--test", o.test}, {"--test-y", o.test_y}});
 
+  // Reading and preparing write nothing, so a stop request there ends the
+  // process at once.
+  std::optional<ExitOnSignal> exit_on_signal;
+  exit_on_signal.emplace("kreg: interrupted while reading the input; nothing was written\n");
   const io::Table<T> train_table = io::read_table<T>(o.train);
   io::Dataset<T> train = io::split_target(train_table, o.target);
   if (!o.train_y.empty()) train.y = target_file<T>(o.train_y, train.X.rows(), "--train-y");
@@ -308,10 +562,10 @@ void run_typed(const TuneOptions& o) {
       test = io::split_target(test_table, "");
       test.y = target_file<T>(o.test_y, test.X.rows(), "--test-y");
     }
-    if (test.X.cols() != train.X.cols()) {
-      throw ArgumentError(fmt::format("'{}' has {} features but '{}' has {}", o.test, test.X.cols(),
-                                      o.train, train.X.cols()));
-    }
+    // The same features in the same order: a test file with its columns
+    // swapped would be scored and predicted silently wrong.
+    const bool named = !train_table.columns.empty() && !test_table.columns.empty();
+    check_same_features(train, o.train, test, o.test, named, "test");
   }
   const double read_s = seconds_since(start);
 
@@ -343,14 +597,16 @@ void run_typed(const TuneOptions& o) {
       {"kernel", o.kernel},
       {"cv", to_string(options.cv)},
       {"scoring", to_string(options.scoring)},
-      {"bandwidths", grid},
+      {"bandwidths", grid_identity(grid)},
       {"optimize", o.optimize},
       {"starts", o.starts},
   };
-  Journal journal(o, config);
+  // From here on a stop request is answered at the next check, with the
+  // finished work in the journal. (Between these two lines a signal has its
+  // default effect, which stops the run too and loses nothing.)
+  exit_on_signal.reset();
   CancelToken cancel;
   ScopedSigint sigint(cancel);
-  Tuner<T> tuner(o, search, journal, cancel);
 
   const index_t n = train.X.rows(), d = train.X.cols();
   if (!o.quiet) {
@@ -360,10 +616,15 @@ void run_typed(const TuneOptions& o) {
                n, d, o.kernel, o.dtype, to_string(options.cv), to_string(options.scoring),
                grid.size(), resolve_n_jobs(o.jobs));
   }
-  CvScores scores;
-  double grid_s = 0, optimize_s = 0;
-  std::optional<Optimum> optimum;
+  std::optional<Journal> journal;
+  bool results_complete = false;
+  std::vector<std::string> written;  // result files written so far, for messages
   try {
+    journal.emplace(o, config, cancel);
+    Tuner<T> tuner(o, search, *journal, cancel);
+    CvScores scores;
+    double grid_s = 0, optimize_s = 0;
+    std::optional<Optimum> optimum;
     const auto t0 = std::chrono::steady_clock::now();
     scores = tuner.grid(grid);
     grid_s = seconds_since(t0);
@@ -444,154 +705,195 @@ void run_typed(const TuneOptions& o) {
       }
     }
     optimize_s = seconds_since(t1);
+    throw_if_cancelled(&cancel);
+
+    // Results.
+    const bool greater = greater_is_better(options.scoring);
+    const auto best = static_cast<std::size_t>(scores.best);
+    const std::vector<double> chosen =
+        optimum ? optimum->bandwidth : std::vector<double>{scores.h[best]};
+
+    std::optional<double> refit_score;
+    json refit_json;
+    if (!o.refit.empty()) {
+      if (!o.quiet) {
+        fmt::print(stderr, "kreg tune: refit on '{}', predicting the {} rows of '{}'\n", o.train,
+                   test.X.rows(), o.test);
+      }
+      NadarayaWatson<T> model({options.kernel, chosen, Engine::automatic, o.jobs});
+      model.fit(train.X, train.y);
+      const Matrix<T> pred = predict_cancellable<T>(model, test.X, n, cancel);
+      io::write_table<T>(o.refit, pred, {train.target.empty() ? "y" : train.target});
+      written.push_back(o.refit);
+      if (test.y.cols() == 1) {
+        refit_score =
+            r2_score<T>(std::span<const T>(test.y.data(), static_cast<std::size_t>(test.y.rows())),
+                        std::span<const T>(pred.data(), static_cast<std::size_t>(pred.rows())));
+        refit_json = {{"path", o.refit}, {"bandwidth", chosen}, {"test_r2", *refit_score}};
+      }
+    }
+    throw_if_cancelled(&cancel);
+    if (!o.quiet) fmt::print(stderr, "kreg tune: writing the results\n");
+
+    if (!o.out.empty()) {
+      json result = {{"kreg_version", std::string(version)},
+                     {"train", o.train},
+                     {"n_train", n},
+                     {"n_features", d},
+                     {"n_outputs", train.y.cols()},
+                     {"kernel", o.kernel},
+                     {"dtype", o.dtype},
+                     {"cv", to_string(options.cv)},
+                     {"n_splits", search.n_splits()},
+                     {"scoring", to_string(options.scoring)},
+                     {"greater_is_better", greater},
+                     {"best_index", scores.best},
+                     {"best_bandwidth", scores.h[best]},
+                     {"best_score", scores.mean[best]}};
+      if (optimum) {
+        result["optimized"] = {
+            {"method", optimum->method},       {"bandwidth", optimum->bandwidth},
+            {"score", optimum->score},         {"evaluations", optimum->evaluations},
+            {"converged", optimum->converged}, {"message", optimum->message}};
+      }
+      if (!refit_json.is_null()) result["refit"] = refit_json;
+      result["timing"] = {{"read_s", read_s},
+                          {"grid_s", grid_s},
+                          {"optimize_s", optimize_s},
+                          {"total_s", seconds_since(start)},
+                          {"grid_task_s", scores.seconds},
+                          {"per_bandwidth_s", scores.seconds / static_cast<double>(grid.size())}};
+      // cv_results last, written by append_json_array: a million-bandwidth
+      // grid takes seconds to format, with a check for a stop request every
+      // few thousand values.
+      std::string text = result.dump(2);
+      text.resize(text.size() - 2);  // the closing "\n}"
+      text += ",\n  \"cv_results\": {\n";
+      append_json_array<double>(text, "param_bandwidth", scores.h, cancel);
+      text += ",\n";
+      append_json_array<double>(text, "mean_test_score", scores.mean, cancel);
+      text += ",\n";
+      append_json_array<double>(text, "std_test_score", scores.std, cancel);
+      text += ",\n";
+      append_json_array<int>(text, "rank_test_score", scores.rank, cancel);
+      text += ",\n";
+      append_json_array<index_t>(text, "isolated_queries", scores.isolated, cancel);
+      std::vector<double> col(scores.splits.size());
+      for (index_t s = 0; s < search.n_splits(); ++s) {
+        for (std::size_t b = 0; b < col.size(); ++b) col[b] = scores.splits[b][s];
+        text += ",\n";
+        append_json_array<double>(text, fmt::format("split{}_test_score", s), col, cancel);
+      }
+      text += "\n  }\n}\n";
+      throw_if_cancelled(&cancel);
+      io::write_text_atomic(o.out, text);
+      written.push_back(o.out);
+    }
+    throw_if_cancelled(&cancel);
+    if (!o.csv.empty()) {
+      std::string text = "bandwidth,mean_test_score,std_test_score,rank_test_score";
+      for (index_t s = 0; s < search.n_splits(); ++s) text += fmt::format(",split{}_test_score", s);
+      text += ",isolated_queries\n";
+      for (std::size_t b = 0; b < grid.size(); ++b) {
+        if (b % 4096 == 0) throw_if_cancelled(&cancel);
+        text += fmt::format("{:.17g},{:.17g},{:.17g},{}", scores.h[b], scores.mean[b],
+                            scores.std[b], scores.rank[b]);
+        for (const double v : scores.splits[b]) text += fmt::format(",{:.17g}", v);
+        text += fmt::format(",{}\n", scores.isolated[b]);
+      }
+      throw_if_cancelled(&cancel);
+      io::write_text_atomic(o.csv, text);
+      written.push_back(o.csv);
+    }
+    throw_if_cancelled(&cancel);
+    const std::string score_name = options.scoring == Scoring::r2    ? "R^2"
+                                   : options.scoring == Scoring::mse ? "MSE"
+                                                                     : "MAE";
+    if (!o.plot.empty()) {
+      LineChart chart;
+      chart.title = "Nadaraya-Watson Performance vs. Bandwidth";
+      chart.x_label = "Bandwidth";
+      chart.y_label = fmt::format("{} Score ({})", score_name, to_string(options.cv));
+      chart.log_x = true;
+      std::vector<std::size_t> order(grid.size());
+      for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::sort(order.begin(), order.end(), [&](auto a, auto b) { return grid[a] < grid[b]; });
+      Series series;
+      series.label = fmt::format("mean {} over {} split{}", score_name, search.n_splits(),
+                                 search.n_splits() == 1 ? "" : "s");
+      for (const auto i : order) {
+        series.x.push_back(scores.h[i]);
+        series.y.push_back(scores.mean[i]);
+      }
+      chart.series.push_back(series);
+      chart.markers.push_back({scores.h[best], scores.mean[best],
+                               fmt::format("best h = {:.4g}, {} = {:.4f}", scores.h[best],
+                                           score_name, scores.mean[best])});
+      if (optimum && optimum->method == "scalar") {
+        chart.markers.push_back({optimum->bandwidth[0], optimum->score,
+                                 fmt::format("optimum h = {:.4g}", optimum->bandwidth[0])});
+      }
+      write_svg(o.plot, chart);
+    }
+
+    throw_if_cancelled(&cancel);
+    if (!o.plot.empty()) written.push_back(o.plot);
+
+    journal->remove();
+    results_complete = true;
+    const double total_s = seconds_since(start);
+
+    // Summary on stdout.
+    fmt::print("{:>14}  {:>12}  {:>10}  {:>4}\n", "bandwidth", fmt::format("mean {}", score_name),
+               "std", "rank");
+    for (std::size_t b = 0; b < grid.size(); ++b) {
+      if (b % 4096 == 0) throw_if_cancelled(&cancel);
+      fmt::print("{:>14.6g}  {:>12.6f}  {:>10.6f}  {:>4}{}\n", scores.h[b], scores.mean[b],
+                 scores.std[b], scores.rank[b], b == best ? "  <- best" : "");
+    }
+    fmt::print("best bandwidth: {:.6g} ({} {} = {:.6f})\n", scores.h[best], to_string(options.cv),
+               score_name, scores.mean[best]);
+    if (optimum) {
+      fmt::print("optimized ({}): bandwidth {:.6g}, {} = {:.6f}, {} evaluations{}\n",
+                 optimum->method, fmt::join(optimum->bandwidth, ", "), score_name, optimum->score,
+                 optimum->evaluations,
+                 optimum->converged ? "" : fmt::format(" ({})", optimum->message));
+      for (std::size_t f = 0; f < optimum->at_upper.size(); ++f) {
+        if (optimum->at_upper[f]) {
+          fmt::print(
+              "  feature {} ({}): bandwidth at the search's upper bound: it does not help "
+              "predict the target\n",
+              f, train.features[f]);
+        }
+      }
+    }
+    if (refit_score)
+      fmt::print("refit on --train, R^2 on --test: {:.6f} (written to {})\n", *refit_score,
+                 o.refit);
+    std::int64_t isolated = 0;
+    for (const auto v : scores.isolated) isolated += v;
+    if (isolated > 0) {
+      fmt::print(stderr,
+                 "note: at some bandwidths queries had no training point inside the kernel's "
+                 "support and got their nearest neighbour's y (isolated_queries in the results)\n");
+    }
+    if (!o.quiet) {
+      fmt::print(stderr, "time: read {:.3f} s, grid {:.3f} s, optimize {:.3f} s, total {:.3f} s\n",
+                 read_s, grid_s, optimize_s, total_s);
+    }
+
   } catch (const Cancelled&) {
-    throw Cancelled(journal.records().empty() && o.journal.empty()
+    if (results_complete) {
+      throw Cancelled(
+          fmt::format("interrupted while printing the summary; the results are complete{}",
+                      written.empty() ? "" : fmt::format(" in '{}'", fmt::join(written, "', '"))));
+    }
+    throw Cancelled(o.journal.empty()
                         ? "interrupted; nothing was saved (give --out or --journal to keep "
                           "finished work)"
                         : fmt::format("interrupted; finished work is in the journal '{}': run the "
                                       "same command with --resume to finish",
                                       o.journal));
-  }
-
-  // Results.
-  const bool greater = greater_is_better(options.scoring);
-  const auto best = static_cast<std::size_t>(scores.best);
-  json cv_results = {{"param_bandwidth", scores.h},
-                     {"mean_test_score", scores.mean},
-                     {"std_test_score", scores.std},
-                     {"rank_test_score", scores.rank},
-                     {"isolated_queries", scores.isolated}};
-  for (index_t s = 0; s < search.n_splits(); ++s) {
-    std::vector<double> col;
-    for (const auto& row : scores.splits) col.push_back(row[static_cast<std::size_t>(s)]);
-    cv_results[fmt::format("split{}_test_score", s)] = col;
-  }
-  json result = {{"kreg_version", std::string(version)},
-                 {"train", o.train},
-                 {"n_train", n},
-                 {"n_features", d},
-                 {"n_outputs", train.y.cols()},
-                 {"kernel", o.kernel},
-                 {"dtype", o.dtype},
-                 {"cv", to_string(options.cv)},
-                 {"n_splits", search.n_splits()},
-                 {"scoring", to_string(options.scoring)},
-                 {"greater_is_better", greater},
-                 {"cv_results", cv_results},
-                 {"best_index", scores.best},
-                 {"best_bandwidth", scores.h[best]},
-                 {"best_score", scores.mean[best]}};
-  if (optimum) {
-    result["optimized"] = {{"method", optimum->method},       {"bandwidth", optimum->bandwidth},
-                           {"score", optimum->score},         {"evaluations", optimum->evaluations},
-                           {"converged", optimum->converged}, {"message", optimum->message}};
-  }
-  const std::vector<double> chosen =
-      optimum ? optimum->bandwidth : std::vector<double>{scores.h[best]};
-  const double chosen_score = optimum ? optimum->score : scores.mean[best];
-
-  std::optional<double> refit_score;
-  if (!o.refit.empty()) {
-    NadarayaWatson<T> model({options.kernel, chosen, Engine::automatic, o.jobs});
-    model.fit(train.X, train.y);
-    const Matrix<T> pred = model.predict(test.X);
-    io::write_table<T>(o.refit, pred, {train.target.empty() ? "y" : train.target});
-    if (test.y.cols() == 1) {
-      refit_score =
-          r2_score<T>(std::span<const T>(test.y.data(), static_cast<std::size_t>(test.y.rows())),
-                      std::span<const T>(pred.data(), static_cast<std::size_t>(pred.rows())));
-      result["refit"] = {{"path", o.refit}, {"bandwidth", chosen}, {"test_r2", *refit_score}};
-    }
-  }
-  const double total_s = seconds_since(start);
-  result["timing"] = {{"read_s", read_s},
-                      {"grid_s", grid_s},
-                      {"optimize_s", optimize_s},
-                      {"total_s", total_s},
-                      {"grid_task_s", scores.seconds},
-                      {"per_bandwidth_s", scores.seconds / static_cast<double>(grid.size())}};
-
-  if (!o.out.empty()) io::write_text_atomic(o.out, result.dump(2) + "\n");
-  if (!o.csv.empty()) {
-    std::string text = "bandwidth,mean_test_score,std_test_score,rank_test_score";
-    for (index_t s = 0; s < search.n_splits(); ++s) text += fmt::format(",split{}_test_score", s);
-    text += ",isolated_queries\n";
-    for (std::size_t b = 0; b < grid.size(); ++b) {
-      text += fmt::format("{:.17g},{:.17g},{:.17g},{}", scores.h[b], scores.mean[b], scores.std[b],
-                          scores.rank[b]);
-      for (const double v : scores.splits[b]) text += fmt::format(",{:.17g}", v);
-      text += fmt::format(",{}\n", scores.isolated[b]);
-    }
-    io::write_text_atomic(o.csv, text);
-  }
-  const std::string score_name = options.scoring == Scoring::r2    ? "R^2"
-                                 : options.scoring == Scoring::mse ? "MSE"
-                                                                   : "MAE";
-  if (!o.plot.empty()) {
-    LineChart chart;
-    chart.title = "Nadaraya-Watson Performance vs. Bandwidth";
-    chart.x_label = "Bandwidth";
-    chart.y_label = fmt::format("{} Score ({})", score_name, to_string(options.cv));
-    chart.log_x = true;
-    std::vector<std::size_t> order(grid.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return grid[a] < grid[b]; });
-    Series series;
-    series.label = fmt::format("mean {} over {} split{}", score_name, search.n_splits(),
-                               search.n_splits() == 1 ? "" : "s");
-    for (const auto i : order) {
-      series.x.push_back(scores.h[i]);
-      series.y.push_back(scores.mean[i]);
-    }
-    chart.series.push_back(series);
-    chart.markers.push_back({scores.h[best], scores.mean[best],
-                             fmt::format("best h = {:.4g}, {} = {:.4f}", scores.h[best], score_name,
-                                         scores.mean[best])});
-    if (optimum && optimum->method == "scalar") {
-      chart.markers.push_back({optimum->bandwidth[0], optimum->score,
-                               fmt::format("optimum h = {:.4g}", optimum->bandwidth[0])});
-    }
-    write_svg(o.plot, chart);
-  }
-
-  journal.remove();
-
-  // Summary on stdout.
-  fmt::print("{:>14}  {:>12}  {:>10}  {:>4}\n", "bandwidth", fmt::format("mean {}", score_name),
-             "std", "rank");
-  for (std::size_t b = 0; b < grid.size(); ++b) {
-    fmt::print("{:>14.6g}  {:>12.6f}  {:>10.6f}  {:>4}{}\n", scores.h[b], scores.mean[b],
-               scores.std[b], scores.rank[b], b == best ? "  <- best" : "");
-  }
-  fmt::print("best bandwidth: {:.6g} ({} {} = {:.6f})\n", scores.h[best], to_string(options.cv),
-             score_name, scores.mean[best]);
-  if (optimum) {
-    fmt::print("optimized ({}): bandwidth {:.6g}, {} = {:.6f}, {} evaluations{}\n", optimum->method,
-               fmt::join(optimum->bandwidth, ", "), score_name, optimum->score,
-               optimum->evaluations,
-               optimum->converged ? "" : fmt::format(" ({})", optimum->message));
-    for (std::size_t f = 0; f < optimum->at_upper.size(); ++f) {
-      if (optimum->at_upper[f]) {
-        fmt::print(
-            "  feature {} ({}): bandwidth at the search's upper bound: it does not help "
-            "predict the target\n",
-            f, train.features[f]);
-      }
-    }
-  }
-  if (refit_score)
-    fmt::print("refit on --train, R^2 on --test: {:.6f} (written to {})\n", *refit_score, o.refit);
-  std::int64_t isolated = 0;
-  for (const auto v : scores.isolated) isolated += v;
-  if (isolated > 0) {
-    fmt::print(stderr,
-               "note: at some bandwidths queries had no training point inside the kernel's "
-               "support and got their nearest neighbour's y (isolated_queries in the results)\n");
-  }
-  (void)chosen_score;
-  if (!o.quiet) {
-    fmt::print(stderr, "time: read {:.3f} s, grid {:.3f} s, optimize {:.3f} s, total {:.3f} s\n",
-               read_s, grid_s, optimize_s, total_s);
   }
 }
 

@@ -26,9 +26,17 @@ namespace kreg {
 // spaces and tabs around fields are ignored. 1 <= N <= 1,000,000. The grid
 // values equal numpy's: linspace's bit for bit (start + i * step, the last
 // one exactly B), logspace's to 1 ulp (10^y with the C library's pow, which
-// numpy may replace by its own SIMD pow). Every value must be finite and > 0,
-// and no value may repeat (a repeat would duplicate a row of the results).
+// numpy may replace by its own SIMD pow). Every value must be finite and at
+// least the smallest normal double (2.2250738585072014e-308), and no value may
+// repeat (a repeat would duplicate a row of the results).
 std::vector<double> parse_bandwidth_grid(std::string_view spec);
+
+// One bandwidth written as text, read like a value of a grid's list: a finite
+// number >= the smallest normal double (2.2250738585072014e-308). Throws
+// ArgumentError quoting the text and saying what is wrong: not a number, too
+// large for a double, below the smallest normal double, NaN, infinite or not
+// positive.
+double parse_bandwidth_value(std::string_view text);
 
 // Per-feature rule-of-thumb bandwidths for the n x d data X:
 //

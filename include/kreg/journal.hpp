@@ -3,8 +3,17 @@
 //
 // Layout: line 1 is a header, every later line is one record. The caller gives
 // each line as text without a newline (normally one JSON object); the journal
-// stores it verbatim and never parses it. Record i (0-based) is line i + 2 of
-// the file, which is the line number to quote when a record does not parse.
+// stores it verbatim, followed by a tab and its checksum (16 lowercase hex
+// digits of the FNV-1a 64-bit hash of the text), and never parses it. Record
+// i (0-based) is line i + 2 of the file, which is the line number to quote
+// when a record does not parse.
+//
+// Integrity: read_journal and append_to verify every complete line's checksum
+// and hand back the text without it, so a number changed by hand or a line
+// damaged on disk is refused (InputError with the path and line) instead of
+// resuming silently into different results. A header without a checksum is
+// named as a journal of an older kreg (whose journals had none). The
+// checksum guards against accidents, not against someone who recomputes it.
 //
 // Durability contract: JournalWriter::append returns only after the line and
 // its '\n' are on disk (one write(2) on an O_APPEND descriptor, then
@@ -36,9 +45,14 @@ struct JournalContents {
 
 // Reads the journal at `path` without locking it (a writer may be appending).
 // Throws InputError naming the file when it cannot be read, is empty, has no
-// complete non-empty header line, or a complete line holds a NUL byte (a
-// damaged file); the message gives the line number.
+// complete non-empty header line, a complete line holds a NUL byte or its
+// checksum is missing or wrong (a damaged or edited file); the message gives
+// the line number.
 JournalContents read_journal(const std::string& path);
+
+// `text` as the journal stores it, without the newline: text, a tab and the
+// checksum. For tools and tests that write a journal by hand.
+std::string journal_line(std::string_view text);
 
 class JournalWriter {
  public:

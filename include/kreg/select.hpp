@@ -65,15 +65,21 @@ struct BandwidthSet {
   std::vector<double> h;
 };
 
-// One unit of work: queries [begin, end) of one split's test rows, all bandwidths.
+// One unit of work: queries [begin, end) of one split's test rows, bandwidths
+// [b_begin, b_end) of the grid. A grid is cut into bandwidth blocks only when
+// a few queries at all bandwidths would already be more than a task's work
+// (tens of thousands of bandwidths), so a task stays a fraction of a second
+// and a stop request is answered that quickly.
 struct CvTask {
   index_t split = 0;
   index_t begin = 0, end = 0;
+  index_t b_begin = 0, b_end = 0;
 };
 
-// What a task contributes: per bandwidth b and output c, the sums of squared
-// and absolute errors, sse[b * k + c], sae[b * k + c], and the queries that
-// had no training point inside a compact kernel's support.
+// What a task contributes: per bandwidth b of its block (0-based within the
+// block) and output c, the sums of squared and absolute errors,
+// sse[b * k + c], sae[b * k + c], and the queries that had no training point
+// inside a compact kernel's support.
 struct CvPartial {
   std::vector<double> sse, sae;
   std::vector<index_t> isolated;

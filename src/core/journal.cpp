@@ -15,9 +15,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "kreg/error.hpp"
@@ -77,6 +79,37 @@ std::string read_all(int fd, const std::string& path) {
   }
 }
 
+// FNV-1a, 64 bits: the checksum of a line's text (see journal.hpp).
+std::uint64_t fnv1a64(std::string_view text) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (const char c : text) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  return h;
+}
+
+constexpr std::size_t kChecksumDigits = 16;
+constexpr std::size_t kSuffix = 1 + kChecksumDigits;  // '\t' and the digits
+
+// Sets `text` to a stored line without its checksum; false when the line does
+// not end in a tab and 16 hex digits that match the text.
+bool strip_checksum(std::string_view line, std::string_view& text) {
+  if (line.size() <= kSuffix || line[line.size() - kSuffix] != '\t') return false;
+  std::uint64_t stored = 0;
+  for (std::size_t i = line.size() - kChecksumDigits; i < line.size(); ++i) {
+    const char c = line[i];
+    int digit = 0;
+    if (c >= '0' && c <= '9') {
+      digit = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      digit = c - 'a' + 10;
+    } else {
+      return false;
+    }
+    stored = (stored << 4) | static_cast<std::uint64_t>(digit);
+  }
+  text = line.substr(0, line.size() - kSuffix);
+  return stored == fnv1a64(text);
+}
+
 struct Parsed {
   JournalContents contents;
   std::uint64_t complete_bytes = 0;  // bytes up to and including the last '\n'
@@ -104,16 +137,31 @@ Parsed parse(const std::string& bytes, const std::string& path) {
           "backup or delete it to start over",
           path, p.lines));
     }
-    if (p.lines == 1) {
-      if (line.empty()) {
+    if (p.lines == 1 && line.empty()) {
+      throw InputError(fmt::format(
+          "journal '{}' line 1: the header line is empty, so this is not a kreg journal; "
+          "delete the file or choose another path",
+          path));
+    }
+    std::string_view text;
+    if (!strip_checksum(line, text)) {
+      if (p.lines == 1) {
         throw InputError(fmt::format(
-            "journal '{}' line 1: the header line is empty, so this is not a kreg journal; "
-            "delete the file or choose another path",
+            "journal '{}' line 1: the header has no valid checksum, so the file was written by "
+            "an older kreg (whose journals carried none), was edited, or is not a kreg journal; "
+            "finish an old run with the kreg that started it, or delete the file to start over",
             path));
       }
-      p.contents.header = line;
+      throw InputError(fmt::format(
+          "journal '{}' line {}: the checksum does not match the record, so the line was changed "
+          "or damaged after kreg wrote it; restore the journal from a backup or delete it to "
+          "start over",
+          path, p.lines));
+    }
+    if (p.lines == 1) {
+      p.contents.header = text;
     } else {
-      p.contents.records.emplace_back(line);
+      p.contents.records.emplace_back(text);
     }
     begin = end + 1;
   }
@@ -178,6 +226,10 @@ void sync_parent_directory(const std::string& path) {
 
 }  // namespace
 
+std::string journal_line(std::string_view text) {
+  return fmt::format("{}\t{:016x}", text, fnv1a64(text));
+}
+
 JournalContents read_journal(const std::string& path) {
   const int fd = open_retrying(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw_open_error(path, errno);
@@ -210,7 +262,7 @@ JournalWriter JournalWriter::create(const std::string& path, std::string_view he
   if (fd < 0) throw_open_error(path, errno);
   FdGuard guard(fd);
   lock_or_throw(fd, path);
-  std::string line(header_line);
+  std::string line = journal_line(header_line);
   line += '\n';
   int err = write_all(fd, line);
   if (err == 0) err = sync_data(fd);
@@ -285,9 +337,7 @@ void JournalWriter::append(std::string_view line) {
         "(escape newlines in the JSON text)",
         path_, lines_ + 1, nl));
   }
-  std::string bytes;
-  bytes.reserve(line.size() + 1);
-  bytes.append(line);
+  std::string bytes = journal_line(line);
   bytes += '\n';
   int err = write_all(fd_, bytes);
   if (err == 0) err = sync_data(fd_);

@@ -13,7 +13,9 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -97,14 +99,40 @@ std::vector<double> linspace(double a, double b, std::int64_t n) {
   return y;
 }
 
-// Checks every value is finite, > 0 and not a repeat. `describe(i)` names
-// value i in messages, e.g. "value 2 ('0.5')".
+// What is wrong with `v` as a bandwidth, "" when nothing: it must be finite,
+// > 0 and a normal double (a subnormal one squares to 0, and any bandwidth far
+// below the data's spacing already gives each query its nearest point's y).
+std::string value_problem(double v) {
+  if (std::isnan(v)) return "is NaN";
+  if (std::isinf(v)) return "is infinite";
+  if (v <= 0.0) return "is not positive; bandwidths must be > 0";
+  if (v < std::numeric_limits<double>::min()) {
+    return "is below the smallest normal double (2.2250738585072014e-308); use a larger "
+           "bandwidth (one far below the spacing of the data already predicts each query by its "
+           "nearest training point)";
+  }
+  return {};
+}
+
+// Why `text`, which std::from_chars found outside a double's range, is:
+// too large in magnitude, or too small to be anything but 0.
+std::string out_of_range_problem(std::string_view text) {
+  const std::string copy(text);
+  const long double v = std::strtold(copy.c_str(), nullptr);  // HUGE_VALL or 0 beyond its range
+  if (std::fabs(v) >= 1.0L) {
+    return "is too large (overflows a double, whose largest value is about 1.8e308)";
+  }
+  return "is too small (underflows a double to 0; bandwidths must be at least the smallest "
+         "normal double, 2.2250738585072014e-308)";
+}
+
+// Checks every value is a usable bandwidth (value_problem) and not a repeat.
+// `describe(i)` names value i in messages, e.g. "value 2 ('0.5')".
 void check_grid(std::string_view spec, const std::vector<double>& values,
                 const std::function<std::string(std::size_t)>& describe) {
   for (std::size_t i = 0; i < values.size(); ++i) {
-    if (std::isnan(values[i])) fail(spec, describe(i) + " is NaN");
-    if (std::isinf(values[i])) fail(spec, describe(i) + " is infinite");
-    if (values[i] <= 0.0) fail(spec, describe(i) + " is not positive; bandwidths must be > 0");
+    const std::string problem = value_problem(values[i]);
+    if (!problem.empty()) fail(spec, describe(i) + " " + problem);
   }
   std::unordered_map<double, std::size_t> first_index;
   for (std::size_t i = 0; i < values.size(); ++i) {
@@ -126,7 +154,7 @@ std::vector<double> parse_list(std::string_view spec, std::string_view text) {
       fail(spec, fmt::format("value {} ('{}') is not a number", i, fields[i]));
     }
     if (parsed == Parsed::out_of_range) {
-      fail(spec, fmt::format("value {} ('{}') is out of a double's range", i, fields[i]));
+      fail(spec, fmt::format("value {} ('{}') {}", i, fields[i], out_of_range_problem(fields[i])));
     }
   }
   check_grid(spec, values,
@@ -279,6 +307,19 @@ std::vector<double> parse_bandwidth_grid(std::string_view spec) {
   }
   if (parts.size() > 1) fail(spec, fmt::format("unknown form '{}'", form));
   return parse_list(spec, text);
+}
+
+double parse_bandwidth_value(std::string_view text) {
+  const std::string_view field = trim(text);
+  double value = 0.0;
+  const Parsed parsed = field.empty() ? Parsed::bad : parse_whole(field, value);
+  if (parsed == Parsed::bad) throw ArgumentError(fmt::format("'{}' is not a number", text));
+  if (parsed == Parsed::out_of_range) {
+    throw ArgumentError(fmt::format("'{}' {}", text, out_of_range_problem(field)));
+  }
+  const std::string problem = value_problem(value);
+  if (!problem.empty()) throw ArgumentError(fmt::format("'{}' {}", text, problem));
+  return value;
 }
 
 std::vector<double> scott_bandwidth(MatrixView<const double> X) {

@@ -246,20 +246,39 @@ void BandwidthCV<T>::check(const BandwidthSet& bw) const {
 
 template <class T>
 std::vector<CvTask> BandwidthCV<T>::plan(index_t n_bandwidths) const {
+  if (n_bandwidths < 1) {
+    throw ArgumentError(
+        fmt::format("plan: {} bandwidths; give at least one to score", n_bandwidths));
+  }
   std::vector<CvTask> tasks;
   if (options_.cv.kind == CvSpec::Kind::loo && n_bandwidths == 1 && n_ <= kLooWholeMax) {
-    tasks.push_back({0, 0, n_});
+    tasks.push_back({0, 0, n_, 0, 1});
     return tasks;
   }
-  const double per_pair =
-      static_cast<double>(d_ + 4 * std::max<index_t>(n_bandwidths, 1) * (k_ + 1));
+  auto per_pair = [&](index_t bandwidths) {
+    return static_cast<double>(d_ + 4 * bandwidths * (k_ + 1));
+  };
   for (index_t s = 0; s < n_splits(); ++s) {
     const auto& split = splits_[static_cast<std::size_t>(s)];
     const auto q = static_cast<index_t>(split.test.size());
-    const double per_query = per_pair * static_cast<double>(split.train.size());
+    const auto n_train = static_cast<double>(split.train.size());
+    // Bandwidths per task: all of them, unless a quantum of queries at all of
+    // them is already more than a task's work; then as many as fit in it.
+    index_t per_block = n_bandwidths;
+    const double quantum_pairs = static_cast<double>(kTaskQuantum) * n_train;
+    if (quantum_pairs * per_pair(n_bandwidths) > kTaskWork) {
+      const double fit = (kTaskWork / quantum_pairs - static_cast<double>(d_)) /
+                         (4.0 * static_cast<double>(k_ + 1));
+      per_block = std::clamp<index_t>(static_cast<index_t>(std::max(fit, 1.0)), 1, n_bandwidths);
+    }
+    const double per_query = per_pair(per_block) * n_train;
     auto block = static_cast<index_t>(std::ceil(kTaskWork / per_query));
     block = std::max(kTaskQuantum, (block + kTaskQuantum - 1) / kTaskQuantum * kTaskQuantum);
-    for (index_t b = 0; b < q; b += block) tasks.push_back({s, b, std::min(q, b + block)});
+    for (index_t b = 0; b < q; b += block) {
+      for (index_t h = 0; h < n_bandwidths; h += per_block) {
+        tasks.push_back({s, b, std::min(q, b + block), h, std::min(n_bandwidths, h + per_block)});
+      }
+    }
   }
   return tasks;
 }
@@ -340,12 +359,25 @@ Matrix<T> BandwidthCV<T>::predict_block(const BandwidthSet& bw, index_t split, i
 template <class T>
 CvPartial BandwidthCV<T>::run(const BandwidthSet& bw, const CvTask& task,
                               const CancelToken* cancel) const {
-  check(bw);
+  if (task.split < 0 || task.split >= n_splits() || task.begin < 0 || task.begin >= task.end ||
+      task.end > static_cast<index_t>(splits_[static_cast<std::size_t>(task.split)].test.size()) ||
+      task.b_begin < 0 || task.b_begin >= task.b_end ||
+      task.b_end > static_cast<index_t>(bw.h.size())) {
+    throw ArgumentError(fmt::format(
+        "run: the task (split {}, queries [{}, {}), bandwidths [{}, {})) does not fit this search "
+        "of {} splits and {} bandwidths",
+        task.split, task.begin, task.end, task.b_begin, task.b_end, n_splits(), bw.h.size()));
+  }
+  // Only the task's block of bandwidths: a task's cost must not grow with
+  // the grid's size.
+  const BandwidthSet block{
+      bw.scale, std::vector<double>(bw.h.begin() + task.b_begin, bw.h.begin() + task.b_end)};
+  check(block);
   const auto start = std::chrono::steady_clock::now();
-  const auto B = static_cast<index_t>(bw.h.size());
+  const auto B = static_cast<index_t>(block.h.size());
   CvPartial part;
-  const Matrix<T> out = predict_block(bw, task.split, task.begin, task.end, part.isolated, cancel);
-
+  const Matrix<T> out =
+      predict_block(block, task.split, task.begin, task.end, part.isolated, cancel);
   const auto& rows = splits_.at(static_cast<std::size_t>(task.split));
   const MatrixView<const T> Yq =
       options_.cv.kind == CvSpec::Kind::holdout ? Y_test_.view() : Y_.view();
@@ -386,17 +418,20 @@ CvScores BandwidthCV<T>::combine(const BandwidthSet& bw, std::span<const CvTask>
   for (std::size_t t = 0; t < tasks.size(); ++t) {
     const CvTask& task = tasks[t];
     const CvPartial& part = partials[t];
-    if (task.split < 0 || task.split >= S || static_cast<index_t>(part.sse.size()) != B * k_ ||
-        static_cast<index_t>(part.sae.size()) != B * k_ ||
-        static_cast<index_t>(part.isolated.size()) != B) {
+    const index_t nb = task.b_end - task.b_begin;
+    if (task.split < 0 || task.split >= S || task.b_begin < 0 || nb < 1 || task.b_end > B ||
+        task.end < task.begin || static_cast<index_t>(part.sse.size()) != nb * k_ ||
+        static_cast<index_t>(part.sae.size()) != nb * k_ ||
+        static_cast<index_t>(part.isolated.size()) != nb) {
       throw ArgumentError(fmt::format("combine: task {} does not match this search", t));
     }
-    covered[task.split] += task.end - task.begin;
-    for (index_t j = 0; j < B * k_; ++j) {
-      sse[(task.split * B * k_) + j] += part.sse[j];
-      sae[(task.split * B * k_) + j] += part.sae[j];
+    covered[task.split] += (task.end - task.begin) * nb;  // query-bandwidth pairs
+    const index_t offset = (task.split * B + task.b_begin) * k_;
+    for (index_t j = 0; j < nb * k_; ++j) {
+      sse[offset + j] += part.sse[j];
+      sae[offset + j] += part.sae[j];
     }
-    for (index_t b = 0; b < B; ++b) out.isolated[b] += part.isolated[b];
+    for (index_t b = 0; b < nb; ++b) out.isolated[task.b_begin + b] += part.isolated[b];
     out.seconds += part.seconds;
   }
   const bool holdout = options_.cv.kind == CvSpec::Kind::holdout;
@@ -405,9 +440,9 @@ CvScores BandwidthCV<T>::combine(const BandwidthSet& bw, std::span<const CvTask>
   for (index_t s = 0; s < S; ++s) {
     const auto& rows = splits_[static_cast<std::size_t>(s)].test;
     const auto q = static_cast<index_t>(rows.size());
-    if (covered[s] != q) {
-      throw ArgumentError(
-          fmt::format("combine: split {} has {} of its {} queries scored", s, covered[s], q));
+    if (covered[s] != q * B) {
+      throw ArgumentError(fmt::format(
+          "combine: split {} has {} of its {} query-bandwidth pairs scored", s, covered[s], q * B));
     }
     // Total sum of squares per output, two-pass in double.
     std::vector<double> sst(static_cast<std::size_t>(k_), 0.0);
@@ -457,13 +492,19 @@ CvScores BandwidthCV<T>::combine(const BandwidthSet& bw, std::span<const CvTask>
     if (std::isnan(b)) return true;
     return greater ? a > b : a < b;
   };
+  // Sorted once (a grid may hold a million bandwidths): the rank of b is one
+  // more than the count of bandwidths better than it, which is the position
+  // of the first of its equals in the sorted order.
+  std::vector<index_t> order(static_cast<std::size_t>(B));
+  for (index_t b = 0; b < B; ++b) order[b] = b;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](index_t a, index_t b) { return better(out.mean[a], out.mean[b]); });
   out.rank.resize(static_cast<std::size_t>(B));
-  for (index_t b = 0; b < B; ++b) {
-    int rank = 1;
-    for (index_t o = 0; o < B; ++o) rank += better(out.mean[o], out.mean[b]) ? 1 : 0;
-    out.rank[b] = rank;
-    if (better(out.mean[b], out.mean[out.best])) out.best = b;
+  for (index_t i = 0; i < B; ++i) {
+    const bool tied = i > 0 && !better(out.mean[order[i - 1]], out.mean[order[i]]);
+    out.rank[order[i]] = tied ? out.rank[order[i - 1]] : static_cast<int>(i + 1);
   }
+  out.best = order[0];  // stable: the first of the best on ties
   return out;
 }
 

@@ -205,9 +205,58 @@ TEST(Bandwidth, FieldErrors) {
                         "bandwidth grid '0.1,0.5,': value 2 is empty" + forms);
   expect_argument_error([] { kreg::parse_bandwidth_grid("0.1,++2"); },
                         "bandwidth grid '0.1,++2': value 1 ('++2') is not a number" + forms);
+  expect_argument_error([] { kreg::parse_bandwidth_grid("1e400"); },
+                        "bandwidth grid '1e400': value 0 ('1e400') is too large (overflows a "
+                        "double, whose largest value is about 1.8e308)" +
+                            forms);
+  expect_argument_error([] { kreg::parse_bandwidth_grid("0.5,-1e400"); },
+                        "bandwidth grid '0.5,-1e400': value 1 ('-1e400') is too large (overflows "
+                        "a double, whose largest value is about 1.8e308)" +
+                            forms);
+  expect_argument_error([] { kreg::parse_bandwidth_grid("1e-400"); },
+                        "bandwidth grid '1e-400': value 0 ('1e-400') is too small (underflows a "
+                        "double to 0; bandwidths must be at least the smallest normal double, "
+                        "2.2250738585072014e-308)" +
+                            forms);
+}
+
+const std::string below_normal =
+    " is below the smallest normal double (2.2250738585072014e-308); use a larger bandwidth (one "
+    "far below the spacing of the data already predicts each query by its nearest training "
+    "point)";
+
+TEST(Bandwidth, SubnormalValuesAreRefused) {
+  // 1e-320 is a double, but a subnormal one.
+  expect_argument_error([] { kreg::parse_bandwidth_grid("1e-320"); },
+                        "bandwidth grid '1e-320': value 0 ('1e-320')" + below_normal + forms);
   expect_argument_error(
-      [] { kreg::parse_bandwidth_grid("1e400"); },
-      "bandwidth grid '1e400': value 0 ('1e400') is out of a double's range" + forms);
+      [] { kreg::parse_bandwidth_grid("logspace:-310:-300:2"); },
+      "bandwidth grid 'logspace:-310:-300:2': value 0 (10^-310 = 1e-310)" + below_normal + forms);
+  // The smallest normal double itself is a bandwidth.
+  EXPECT_EQ(kreg::parse_bandwidth_grid("2.2250738585072014e-308"),
+            D{std::numeric_limits<double>::min()});
+}
+
+TEST(Bandwidth, OneValue) {
+  EXPECT_EQ(kreg::parse_bandwidth_value("0.5"), 0.5);
+  EXPECT_EQ(kreg::parse_bandwidth_value(" +2e3 "), 2000.0);
+  EXPECT_EQ(kreg::parse_bandwidth_value("1e308"), 1e308);
+  expect_argument_error([] { kreg::parse_bandwidth_value("abc"); }, "'abc' is not a number");
+  expect_argument_error([] { kreg::parse_bandwidth_value(""); }, "'' is not a number");
+  expect_argument_error([] { kreg::parse_bandwidth_value("0.5x"); }, "'0.5x' is not a number");
+  expect_argument_error(
+      [] { kreg::parse_bandwidth_value("1e400"); },
+      "'1e400' is too large (overflows a double, whose largest value is about 1.8e308)");
+  expect_argument_error([] { kreg::parse_bandwidth_value("1e-320"); }, "'1e-320'" + below_normal);
+  expect_argument_error([] { kreg::parse_bandwidth_value("1e-400"); },
+                        "'1e-400' is too small (underflows a double to 0; bandwidths must be at "
+                        "least the smallest normal double, 2.2250738585072014e-308)");
+  expect_argument_error([] { kreg::parse_bandwidth_value("0"); },
+                        "'0' is not positive; bandwidths must be > 0");
+  expect_argument_error([] { kreg::parse_bandwidth_value("-1"); },
+                        "'-1' is not positive; bandwidths must be > 0");
+  expect_argument_error([] { kreg::parse_bandwidth_value("nan"); }, "'nan' is NaN");
+  expect_argument_error([] { kreg::parse_bandwidth_value("inf"); }, "'inf' is infinite");
 }
 
 TEST(Bandwidth, ValueErrors) {

@@ -231,6 +231,74 @@ TEST(CrossValidation, PlanCoversEverySplitOnce) {
     EXPECT_EQ(covered[s], static_cast<index_t>(splits[s].test.size()));
 }
 
+// A grid so large that a few queries at all of its bandwidths would be more
+// than a task's work is cut into bandwidth blocks: every (query, bandwidth)
+// pair of every split is planned exactly once, and no task's work grows with
+// the grid.
+TEST(CrossValidation, LargeGridIsCutIntoBandwidthBlocks) {
+  const Problem p = make(400, 3, 1, 0.0, 9);
+  CvOptions options;
+  options.cv.kind = CvSpec::Kind::kfold;
+  options.cv.folds = 4;
+  const BandwidthCV<double> cv(p.X, p.Y, {}, options);
+  const auto splits = kreg::kfold(400, 4, true, 0);
+  for (const index_t B : {index_t{25}, index_t{1000000}}) {
+    const auto tasks = cv.plan(B);
+    std::vector<index_t> covered(4, 0);
+    double largest = 0;
+    for (const auto& t : tasks) {
+      ASSERT_LT(t.begin, t.end);
+      ASSERT_LT(t.b_begin, t.b_end);
+      ASSERT_LE(t.b_end, B);
+      covered[t.split] += (t.end - t.begin) * (t.b_end - t.b_begin);
+      // pairs x (d + 4 B (k + 1)): the plan's own measure of work
+      largest = std::max(largest, static_cast<double>(t.end - t.begin) * 300.0 *
+                                      static_cast<double>(3 + 8 * (t.b_end - t.b_begin)));
+      if (B == 25) {
+        EXPECT_TRUE(t.b_begin == 0 && t.b_end == 25);  // small grids: one block
+      }
+    }
+    for (index_t s = 0; s < 4; ++s) {
+      EXPECT_EQ(covered[s], static_cast<index_t>(splits[s].test.size()) * B) << "B = " << B;
+    }
+    EXPECT_LE(largest, 4e9) << "B = " << B;  // about a tenth of a second, whatever the grid
+  }
+}
+
+// Bandwidth blocks combine to the scores of one block, within rounding (the
+// grid engine may share work between the bandwidths of one call).
+TEST(CrossValidation, BandwidthBlocksCombineLikeOneBlock) {
+  const Problem p = make(300, 2, 2, 0.0, 10);
+  const BandwidthSet grid{{}, kGrid};
+  const auto B = static_cast<index_t>(kGrid.size());
+  for (const auto kind : {CvSpec::Kind::loo, CvSpec::Kind::kfold}) {
+    CvOptions options;
+    options.cv.kind = kind;
+    options.cv.folds = 3;
+    const BandwidthCV<double> cv(p.X, p.Y, {}, options);
+    const auto whole = cv.score(grid);
+    std::vector<kreg::CvTask> tasks;
+    for (const auto& t : cv.plan(B)) {
+      tasks.push_back({t.split, t.begin, t.end, 0, 2});
+      tasks.push_back({t.split, t.begin, t.end, 2, 5});
+      tasks.push_back({t.split, t.begin, t.end, 5, B});
+    }
+    std::vector<kreg::CvPartial> partials;
+    for (const auto& t : tasks) partials.push_back(cv.run(grid, t));
+    const auto blocked = cv.combine(grid, tasks, partials);
+    ASSERT_EQ(blocked.mean.size(), whole.mean.size());
+    for (std::size_t b = 0; b < kGrid.size(); ++b) {
+      expect_rel_near(blocked.mean[b], whole.mean[b], 1e-12, "bandwidth " + std::to_string(b));
+      EXPECT_EQ(blocked.isolated[b], whole.isolated[b]);
+      EXPECT_EQ(blocked.rank[b], whole.rank[b]);
+    }
+    EXPECT_EQ(blocked.best, whole.best);
+    // A task outside the grid is refused, not read out of bounds.
+    EXPECT_THROW(cv.run(grid, {0, 0, 1, 4, B + 1}), kreg::ArgumentError);
+    EXPECT_THROW(cv.run(grid, {0, 0, 1 << 20, 0, B}), kreg::ArgumentError);
+  }
+}
+
 TEST(CrossValidation, TiesShareTheLowestRank) {
   // The same bandwidth twice: equal scores.
   const Problem p = make(50, 2, 1, 0.0, 8);

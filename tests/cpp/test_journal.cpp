@@ -37,6 +37,9 @@ const auto argument_error = kreg::test::error_of<kreg::ArgumentError>;
 
 const std::string kHeader = R"({"kreg_journal":1,"command":"tune"})";
 
+// A line as the journal stores it: the text, a tab, its checksum, a newline.
+std::string stored(const std::string& text) { return kreg::journal_line(text) + "\n"; }
+
 // Record i: its index plus padding of varying length, so a record cut short
 // or glued to another cannot compare equal to any expected one.
 std::string record(int i) {
@@ -78,7 +81,8 @@ TEST_F(Journal, RoundTrip) {
     w.append(R"({"b":"two words"})");
     w.append("x");
   }
-  EXPECT_EQ(read_bytes(p), kHeader + "\n{\"a\":1}\n{\"b\":\"two words\"}\nx\n");
+  EXPECT_EQ(read_bytes(p),
+            stored(kHeader) + stored(R"({"a":1})") + stored(R"({"b":"two words"})") + stored("x"));
   const JournalContents c = read_journal(p);
   EXPECT_EQ(c.header, kHeader);
   EXPECT_EQ(c.records, (std::vector<std::string>{R"({"a":1})", R"({"b":"two words"})", "x"}));
@@ -115,11 +119,11 @@ TEST_F(Journal, RecordIsOnDiskWhenAppendReturns) {
   JournalWriter w = JournalWriter::create(p, kHeader);
   w.append(record(1));
   EXPECT_EQ(read_journal(p).records, std::vector<std::string>{record(1)});
-  EXPECT_EQ(read_bytes(p), kHeader + "\n" + record(1) + "\n");
+  EXPECT_EQ(read_bytes(p), stored(kHeader) + stored(record(1)));
 }
 
 TEST_F(Journal, TruncatedTailIsDroppedThenCutBeforeAppending) {
-  const std::string complete = kHeader + "\n" + record(0) + "\n" + record(1) + "\n";
+  const std::string complete = stored(kHeader) + stored(record(0)) + stored(record(1));
   const std::string p = write("j.jsonl", complete + R"({"i":2,"pad":"xx)");
   const JournalContents c = read_journal(p);
   EXPECT_EQ(c.header, kHeader);
@@ -133,7 +137,7 @@ TEST_F(Journal, TruncatedTailIsDroppedThenCutBeforeAppending) {
     EXPECT_EQ(read_bytes(p), complete);  // cut back before anything is appended
     w.append(record(2));
   }
-  EXPECT_EQ(read_bytes(p), complete + record(2) + "\n");
+  EXPECT_EQ(read_bytes(p), complete + stored(record(2)));
   const JournalContents after = read_journal(p);
   EXPECT_EQ(after.records, (std::vector<std::string>{record(0), record(1), record(2)}));
   EXPECT_FALSE(after.truncated_tail);
@@ -141,12 +145,12 @@ TEST_F(Journal, TruncatedTailIsDroppedThenCutBeforeAppending) {
 
 TEST_F(Journal, TailOfNulBytesIsDropped) {
   // What a power loss can leave: the file grew but the last block is zeros.
-  const std::string p = write("j.jsonl", "h\nr1\n" + std::string(5, '\0'));
+  const std::string p = write("j.jsonl", stored("h") + stored("r1") + std::string(5, '\0'));
   const JournalContents c = read_journal(p);
   EXPECT_EQ(c.records, std::vector<std::string>{"r1"});
   EXPECT_TRUE(c.truncated_tail);
   JournalWriter::append_to(p).append("r2");
-  EXPECT_EQ(read_bytes(p), "h\nr1\nr2\n");
+  EXPECT_EQ(read_bytes(p), stored("h") + stored("r1") + stored("r2"));
 }
 
 TEST_F(Journal, CreateRefusesAnExistingFile) {
@@ -198,11 +202,63 @@ TEST_F(Journal, ReadErrors) {
             fmt::format("journal '{}' line 1: the header line is empty, so this is not a kreg "
                         "journal; delete the file or choose another path",
                         blank));
-  const std::string nul = write("nul.jsonl", std::string("h\nr1\nr\0\n", 8));
+  const std::string nul =
+      write("nul.jsonl", stored("h") + stored("r1") + std::string("r\0\t0123456789abcdef\n", 20));
   EXPECT_EQ(input_error([&] { read_journal(nul); }),
             fmt::format("journal '{}' line 3: holds a NUL byte, so the file is damaged; restore "
                         "it from a backup or delete it to start over",
                         nul));
+}
+
+TEST(JournalLine, TextTabAndFnv1a64) {
+  // FNV-1a 64 of "" is its offset basis; of "a", the published test vector.
+  EXPECT_EQ(kreg::journal_line(""), "\tcbf29ce484222325");
+  EXPECT_EQ(kreg::journal_line("a"), "a\taf63dc4c8601ec8c");
+  EXPECT_EQ(kreg::journal_line("x\ty"), "x\ty\t" + kreg::journal_line("x\ty").substr(4));
+}
+
+TEST_F(Journal, ChangedRecordIsRefusedWithItsLine) {
+  const std::string p = path("j.jsonl");
+  {
+    JournalWriter w = JournalWriter::create(p, kHeader);
+    w.append(R"({"score":0.5})");
+    w.append(R"({"score":0.25})");
+  }
+  std::string bytes = read_bytes(p);
+  const auto at = bytes.find("0.25");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 3] = '6';  // 0.26: a plausible number, still valid JSON
+  const std::string tampered = write("tampered.jsonl", bytes);
+  const std::string message = fmt::format(
+      "journal '{}' line 3: the checksum does not match the record, so the line was changed or "
+      "damaged after kreg wrote it; restore the journal from a backup or delete it to start over",
+      tampered);
+  EXPECT_EQ(input_error([&] { read_journal(tampered); }), message);
+  EXPECT_EQ(input_error([&] { JournalWriter::append_to(tampered); }), message);
+  EXPECT_EQ(read_bytes(tampered), bytes);  // refused, never repaired or cut
+
+  // A record whose checksum was removed, or one whose digits were changed.
+  const std::string bare =
+      write("bare.jsonl", stored(kHeader) + stored(R"({"score":0.5})") + "{\"score\":1}\n");
+  EXPECT_NE(input_error([&] { read_journal(bare); }).find("line 3: the checksum does not match"),
+            std::string::npos);
+  std::string digits = stored(kHeader) + stored("r1");
+  digits[digits.size() - 2] = digits[digits.size() - 2] == '0' ? '1' : '0';
+  const std::string changed = write("digits.jsonl", digits);
+  EXPECT_NE(input_error([&] { read_journal(changed); }).find("line 2: the checksum does not match"),
+            std::string::npos);
+}
+
+TEST_F(Journal, HeaderWithoutChecksumIsAnOlderKregs) {
+  // A journal as kreg wrote it before lines carried checksums.
+  const std::string old = write("old.jsonl", kHeader + "\n" + record(0) + "\n");
+  const std::string message = fmt::format(
+      "journal '{}' line 1: the header has no valid checksum, so the file was written by an "
+      "older kreg (whose journals carried none), was edited, or is not a kreg journal; finish an "
+      "old run with the kreg that started it, or delete the file to start over",
+      old);
+  EXPECT_EQ(input_error([&] { read_journal(old); }), message);
+  EXPECT_EQ(input_error([&] { JournalWriter::append_to(old); }), message);
 }
 
 TEST_F(Journal, AppendToValidatesAndLeavesBadFilesAlone) {

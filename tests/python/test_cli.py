@@ -194,7 +194,7 @@ def test_predict_compact_kernel_reports_isolated_queries(kreg, tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--bandwidth", "0"], "bandwidth must be a finite number > 0, got 0"),
+    (["--bandwidth", "0"], "--bandwidth: '0' is not positive; bandwidths must be > 0"),
     (["--bandwidth", "abc"], "--bandwidth: 'abc' is not a number"),
     (["--bandwidth", "1,2"], "bandwidth has 2 values but X has 10 features"),
     (["--kernel", "box"], "unknown kernel 'box'"),
