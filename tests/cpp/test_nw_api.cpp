@@ -1,6 +1,7 @@
 // NadarayaWatson's public API: every bad input is an ArgumentError with its
 // exact message, the name parsers and printers, resolve_n_jobs, and the
 // shapes of what predict returns. Predictions use Engine::reference.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "kreg/error.hpp"
 #include "kreg/matrix.hpp"
 #include "kreg/nw.hpp"
+#include "kreg/par.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -220,6 +222,27 @@ TEST(NwApiOptions, ResolveNJobs) {
   EXPECT_EQ(kreg::resolve_n_jobs(5), 5);
   EXPECT_EQ(kreg::resolve_n_jobs(1), 1);
   EXPECT_EQ(kreg::resolve_n_jobs(1000), 1000);  // more than the cores is allowed
+}
+
+// Ten million threads crashed inside oneTBB's arena at predict time; the model
+// refuses them when it is made.
+TEST(NwApiOptions, NJobsBeyondTheCap) {
+  const int jobs = 10'000'000;
+  const std::string message = fmt::format(
+      "n_jobs = {} is more threads than kreg starts (at most {}: 1024 or the core count, "
+      "whichever is larger); use -1 for all cores, or a count from 1 to {}",
+      jobs, kreg::max_n_jobs(), kreg::max_n_jobs());
+  expect_argument_error([&] { kreg::resolve_n_jobs(jobs); }, message);
+  expect_argument_error(
+      [&] {
+        NadarayaWatson<double>({Kernel::gaussian, {1.0}, Engine::fused, jobs});
+      },
+      message);
+  expect_argument_error(
+      [&] {
+        NadarayaWatson<float>({Kernel::gaussian, {1.0}, Engine::reference, jobs});
+      },
+      message);
 }
 
 TEST(NwApiOptions, Defaults) {
