@@ -59,8 +59,7 @@ inline CLI::Validator jobs_validator() {
           return fmt::format("{} is more threads than kreg starts (at most {}); {}", text, limit,
                              fix);
         }
-        if (value == 0) return fmt::format("0 is not valid; {}", fix);
-        return {};
+        return {};  // 0 is refused by the command with its own message (check_jobs_option)
       },
       "", "jobs");
 }
