@@ -49,7 +49,8 @@ std::string_view to_string(Kernel kernel);
 std::string_view to_string(Engine engine);
 
 // joblib's n_jobs: -1 all cores, -2 all but one (-k: all but k-1, at least 1),
-// k > 0 exactly k threads (more than the cores is allowed), 0 is an error.
+// k > 0 exactly k threads (more than the cores is allowed, up to 1024 or the
+// core count, whichever is larger: kreg/par.hpp), 0 and more are errors.
 int resolve_n_jobs(int n_jobs);
 
 struct NadarayaWatsonOptions {
