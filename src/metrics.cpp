@@ -1,17 +1,24 @@
 // Scores with scikit-learn's definitions, accumulated in long double.
 //
 //   r2_score            1 - SS_res / SS_tot; when SS_tot == 0: 1 if SS_res == 0,
-//                       else 0 (scikit-learn's force_finite=True)
+//                       else 0 (scikit-learn's force_finite=True); NaN for a
+//                       single sample, where it is undefined (scikit-learn
+//                       returns NaN with an UndefinedMetricWarning)
 //   mean_squared_error  mean((y_true - y_pred)^2)
 //   mean_absolute_error mean(|y_true - y_pred|)
 //   accuracy_score      fraction of positions where y_true == y_pred exactly
 //
 // Both inputs must have the same non-zero length and hold no NaN or infinity
-// (scikit-learn rejects those too); otherwise ArgumentError.
+// (scikit-learn rejects those too); otherwise ArgumentError. Values near
+// double's range are scaled by a power of two before they are squared, so
+// finite input gives a finite score; an MSE or MAE whose true value is beyond
+// double's range is an ArgumentError, never inf.
 #include "kreg/metrics.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -46,25 +53,59 @@ void check_inputs(const char* function, std::span<const T> y_true, std::span<con
   check_values(function, "y_pred", y_pred);
 }
 
+// A power of two e with |y_true|, |y_pred| * 2^-e small enough that n
+// squared differences cannot overflow when summed, even in a long double no
+// wider than double; 0 (no scaling) for all but values near double's range.
+// Scaling by 2^-e is exact, so the scores keep their bits.
+template <class T>
+int residual_exp(std::span<const T> y_true, std::span<const T> y_pred) {
+  long double largest = 0;
+  for (std::size_t i = 0; i < y_true.size(); ++i) {
+    largest = std::max({largest, std::fabs(static_cast<long double>(y_true[i])),
+                        std::fabs(static_cast<long double>(y_pred[i]))});
+  }
+  if (largest == 0) return 0;
+  const int free_bits = std::numeric_limits<double>::max_exponent - 3;
+  const int need =
+      2 * (std::ilogb(largest) + 2) + std::ilogb(static_cast<double>(y_true.size())) + 1;
+  return need > free_bits ? (need - free_bits + 1) / 2 : 0;
+}
+
+// value * 2^exp as a double; an ArgumentError where that is beyond double.
+double unscaled(const char* function, const char* what, long double value, int exp) {
+  const long double v = std::ldexp(value, exp);
+  if (!(v <= std::numeric_limits<double>::max())) {
+    throw ArgumentError(fmt::format(
+        "{}: the {} is beyond the range of double (1.8e308): the values are too large for it; "
+        "divide them by a power of ten first",
+        function, what));
+  }
+  return static_cast<double>(v);
+}
+
 }  // namespace
 
 template <class T>
 double r2_score(std::span<const T> y_true, std::span<const T> y_pred) {
   check_inputs("r2_score", y_true, y_pred);
   const std::size_t n = y_true.size();
+  // Undefined for one sample: NaN, as scikit-learn's r2_score (which warns).
+  if (n < 2) return std::numeric_limits<double>::quiet_NaN();
+  const long double unit = std::ldexp(1.0L, -residual_exp(y_true, y_pred));
   long double sum = 0.0L;
   bool constant = true;
   for (std::size_t i = 0; i < n; ++i) {
-    sum += y_true[i];
+    sum += static_cast<long double>(y_true[i]) * unit;
     constant = constant && y_true[i] == y_true[0];
   }
   const long double mean = sum / static_cast<long double>(n);
   long double ss_res = 0.0L;
   long double ss_tot = 0.0L;
   for (std::size_t i = 0; i < n; ++i) {
-    const long double res = static_cast<long double>(y_true[i]) - y_pred[i];
+    const long double res =
+        static_cast<long double>(y_true[i]) * unit - static_cast<long double>(y_pred[i]) * unit;
     ss_res += res * res;
-    const long double dev = static_cast<long double>(y_true[i]) - mean;
+    const long double dev = static_cast<long double>(y_true[i]) * unit - mean;
     ss_tot += dev * dev;
   }
   // A constant y_true has SS_tot = 0 exactly, whatever rounding the mean had.
@@ -77,22 +118,30 @@ double r2_score(std::span<const T> y_true, std::span<const T> y_pred) {
 template <class T>
 double mean_squared_error(std::span<const T> y_true, std::span<const T> y_pred) {
   check_inputs("mean_squared_error", y_true, y_pred);
+  const int e = residual_exp(y_true, y_pred);
+  const long double unit = std::ldexp(1.0L, -e);
   long double sum = 0.0L;
   for (std::size_t i = 0; i < y_true.size(); ++i) {
-    const long double res = static_cast<long double>(y_true[i]) - y_pred[i];
+    const long double res =
+        static_cast<long double>(y_true[i]) * unit - static_cast<long double>(y_pred[i]) * unit;
     sum += res * res;
   }
-  return static_cast<double>(sum / static_cast<long double>(y_true.size()));
+  return unscaled("mean_squared_error", "mean squared error",
+                  sum / static_cast<long double>(y_true.size()), 2 * e);
 }
 
 template <class T>
 double mean_absolute_error(std::span<const T> y_true, std::span<const T> y_pred) {
   check_inputs("mean_absolute_error", y_true, y_pred);
+  const int e = residual_exp(y_true, y_pred);
+  const long double unit = std::ldexp(1.0L, -e);
   long double sum = 0.0L;
   for (std::size_t i = 0; i < y_true.size(); ++i) {
-    sum += std::fabs(static_cast<long double>(y_true[i]) - y_pred[i]);
+    sum += std::fabs(static_cast<long double>(y_true[i]) * unit -
+                     static_cast<long double>(y_pred[i]) * unit);
   }
-  return static_cast<double>(sum / static_cast<long double>(y_true.size()));
+  return unscaled("mean_absolute_error", "mean absolute error",
+                  sum / static_cast<long double>(y_true.size()), e);
 }
 
 template <class T>

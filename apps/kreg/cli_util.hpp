@@ -6,11 +6,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <initializer_list>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "kreg/error.hpp"
+#include "kreg/par.hpp"
 
 namespace kreg::cli {
 
@@ -177,5 +181,40 @@ class ExitOnSignal {
   struct sigaction saved_int_ {};
   struct sigaction saved_term_ {};
 };
+
+// Every command's --jobs, checked on its text before CLI11 converts it, so
+// that 1e10 or 99999999999 (beyond int) get kreg's message rather than
+// "Could not convert", and a count beyond max_n_jobs() is refused before any
+// work. main() attaches it to each command's --jobs.
+inline CLI::Validator jobs_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const int limit = max_n_jobs();
+        const std::string fix = fmt::format(
+            "use -1 for all cores, -2 for all but one, or a thread count from 1 to {}", limit);
+        long long value = 0;
+        const char* end = text.data() + text.size();
+        const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+        if ((ec != std::errc() && ec != std::errc::result_out_of_range) || ptr != end) {
+          return fmt::format("'{}' is not a whole number; {}", text, fix);
+        }
+        const bool negative = text.front() == '-';
+        if (ec == std::errc::result_out_of_range || value < std::numeric_limits<int>::min()) {
+          if (!negative) {
+            return fmt::format("{} is more threads than kreg starts (at most {}); {}", text, limit,
+                               fix);
+          }
+          // joblib's rule: below -cores is one thread; any int that low says the same.
+          text = std::to_string(std::numeric_limits<int>::min());
+          return {};
+        }
+        if (value > limit) {
+          return fmt::format("{} is more threads than kreg starts (at most {}); {}", text, limit,
+                             fix);
+        }
+        return {};  // 0 is refused by the command with its own message (check_jobs_option)
+      },
+      "", "jobs");
+}
 
 }  // namespace kreg::cli

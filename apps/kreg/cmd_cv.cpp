@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,29 @@ double regression_score(Scoring scoring, std::span<const double> truth,
   return NAN;
 }
 
+// scikit-learn's check_classification_targets: a classifier refuses a
+// target with non-integer values ("Unknown label type: continuous") instead
+// of treating every distinct float as a class of its own.
+void check_class_labels(std::span<const double> y, const std::string& what) {
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    // Beyond int64 a float is no label either (scikit-learn's test casts to int).
+    if (std::isfinite(y[i]) && (y[i] != std::floor(y[i]) || std::abs(y[i]) >= 0x1p63)) {
+      throw ArgumentError(fmt::format(
+          "--model logreg needs class labels, but the target ({}) holds {} in data row {}: a "
+          "continuous target (scikit-learn refuses it too: \"Unknown label type: continuous\"). "
+          "Use --model nw to regress it, or give whole-number class labels",
+          what, y[i], i + 1));
+    }
+  }
+}
+
+// The folds whose test set is too small for R^2 (fewer than 2 rows).
+index_t undefined_r2_folds(const std::vector<Split>& splits) {
+  index_t count = 0;
+  for (const Split& split : splits) count += split.test.size() < 2 ? 1 : 0;
+  return count;
+}
+
 void run(const CvCliOptions& o) {
   if (o.model != "logreg" && o.model != "nw") {
     throw ArgumentError(fmt::format("--model '{}' is not a model; use logreg or nw", o.model));
@@ -138,6 +162,11 @@ void run(const CvCliOptions& o) {
     X = std::move(ds.X);
     y = column(ds.y);
     source = o.train;
+    if (logreg) {
+      check_class_labels(y, o.train_y.empty()
+                                ? fmt::format("column '{}' of '{}'", ds.target, o.train)
+                                : fmt::format("--train-y '{}'", o.train_y));
+    }
     if (o.train_rows > X.rows()) {
       throw ArgumentError(fmt::format("--train-rows {} asks for more rows than '{}' holds ({})",
                                       o.train_rows, o.train, X.rows()));
@@ -167,6 +196,17 @@ void run(const CvCliOptions& o) {
   const std::vector<Split> splits = o.stratified
                                         ? stratified_kfold(y, o.folds, !o.no_shuffle, o.seed)
                                         : kfold(n, o.folds, !o.no_shuffle, o.seed);
+
+  // R^2 of one row is undefined: such folds score NaN, as scikit-learn's
+  // cross_val_score does (with its warning), and so does the mean.
+  const index_t undefined = !logreg && scoring == Scoring::r2 ? undefined_r2_folds(splits) : 0;
+  if (undefined > 0) {
+    fmt::print(stderr,
+               "warning: --folds {} of {} rows leaves {} fold(s) of a single row; R^2 of fewer "
+               "than 2 rows is undefined, so those folds score nan (as scikit-learn's), and so "
+               "does the mean. Use at most {} folds, or --scoring mse or mae\n",
+               o.folds, n, undefined, n / 2);
+  }
 
   CancelToken cancel;
   ScopedSigint sigint(cancel);

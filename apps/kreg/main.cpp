@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "cli_util.hpp"
 #include "commands.hpp"
 #include "kreg/error.hpp"
 #include "kreg/system.hpp"
@@ -34,6 +35,11 @@ int main(int argc, char** argv) {
   kreg::cli::add_augment(app);
   kreg::cli::add_infer(app);
   kreg::cli::add_cv(app);
+  for (CLI::App* command : app.get_subcommands({})) {
+    if (CLI::Option* jobs = command->get_option_no_throw("--jobs")) {
+      jobs->transform(kreg::cli::jobs_validator());
+    }
+  }
 
   try {
     app.parse(argc, argv);

@@ -5,10 +5,13 @@
 // with training points x_j, targets y_j (k >= 1 columns, all predicted in one
 // pass), optional sample weights s_j >= 0, a kernel k and a bandwidth h (one
 // value, or one per feature). Numerical contract, for every engine:
-//   * No NaN or Inf for any finite positive bandwidth. The Gaussian's weights
-//     are shifted by the nearest point's (the largest weight is exactly 1), so
-//     tiny bandwidths give the mean y of the nearest training point(s) and
-//     huge ones the mean of y.
+//   * No NaN or Inf for any finite positive bandwidth and finite data, also
+//     for targets and sample weights near T's largest value (the front scales
+//     them by powers of two where the sums could overflow; exact, and never
+//     done for ordinary data). The Gaussian's weights are shifted by the
+//     nearest point's (the largest weight is exactly 1), so tiny bandwidths
+//     give the mean y of the nearest training point(s) and huge ones the mean
+//     of y.
 //   * Compact kernels (epanechnikov, tricube, uniform) give zero weight at
 //     u >= 1 (uniform: u > 1). A query with no training point inside the
 //     bandwidth gets the mean y of its nearest training point(s), as a
@@ -46,7 +49,8 @@ std::string_view to_string(Kernel kernel);
 std::string_view to_string(Engine engine);
 
 // joblib's n_jobs: -1 all cores, -2 all but one (-k: all but k-1, at least 1),
-// k > 0 exactly k threads (more than the cores is allowed), 0 is an error.
+// k > 0 exactly k threads (more than the cores is allowed, up to 1024 or the
+// core count, whichever is larger: kreg/par.hpp), 0 and more are errors.
 int resolve_n_jobs(int n_jobs);
 
 struct NadarayaWatsonOptions {
@@ -87,8 +91,9 @@ class NadarayaWatson {
   std::vector<double> scale_;   // h_min / h_f per feature (all 1 for one bandwidth)
   double inv_h2_ = 1.0;         // 1 / h_min^2, clamped to T's largest finite value
   Matrix<T> X_;                 // (X - center) * scale
-  Matrix<T> Y_;
-  std::vector<T> weight_;
+  Matrix<T> Y_;                 // y * 2^-y_exp_
+  std::vector<T> weight_;       // sample weights, scaled by a power of two
+  int y_exp_ = 0;               // > 0 only for targets near T's range (nw/scaling.hpp)
 };
 
 // Squared Euclidean distances between the rows of Z (m x d) and X (n x d):

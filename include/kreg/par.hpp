@@ -6,8 +6,10 @@
 // A loop runs tasks 0..n-1 (or one per element of a random-access range) and
 // gives joblib's guarantees:
 //
-// - n_jobs: -1 all cores, -2 all but one (-k: all but k-1, at least 1), k > 0
-//   exactly k threads (more than the cores is allowed), 0 is an ArgumentError.
+// - n_jobs: -1 all cores, -2 all but one (-k: all but k-1, at least 1, so any
+//   n_jobs below -cores is one thread, as in joblib), k > 0 exactly k threads
+//   (more than the cores is allowed, up to max_n_jobs(): kMaxJobs or the core
+//   count, whichever is larger), 0 and k > max_n_jobs() are ArgumentErrors.
 //   "Cores" is std::thread::hardware_concurrency(), as everywhere in kreg.
 //   n_jobs = 1 runs on the calling thread through the same code (batching,
 //   callbacks, exceptions): no thread is started.
@@ -74,8 +76,15 @@
 #include "kreg/matrix.hpp"
 
 namespace kreg {
+// The most threads a positive n_jobs may ask for, unless the machine has more
+// cores: a loop starts its threads up front, and millions of them would
+// exhaust the process (oneTBB's arena crashes) for no gain.
+inline constexpr int kMaxJobs = 1024;
+// max(kMaxJobs, cores): the largest n_jobs resolve_n_jobs accepts.
+int max_n_jobs();
 // joblib's n_jobs as a thread count: -1 all cores, -2 all but one (-k: all
-// but k-1, at least 1), k > 0 exactly k; 0 throws ArgumentError.
+// but k-1, at least 1: below -cores, one thread), k > 0 exactly k; 0 and
+// k > max_n_jobs() throw ArgumentError (naming the value and the limit).
 int resolve_n_jobs(int n_jobs);
 }  // namespace kreg
 
@@ -112,8 +121,10 @@ class TaskError : public Error {
   std::exception_ptr nested_;
 };
 
-// joblib's n_jobs as a thread count (see above). Throws ArgumentError for 0.
-// The same function as kreg::resolve_n_jobs (declared in nw.hpp too).
+// joblib's n_jobs as a thread count (see above). Throws ArgumentError for 0
+// and for more than max_n_jobs(). The same function as kreg::resolve_n_jobs
+// (declared in nw.hpp too).
+using ::kreg::max_n_jobs;
 using ::kreg::resolve_n_jobs;
 
 // The seed of task `task` under root seed `root`: the (task + 1)-th output of

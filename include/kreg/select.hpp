@@ -35,7 +35,11 @@ namespace kreg {
 // scikit-learn's regression scorers: r2 (greater is better), mse and mae
 // (smaller is better). Multi-output scores average the outputs
 // (multioutput="uniform_average"); r2 of a constant target is 1 when the
-// predictions are exact and 0 otherwise, as scikit-learn's force_finite.
+// predictions are exact and 0 otherwise, as scikit-learn's force_finite; r2
+// of fewer than 2 points is undefined (NaN, as scikit-learn's), so a search
+// scored by r2 needs every split's test set to hold at least 2 points
+// (k-fold: at most n / 2 folds; leave-one-out scores r2 over all n
+// out-of-sample predictions together, so it always can).
 enum class Scoring { r2, mse, mae };
 Scoring parse_scoring(std::string_view name);  // also neg_mean_squared_error, ...
 std::string_view to_string(Scoring scoring);
@@ -79,13 +83,20 @@ struct CvTask {
 // What a task contributes: per bandwidth b of its block (0-based within the
 // block) and output c, the sums of squared and absolute errors,
 // sse[b * k + c], sae[b * k + c], and the queries that had no training point
-// inside a compact kernel's support.
+// inside a compact kernel's support. For targets near the floating-point
+// range the errors are summed in a power-of-two unit that keeps the sums
+// finite (the same for every task of one BandwidthCV; 1 for ordinary data).
 struct CvPartial {
   std::vector<double> sse, sae;
   std::vector<index_t> isolated;
   double seconds = 0;  // wall time of the task
 };
 
+// Scores are finite: a search whose scores would be undefined (r2 on a
+// split of fewer than 2 test points, NaN in scikit-learn) is refused when
+// BandwidthCV is made, so `best` is never picked among undefined scores.
+// Should a NaN mean arise, it ranks after every number (GridSearchCV's
+// order), and combine() throws rather than call a NaN best.
 struct CvScores {
   std::vector<double> h;                    // the grid, as given
   std::vector<std::vector<double>> splits;  // splits[b][s]: the score of split s
@@ -105,10 +116,14 @@ struct CvOptions {
 };
 
 // Cross-validation of Nadaraya-Watson over bandwidths, for float or double.
-// The data is validated and centred (in double) on construction; X is n x d,
+// The data is validated and centred (in double) on construction, targets and
+// weights near T's range scaled by powers of two as NadarayaWatson's are (so
+// predictions and scores stay finite); X is n x d,
 // Y n x k, sample_weight empty or n values >= 0 (fit weights; the scores are
 // unweighted, as scikit-learn's cross_val_score). For holdout, X_test and
-// Y_test are the scored set; the other kinds take none.
+// Y_test are the scored set; the other kinds take none. Scored by r2, every
+// split's test set must hold at least 2 points, else no score is defined:
+// ArgumentError, saying what to use instead (fewer folds, loo, mse or mae).
 template <class T>
 class BandwidthCV {
  public:
@@ -125,7 +140,9 @@ class BandwidthCV {
   // Runs one task (n_jobs threads). Throws kreg::Cancelled if `cancel` is set.
   CvPartial run(const BandwidthSet& bandwidths, const CvTask& task,
                 const CancelToken* cancel = nullptr) const;
-  // The scores from every task's partial, in plan order.
+  // The scores from every task's partial, in plan order. Throws
+  // ArgumentError where no bandwidth's score is defined, and where an mse or
+  // mae is beyond double's range (targets near 1e308).
   CvScores combine(const BandwidthSet& bandwidths, std::span<const CvTask> tasks,
                    std::span<const CvPartial> partials) const;
 
@@ -138,6 +155,8 @@ class BandwidthCV {
 
  private:
   void check(const BandwidthSet& bandwidths) const;
+  // Throws ArgumentError when r2 is scored on a split of fewer than 2 test points.
+  void check_scores_defined() const;
   // One split's training rows and queries [begin, end), scaled for `bandwidths`.
   struct Prepared {
     Matrix<T> X, Y, Z;
@@ -151,10 +170,12 @@ class BandwidthCV {
                           std::vector<index_t>& isolated, const CancelToken* cancel) const;
   CvOptions options_;
   index_t n_ = 0, d_ = 0, k_ = 0;
-  Matrix<T> X_, Y_;  // centred training set
+  Matrix<T> X_, Y_;  // centred training set; Y_ (and Y_test_) times 2^-y_exp_
   std::vector<T> weight_;
   Matrix<T> X_test_, Y_test_;  // holdout only, centred like X
   std::vector<Split> splits_;  // loo: one split, test = all rows (each skipping itself)
+  int y_exp_ = 0;              // > 0 only for targets near T's range (nw/scaling.hpp)
+  int error_exp_ = 0;  // errors are summed times 2^-error_exp_ (> 0 only near double's range)
 };
 
 // The generic parallel fold runner: fn(s) for every split index s in

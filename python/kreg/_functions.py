@@ -28,6 +28,37 @@ __all__ = [
 T = TypeVar("T")
 R = TypeVar("R")
 
+# The smallest C int: every n_jobs at or below it means one thread (joblib's
+# rule for n_jobs < -cores), so huge negative values are passed on as this.
+_INT_MIN = -(2**31)
+
+
+def _n_jobs_value(n_jobs: Any, what: str) -> int:
+    """n_jobs checked as kreg's C++ core checks it, for any Python int: None
+    (all cores, -1), -1 all cores, -2 all but one, below -cores one thread,
+    1..max_n_jobs exactly that many; `what` names the parameter in messages.
+
+    Checked here so that an int beyond C's range (2**40) gets kreg's message
+    as a ValueError rather than the binding's TypeError."""
+    if n_jobs is None:
+        return -1
+    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, numbers.Integral):
+        raise ValueError(f"{what} must be an int or None. Got {n_jobs!r} instead.")
+    n = int(n_jobs)
+    limit = int(_kreg.max_n_jobs())
+    if n == 0:
+        raise ValueError(
+            f"{what} must be -1 (all cores), -2 (all but one), k > 0 or None; 0 means "
+            f"nothing. Got 0 instead."
+        )
+    if n > limit:
+        raise ValueError(
+            f"{what} is {n}, more threads than kreg starts (at most {limit}). Use -1 for "
+            f"all cores, or a thread count from 1 to {limit}."
+        )
+    return max(n, _INT_MIN)
+
+
 _blas_controller = None  # threadpoolctl's view of the BLAS libraries, made once
 
 
@@ -181,8 +212,9 @@ def parallel_map(
 
     * threads, not processes (like joblib's ``prefer="threads"``);
     * ``n_jobs=None`` means all cores (joblib: one); -1 all cores, -2 all but
-      one, k > 0 exactly k, 0 is an error. n_jobs=1 runs every call on the
-      calling thread;
+      one, k > 0 exactly k (at most 1024, or the core count where that is
+      larger), 0 is an error; below -cores is one thread (joblib's rule).
+      n_jobs=1 runs every call on the calling thread;
     * ``batch_size="auto"`` sizes batches so each takes about half a
       millisecond (joblib's auto batching, finer); an int is used as given;
     * results come back in input order, as a list;
@@ -209,14 +241,11 @@ def parallel_map(
         batch = int(batch_size)
     else:
         raise ValueError(f"batch_size must be 'auto' or an int >= 1, got {batch_size!r}.")
-    if n_jobs is None:
-        n_jobs = -1
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral):
-        raise ValueError(f"n_jobs must be an int or None, got {n_jobs!r}.")
+    n_jobs = _n_jobs_value(n_jobs, "n_jobs")
     if not callable(func):
         raise TypeError(f"func must be callable, got {func!r}.")
     items = list(iterable)
-    if _kreg.resolve_n_jobs(int(n_jobs)) > 1 and len(items) > 1:
+    if _kreg.resolve_n_jobs(n_jobs) > 1 and len(items) > 1:
         with _single_threaded_blas():
-            return _kreg.parallel_map(func, items, int(n_jobs), batch)
-    return _kreg.parallel_map(func, items, int(n_jobs), batch)
+            return _kreg.parallel_map(func, items, n_jobs, batch)
+    return _kreg.parallel_map(func, items, n_jobs, batch)

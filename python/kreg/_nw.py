@@ -21,6 +21,7 @@ from sklearn.model_selection import KFold, LeaveOneOut, check_cv
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _kreg
+from ._functions import _n_jobs_value
 
 __all__ = ["NadarayaWatsonRegressor", "NadarayaWatsonCV"]
 
@@ -50,19 +51,8 @@ def _compute_dtype(dtype: Any, name: str) -> Any:
 
 
 def _n_jobs(n_jobs: Any, name: str) -> int:
-    """joblib's n_jobs as kreg's (None: all cores)."""
-    if n_jobs is None:
-        return -1
-    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, numbers.Integral):
-        raise ValueError(
-            f"The 'n_jobs' parameter of {name} must be an int or None. Got {n_jobs!r} instead."
-        )
-    if n_jobs == 0:
-        raise ValueError(
-            f"The 'n_jobs' parameter of {name} must be -1 (all cores), -2 (all but one), "
-            f"k > 0 or None; 0 means nothing. Got 0 instead."
-        )
-    return int(n_jobs)
+    """joblib's n_jobs as kreg's (None: all cores), checked for any int."""
+    return _n_jobs_value(n_jobs, f"The 'n_jobs' parameter of {name}")
 
 
 def _str_param(value: Any, param: str, name: str) -> str:
@@ -164,6 +154,27 @@ class _NadarayaWatsonBase(RegressorMixin, BaseEstimator):
         return pred
 
     # ------------------------------------------------------------- protocols
+
+    def score(self, X, y, sample_weight=None):
+        """R^2 of ``predict(X)`` against y, as ``RegressorMixin.score``.
+
+        Targets near the range of their float type would overflow
+        scikit-learn's squared sums to inf and the score to NaN; R^2 does not
+        depend on the scale, so there y and the predictions are first
+        multiplied by one power of two (exact; ordinary targets are passed on
+        unscaled)."""
+        from sklearn.metrics import r2_score
+
+        y_pred = self.predict(X)
+        y_true = np.asarray(y)
+        if y_true.dtype.kind == "f" and y_true.size and np.all(np.isfinite(y_true)):
+            dtype = np.result_type(y_true, y_pred)
+            largest = max(float(np.max(np.abs(y_true))), float(np.max(np.abs(y_pred))))
+            if largest > 2.0 ** (np.finfo(dtype).maxexp // 2 - 12):
+                exponent = -int(np.frexp(largest)[1])
+                y_true = np.ldexp(y_true, exponent)
+                y_pred = np.ldexp(y_pred, exponent)
+        return r2_score(y_true, y_pred, sample_weight=sample_weight)
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "_model")
@@ -510,6 +521,28 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
             )
         return spec
 
+    def _check_r2_defined(self, smallest: int, n_samples: int, folds, name: str) -> None:
+        """Refuses, before any work, a search scored by r2 on a split of fewer
+        than 2 test samples: scikit-learn scores such a split NaN (R^2 is
+        undefined there), so every bandwidth's mean would be NaN and the
+        "best" one arbitrary. kreg's C++ core refuses it the same way."""
+        if self.scoring != "r2" or smallest >= 2:
+            return
+        if folds is not None:
+            where = (
+                f"cv={folds} folds of {n_samples} samples leave a fold of {smallest} sample"
+            )
+            fix = f"at most {n_samples // 2} folds"
+        else:
+            where = f"the 'cv' splitter of {name} gives a test set of {smallest} sample"
+            fix = "test sets of at least 2 samples"
+        raise ValueError(
+            f"{where}; R^2 of fewer than 2 samples is undefined (scikit-learn scores it NaN, "
+            f"with an UndefinedMetricWarning), so every bandwidth would score NaN and none "
+            f"could be called best. Use {fix}, cv='loo' (kreg scores its R^2 over all the "
+            f"out-of-sample predictions together) or scoring='neg_mean_squared_error'."
+        )
+
     def _search(self, X, Y, sample_weight, name: str) -> dict:
         if self.scoring not in _SCORINGS:
             raise ValueError(
@@ -524,6 +557,9 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
         if spec is not None:
             # kreg's own splits (k-fold, leave-one-out): one call.
             cv, shuffle, seed = spec
+            if cv != "loo":
+                # KFold's smallest fold holds n // k samples.
+                self._check_r2_defined(X.shape[0] // int(cv), X.shape[0], int(cv), name)
             r = _kreg.bandwidth_cv(
                 X, Y, sample_weight, kernel, cv, shuffle, seed, self.scoring, n_jobs,
                 grid.tolist(), [],
@@ -541,8 +577,12 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
             # in one pass per split.
             splitter = check_cv(self.cv)
             y_split = Y[:, 0] if Y.shape[1] == 1 else Y
+            splits = list(splitter.split(X, y_split))
+            if splits:
+                smallest = min(len(test) for _, test in splits)
+                self._check_r2_defined(smallest, X.shape[0], None, name)
             columns, isolated = [], np.zeros(grid.size, dtype=np.int64)
-            for train, test in splitter.split(X, y_split):
+            for train, test in splits:
                 r = _kreg.bandwidth_cv(
                     np.ascontiguousarray(X[train]),
                     np.ascontiguousarray(Y[train]),

@@ -394,15 +394,33 @@ void run(const LoopSpec& spec, const Body& body, const Drain& drain) {
 
 namespace kreg {
 
+namespace {
+int cores() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
+}  // namespace
+
+int max_n_jobs() { return std::max(kMaxJobs, cores()); }
+
 int resolve_n_jobs(int n_jobs) {
   if (n_jobs == 0) {
     throw ArgumentError(
         "n_jobs = 0 is not valid; use a positive thread count, -1 for all cores or -2 for all "
         "but one");
   }
-  if (n_jobs > 0) return n_jobs;
-  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  return std::max(1, cores + 1 + n_jobs);
+  if (n_jobs > 0) {
+    // oneTBB cannot build an arena of millions of threads (it crashes), and
+    // nothing is gained past a few per core: refuse instead of starting them.
+    const int limit = max_n_jobs();
+    if (n_jobs > limit) {
+      throw ArgumentError(fmt::format(
+          "n_jobs = {} is more threads than kreg starts (at most {}: {} or the core count, "
+          "whichever is larger); use -1 for all cores, or a count from 1 to {}",
+          n_jobs, limit, kMaxJobs, limit));
+    }
+    return n_jobs;
+  }
+  // joblib's rule: -k is all cores but k - 1, and at least one thread (so any
+  // n_jobs below -cores runs on one thread, as joblib's does).
+  return std::max(1, cores() + 1 + n_jobs);
 }
 
 }  // namespace kreg

@@ -10,6 +10,7 @@
 #include "kreg/error.hpp"
 #include "kreg/nw.hpp"
 #include "nw/engine.hpp"
+#include "nw/scaling.hpp"
 
 namespace kreg {
 
@@ -95,11 +96,25 @@ NadarayaWatson<T>& NadarayaWatson<T>::fit(MatrixView<const T> X, MatrixView<cons
     throw ArgumentError("sample_weight is all zero; at least one weight must be > 0");
   }
 
+  // Targets or weights so large that the engines' sums could overflow are
+  // scaled by powers of two (nw/scaling.hpp; ordinary data never is).
+  index_t n_positive = 0;
+  double max_abs_y = 0, max_weight = 0;
+  for (index_t i = 0; i < X.rows(); ++i) {
+    if (!sample_weight.empty() && !(sample_weight[i] > 0)) continue;
+    ++n_positive;
+    if (!sample_weight.empty()) max_weight = std::max(max_weight, double{sample_weight[i]});
+    for (index_t c = 0; c < Y.cols(); ++c)
+      max_abs_y = std::max(max_abs_y, std::abs(double{Y(i, c)}));
+  }
+  const nw::SumScaling scaling = nw::sum_scaling<T>(n_positive, max_abs_y, max_weight);
+  y_exp_ = scaling.y_exp;
+  auto scaled_weight = [&](index_t i) { return std::ldexp(sample_weight[i], -scaling.weight_exp); };
   // Points of zero weight never contribute; dropping them keeps the nearest
   // contributing point's shifted weight at exactly its sample weight (> 0).
   std::vector<index_t> keep;
   for (index_t i = 0; i < X.rows(); ++i) {
-    if (sample_weight.empty() || sample_weight[i] > 0) keep.push_back(i);
+    if (sample_weight.empty() || scaled_weight(i) > 0) keep.push_back(i);
   }
   const auto n = static_cast<index_t>(keep.size());
   d_ = X.cols();
@@ -127,8 +142,8 @@ NadarayaWatson<T>& NadarayaWatson<T>::fit(MatrixView<const T> X, MatrixView<cons
     for (index_t f = 0; f < d_; ++f) {
       X_(r, f) = static_cast<T>((static_cast<double>(X(i, f)) - center_[f]) * scale_[f]);
     }
-    for (index_t c = 0; c < k_; ++c) Y_(r, c) = Y(i, c);
-    if (!sample_weight.empty()) weight_.push_back(sample_weight[i]);
+    for (index_t c = 0; c < k_; ++c) Y_(r, c) = std::ldexp(Y(i, c), -y_exp_);
+    if (!sample_weight.empty()) weight_.push_back(scaled_weight(i));
   }
   n_ = n;
   return *this;
@@ -165,6 +180,15 @@ Matrix<T> NadarayaWatson<T>::predict(MatrixView<const T> Z, PredictReport* repor
       case Engine::fused:
         isolated = nw::predict_fused<T>(p, Zs, out, threads);
         break;
+    }
+  }
+  if (y_exp_ != 0) {
+    // Back to the targets' scale. A weighted mean can round an ulp past the
+    // largest |y|; the clamp keeps it finite there.
+    const T limit = std::ldexp(std::numeric_limits<T>::max(), -y_exp_);
+    for (index_t i = 0; i < out.rows(); ++i) {
+      for (index_t c = 0; c < k_; ++c)
+        out(i, c) = std::ldexp(std::clamp(out(i, c), -limit, limit), y_exp_);
     }
   }
   if (report != nullptr) *report = {isolated, engine};

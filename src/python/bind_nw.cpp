@@ -20,6 +20,7 @@
 
 #include "common.hpp"
 #include "kreg/nw.hpp"
+#include "kreg/par.hpp"
 
 namespace kreg::python {
 
@@ -124,7 +125,9 @@ void bind_nw(nb::module_& m) {
   bind_model<float>(m, "NadarayaWatson32");
   m.def("resolve_n_jobs", &resolve_n_jobs, nb::arg("n_jobs"),
         "joblib's n_jobs as a thread count: -1 all cores, -2 all but one, k > 0 exactly k; 0 "
-        "raises ValueError.");
+        "and k > max_n_jobs() raise ValueError.");
+  m.def("max_n_jobs", &max_n_jobs,
+        "The largest n_jobs kreg accepts: 1024 or the core count, whichever is larger.");
 }
 
 }  // namespace kreg::python

@@ -7,12 +7,16 @@
 #include <cmath>
 #include <exception>
 #include <limits>
+#include <span>
+#include <string>
+#include <utility>
 
 #include "core/validate.hpp"
 #include "kreg/error.hpp"
 #include "kreg/par.hpp"
 #include "kreg/select.hpp"
 #include "nw/engine.hpp"
+#include "nw/scaling.hpp"
 
 namespace kreg {
 
@@ -43,6 +47,43 @@ constexpr ScoringName kScoringNames[] = {
 template <class T>
 void check_finite(MatrixView<const T> m, const char* name) {
   detail::require_finite(m, name, "kreg needs finite values (drop or impute the row first)");
+}
+
+// The power of two that keeps q squared errors summed in double finite: the
+// errors (and deviations from the mean) are below 2 max|y| in magnitude.
+int error_scaling(double max_abs_y, index_t q) {
+  const int free_bits = std::numeric_limits<double>::max_exponent - 3;
+  const int need = 2 * (nw::bits_of(max_abs_y) + 1) + nw::bits_of(static_cast<double>(q));
+  return need > free_bits ? (need - free_bits + 1) / 2 : 0;
+}
+
+// Mean and standard deviation (ddof 0) of the split scores; NaN when any is
+// (numpy's, so scikit-learn's). Summed directly, as numpy does for so few
+// values; only where that overflows (scores near double's range) are the
+// values divided first, so ordinary scores keep their bits.
+std::pair<double, double> mean_and_std(std::span<const double> v) {
+  const auto S = static_cast<double>(v.size());
+  double mean = 0;
+  for (const double x : v) mean += x;
+  mean /= S;
+  if (std::isinf(mean)) {
+    mean = 0;
+    for (const double x : v) mean += x / S;
+  }
+  double var = 0;
+  for (const double x : v) var += (x - mean) * (x - mean);
+  if (std::isinf(var)) {
+    double largest = 0;
+    for (const double x : v) largest = std::max(largest, std::abs(x - mean));
+    const int e = nw::bits_of(largest);
+    var = 0;
+    for (const double x : v) {
+      const double d = std::ldexp(x - mean, -e);
+      var += d * d;
+    }
+    return {mean, std::ldexp(std::sqrt(var / S), e)};
+  }
+  return {mean, std::sqrt(var / S)};
 }
 
 }  // namespace
@@ -194,11 +235,30 @@ BandwidthCV<T>::BandwidthCV(MatrixView<const T> X, MatrixView<const T> Y,
     return out;
   };
   X_ = centred(X);
+  // Targets and weights near T's range are scaled by powers of two, so the
+  // engines' sums stay finite, and the errors by another power of two, so
+  // their squares summed in double do (nw/scaling.hpp); ordinary data is not
+  // scaled at all.
+  double max_abs_y = 0, max_abs_y_test = 0, max_weight = 0;
+  for (index_t i = 0; i < n_; ++i) {
+    for (index_t c = 0; c < k_; ++c) max_abs_y = std::max(max_abs_y, std::abs(double{Y(i, c)}));
+  }
+  for (index_t i = 0; i < Y_test.rows(); ++i) {
+    for (index_t c = 0; c < k_; ++c) {
+      max_abs_y_test = std::max(max_abs_y_test, std::abs(double{Y_test(i, c)}));
+    }
+  }
+  for (const T w : sample_weight) max_weight = std::max(max_weight, double{w});
+  const nw::SumScaling scaling = nw::sum_scaling<T>(n_, max_abs_y, max_weight);
+  y_exp_ = scaling.y_exp;
+  error_exp_ = error_scaling(std::ldexp(std::max(max_abs_y, max_abs_y_test), -y_exp_),
+                             std::max(n_, Y_test.rows()));
   Y_ = Matrix<T>(n_, k_);
   for (index_t i = 0; i < n_; ++i) {
-    for (index_t c = 0; c < k_; ++c) Y_(i, c) = Y(i, c);
+    for (index_t c = 0; c < k_; ++c) Y_(i, c) = std::ldexp(Y(i, c), -y_exp_);
   }
-  weight_.assign(sample_weight.begin(), sample_weight.end());
+  weight_.clear();
+  for (const T w : sample_weight) weight_.push_back(std::ldexp(w, -scaling.weight_exp));
 
   std::vector<index_t> all(static_cast<std::size_t>(n_));
   for (index_t i = 0; i < n_; ++i) all[i] = i;
@@ -213,7 +273,7 @@ BandwidthCV<T>::BandwidthCV(MatrixView<const T> X, MatrixView<const T> Y,
       X_test_ = centred(X_test);
       Y_test_ = Matrix<T>(Y_test.rows(), k_);
       for (index_t i = 0; i < Y_test.rows(); ++i) {
-        for (index_t c = 0; c < k_; ++c) Y_test_(i, c) = Y_test(i, c);
+        for (index_t c = 0; c < k_; ++c) Y_test_(i, c) = std::ldexp(Y_test(i, c), -y_exp_);
       }
       std::vector<index_t> test(static_cast<std::size_t>(X_test.rows()));
       for (index_t i = 0; i < X_test.rows(); ++i) test[i] = i;
@@ -221,6 +281,7 @@ BandwidthCV<T>::BandwidthCV(MatrixView<const T> X, MatrixView<const T> Y,
       break;
     }
   }
+  check_scores_defined();  // before any work or file
 }
 
 template <class T>
@@ -241,6 +302,28 @@ void BandwidthCV<T>::check(const BandwidthSet& bw) const {
       throw ArgumentError(fmt::format(
           "per-feature bandwidth[{}] must be a finite number > 0, got {}", f, bw.scale[f]));
     }
+  }
+}
+
+template <class T>
+void BandwidthCV<T>::check_scores_defined() const {
+  if (options_.scoring != Scoring::r2) return;
+  for (const Split& split : splits_) {
+    const auto q = static_cast<index_t>(split.test.size());
+    if (q >= 2) continue;
+    const std::string why =
+        "R^2 of fewer than 2 points is undefined (scikit-learn gives NaN), so every bandwidth "
+        "would score NaN and none could be called best";
+    if (options_.cv.kind == CvSpec::Kind::holdout) {
+      throw ArgumentError(fmt::format(
+          "the holdout test set has {} point; {}. Give a test set of at least 2 points, or score "
+          "by mse or mae",
+          q, why));
+    }
+    throw ArgumentError(fmt::format(
+        "cv = {} folds of {} training points leaves a fold of {} point; {}. Use at most {} folds, "
+        "cv = loo (its R^2 pools every point's out-of-sample prediction), or scoring mse or mae",
+        options_.cv.folds, n_, q, why, n_ / 2));
   }
 }
 
@@ -381,6 +464,7 @@ CvPartial BandwidthCV<T>::run(const BandwidthSet& bw, const CvTask& task,
   const auto& rows = splits_.at(static_cast<std::size_t>(task.split));
   const MatrixView<const T> Yq =
       options_.cv.kind == CvSpec::Kind::holdout ? Y_test_.view() : Y_.view();
+  const double unit = std::ldexp(1.0, -error_exp_);  // 1 but for targets near double's range
   part.sse.assign(static_cast<std::size_t>(B * k_), 0.0);
   part.sae.assign(static_cast<std::size_t>(B * k_), 0.0);
   for (index_t r = 0; r < out.rows(); ++r) {
@@ -388,7 +472,7 @@ CvPartial BandwidthCV<T>::run(const BandwidthSet& bw, const CvTask& task,
     for (index_t c = 0; c < k_; ++c) {
       const double y = Yq(i, c);
       for (index_t b = 0; b < B; ++b) {
-        const double e = static_cast<double>(out(r, c * B + b)) - y;
+        const double e = (static_cast<double>(out(r, c * B + b)) - y) * unit;
         part.sse[b * k_ + c] += e * e;
         part.sae[b * k_ + c] += std::abs(e);
       }
@@ -444,17 +528,20 @@ CvScores BandwidthCV<T>::combine(const BandwidthSet& bw, std::span<const CvTask>
       throw ArgumentError(fmt::format(
           "combine: split {} has {} of its {} query-bandwidth pairs scored", s, covered[s], q * B));
     }
-    // Total sum of squares per output, two-pass in double.
+    // Total sum of squares per output, two-pass in double, in the errors' units.
+    const double unit = std::ldexp(1.0, -error_exp_);
     std::vector<double> sst(static_cast<std::size_t>(k_), 0.0);
     for (index_t c = 0; c < k_; ++c) {
       double mean = 0;
       for (const index_t i : rows) mean += static_cast<double>(Yq(i, c));
       mean /= static_cast<double>(q);
       for (const index_t i : rows) {
-        const double e = static_cast<double>(Yq(i, c)) - mean;
+        const double e = (static_cast<double>(Yq(i, c)) - mean) * unit;
         sst[c] += e * e;
       }
     }
+    // R^2 of fewer than two points is undefined: NaN, as scikit-learn's.
+    const bool undefined = options_.scoring == Scoring::r2 && q < 2;
     for (index_t b = 0; b < B; ++b) {
       double score = 0;
       for (index_t c = 0; c < k_; ++c) {
@@ -471,21 +558,30 @@ CvScores BandwidthCV<T>::combine(const BandwidthSet& bw, std::span<const CvTask>
             break;
         }
       }
-      out.splits[b][s] = score / static_cast<double>(k_);
+      score /= static_cast<double>(k_);
+      // Back to the targets' units: 2^(2 e) for squared errors, 2^e for absolute ones.
+      const int e = y_exp_ + error_exp_;
+      if (options_.scoring == Scoring::mse) score = std::ldexp(score, 2 * e);
+      if (options_.scoring == Scoring::mae) score = std::ldexp(score, e);
+      if (std::isinf(score)) {
+        throw ArgumentError(fmt::format(
+            "the {} of bandwidth {} on split {} is beyond the range of double (1.8e308): the "
+            "targets are too large for it; divide them by a power of ten, or score by {}",
+            options_.scoring == Scoring::mse ? "mean squared error" : "mean absolute error",
+            bw.h[b], s, options_.scoring == Scoring::mse ? "r2 or mae" : "r2"));
+      }
+      out.splits[b][s] = undefined ? std::numeric_limits<double>::quiet_NaN() : score;
     }
   }
   out.mean.resize(static_cast<std::size_t>(B));
   out.std.resize(static_cast<std::size_t>(B));
   for (index_t b = 0; b < B; ++b) {
-    double mean = 0;
-    for (const double v : out.splits[b]) mean += v;
-    mean /= static_cast<double>(S);
-    double var = 0;
-    for (const double v : out.splits[b]) var += (v - mean) * (v - mean);
+    const auto [mean, std_dev] = mean_and_std(out.splits[b]);
     out.mean[b] = mean;
-    out.std[b] = std::sqrt(var / static_cast<double>(S));
+    out.std[b] = std_dev;
   }
-  // Rank 1 = best, ties share the lowest rank (scikit-learn's rankdata "min").
+  // Rank 1 = best, ties share the lowest rank (scikit-learn's rankdata "min");
+  // NaN means rank after every number, as in GridSearchCV.
   const bool greater = greater_is_better(options_.scoring);
   auto better = [&](double a, double b) {
     if (std::isnan(a)) return false;
@@ -505,6 +601,11 @@ CvScores BandwidthCV<T>::combine(const BandwidthSet& bw, std::span<const CvTask>
     out.rank[order[i]] = tied ? out.rank[order[i - 1]] : static_cast<int>(i + 1);
   }
   out.best = order[0];  // stable: the first of the best on ties
+  // A bandwidth is never called best on undefined scores.
+  if (std::isnan(out.mean[out.best])) {
+    check_scores_defined();
+    throw ArgumentError("every bandwidth scored NaN; none can be called best");
+  }
   return out;
 }
 
@@ -531,8 +632,13 @@ Matrix<T> BandwidthCV<T>::predict(const BandwidthSet& bw, const CancelToken* can
     const auto& test = splits_[static_cast<std::size_t>(s)].test;
     const auto m = static_cast<index_t>(test.size());
     const Matrix<T> out = predict_block(bw, s, 0, m, isolated, cancel);
+    // Back to the targets' scale (a no-op for ordinary data); the clamp keeps a
+    // mean that rounded an ulp past the largest |y| finite.
+    const T limit = std::ldexp(std::numeric_limits<T>::max(), -y_exp_);
     for (index_t r = 0; r < m; ++r) {
-      for (index_t j = 0; j < k_ * B; ++j) all(test[r], j) = out(r, j);
+      for (index_t j = 0; j < k_ * B; ++j) {
+        all(test[r], j) = std::ldexp(std::clamp(out(r, j), -limit, limit), y_exp_);
+      }
     }
   }
   return all;

@@ -5,6 +5,7 @@
 // match scikit-learn's), ranks, thread-count and task-order invariance of
 // the bits, the errors, and Fashion-MNIST pixels at every bandwidth of the
 // tutorial's grid (where its joblib search crashed with NaN).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,12 +15,15 @@
 #include <filesystem>
 #include <random>
 #include <stdexcept>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kreg/error.hpp"
 #include "kreg/io/idx.hpp"
 #include "kreg/metrics.hpp"
 #include "kreg/nw.hpp"
+#include "kreg/par.hpp"
 #include "kreg/select.hpp"
 #include "test_support.hpp"
 
@@ -331,6 +335,217 @@ TEST(CrossValidation, ConstantTargetScoresLikeScikitLearn) {
   EXPECT_EQ(scores.splits[0][1], 0.0);
 }
 
+// ---------------------------------------------------------------------------
+// Undefined scores: R^2 of a split with fewer than 2 test points.
+
+TEST(CrossValidation, R2OnOnePointFoldsIsRefusedBeforeAnyWork) {
+  // Leave-one-out as k-fold (cv = n) scored every bandwidth R^2 = 0 and
+  // called an arbitrary one best. scikit-learn scores such a split NaN; kreg
+  // refuses the search when it is made, saying why and what to use instead.
+  const Problem p = make(6, 2, 1, 0.0, 21);
+  CvOptions options;
+  options.cv.kind = CvSpec::Kind::kfold;
+  options.cv.folds = 6;
+  expect_error<kreg::ArgumentError>(
+      [&] { BandwidthCV<double>(p.X, p.Y, {}, options); },
+      "cv = 6 folds of 6 training points leaves a fold of 1 point; R^2 of fewer than 2 points is "
+      "undefined (scikit-learn gives NaN), so every bandwidth would score NaN and none could be "
+      "called best. Use at most 3 folds, cv = loo (its R^2 pools every point's out-of-sample "
+      "prediction), or scoring mse or mae");
+  // Some folds of one point (5 rows in 4 folds: 2, 1, 1, 1) are as undefined.
+  options.cv.folds = 4;
+  expect_error<kreg::ArgumentError>(
+      [&] {
+        BandwidthCV<double>(rows_of(p.X, {0, 1, 2, 3, 4}), rows_of(p.Y, {0, 1, 2, 3, 4}), {},
+                            options);
+      },
+      "cv = 4 folds of 5 training points leaves a fold of 1 point; R^2 of fewer than 2 points is "
+      "undefined (scikit-learn gives NaN), so every bandwidth would score NaN and none could be "
+      "called best. Use at most 2 folds, cv = loo (its R^2 pools every point's out-of-sample "
+      "prediction), or scoring mse or mae");
+  // A holdout test set of one point.
+  CvOptions hold;
+  hold.cv.kind = CvSpec::Kind::holdout;
+  expect_error<kreg::ArgumentError>(
+      [&] { BandwidthCV<double>(p.X, p.Y, {}, hold, rows_of(p.X, {0}), rows_of(p.Y, {0})); },
+      "the holdout test set has 1 point; R^2 of fewer than 2 points is undefined (scikit-learn "
+      "gives NaN), so every bandwidth would score NaN and none could be called best. Give a test "
+      "set of at least 2 points, or score by mse or mae");
+  // MSE and MAE are defined on one point; leave-one-out's R^2 pools all n;
+  // 3 folds of 6 points hold 2 each.
+  const BandwidthSet set{{}, {0.3, 1.0}};
+  options.cv.folds = 6;
+  for (const Scoring scoring : {Scoring::mse, Scoring::mae}) {
+    options.scoring = scoring;
+    const auto scores = BandwidthCV<double>(p.X, p.Y, {}, options).score(set);
+    for (const double m : scores.mean) EXPECT_TRUE(std::isfinite(m));
+  }
+  CvOptions loo;
+  loo.cv.kind = CvSpec::Kind::loo;
+  for (const double m : BandwidthCV<double>(p.X, p.Y, {}, loo).score(set).mean) {
+    EXPECT_TRUE(std::isfinite(m));
+  }
+  CvOptions three;
+  three.cv.folds = 3;
+  for (const double m : BandwidthCV<double>(p.X, p.Y, {}, three).score(set).mean) {
+    EXPECT_TRUE(std::isfinite(m));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Targets and sample weights near the largest value: the engines' sums and
+// the squared errors are scaled by powers of two, so the out-of-fold
+// predictions and scores are finite, and equal (bit for bit: the scaling is
+// exact) to those of the same data in the ordinary range, scaled back.
+
+template <class T>
+struct WideCv {
+  Matrix<T> X, Y, X_test, Y_test;
+  std::vector<T> w;
+};
+template <class T>
+WideCv<T> wide_cv(index_t n) {
+  std::mt19937_64 rng(23);
+  std::normal_distribution<double> normal;
+  std::uniform_real_distribution<double> unit(-1.0, 1.0), weight(0.5, 2.0);
+  WideCv<T> p{Matrix<T>(n, 2), Matrix<T>(n, 2), Matrix<T>(n / 3, 2), Matrix<T>(n / 3, 2), {}};
+  for (auto* m : {&p.X, &p.X_test}) {
+    for (index_t i = 0; i < m->size(); ++i) m->data()[i] = static_cast<T>(normal(rng));
+  }
+  for (auto* m : {&p.Y, &p.Y_test}) {
+    for (index_t i = 0; i < m->size(); ++i) m->data()[i] = static_cast<T>(unit(rng));
+  }
+  for (index_t i = 0; i < n; ++i) p.w.push_back(static_cast<T>(weight(rng)));
+  return p;
+}
+template <class T>
+Matrix<T> scaled(const Matrix<T>& m, int e) {
+  Matrix<T> out(m.rows(), m.cols());
+  for (index_t i = 0; i < m.size(); ++i) out.data()[i] = std::ldexp(m.data()[i], e);
+  return out;
+}
+
+struct CvCase {
+  const char* name;
+  CvSpec::Kind kind;
+  std::vector<double> grid;
+  Kernel kernel;
+};
+const CvCase kWideCases[] = {
+    {"5-fold grid", CvSpec::Kind::kfold, {0.2, 0.6, 5.0}, Kernel::gaussian},
+    {"5-fold epanechnikov", CvSpec::Kind::kfold, {0.2, 0.6, 5.0}, Kernel::epanechnikov},
+    {"loo one bandwidth", CvSpec::Kind::loo, {0.6}, Kernel::gaussian},
+    {"loo grid", CvSpec::Kind::loo, {0.2, 0.6, 5.0}, Kernel::tricube},
+    {"holdout", CvSpec::Kind::holdout, {0.2, 0.6, 5.0}, Kernel::uniform},
+};
+
+template <class T>
+void check_wide_targets_and_weights() {
+  constexpr int emax = std::numeric_limits<T>::max_exponent;
+  const WideCv<T> p = wide_cv<T>(240);
+  const int mid = emax / 3;  // ordinary: never scaled
+  std::vector<T> w_big, w_one;
+  for (const T w : p.w) {
+    w_big.push_back(std::ldexp(static_cast<T>(w * T(0.495)), emax));
+    w_one.push_back(static_cast<T>(w * T(0.495)));
+  }
+  for (const CvCase& c : kWideCases) {
+    for (const Scoring scoring : {Scoring::r2, Scoring::mse, Scoring::mae}) {
+      SCOPED_TRACE(fmt::format("{} {}", c.name, to_string(scoring)));
+      CvOptions options;
+      options.kernel = c.kernel;
+      options.cv.kind = c.kind;
+      options.scoring = scoring;
+      options.n_jobs = 2;
+      const bool holdout = c.kind == CvSpec::Kind::holdout;
+      auto search = [&](int e, std::span<const T> w) {
+        return BandwidthCV<T>(p.X, scaled(p.Y, e), w, options,
+                              holdout ? p.X_test.view() : kreg::MatrixView<const T>{},
+                              holdout ? scaled(p.Y_test, e).view() : kreg::MatrixView<const T>{});
+      };
+      const BandwidthSet set{{}, c.grid};
+      // Targets near the largest value (2^(emax - 1)) against the same at 2^mid.
+      const int big = emax - 1;
+      const auto cv_big = search(big, {});
+      const auto cv_mid = search(mid, {});
+      const Matrix<T> pred_big = cv_big.predict(set), pred_mid = cv_mid.predict(set);
+      for (index_t i = 0; i < pred_big.size(); ++i) {
+        ASSERT_TRUE(std::isfinite(pred_big.data()[i])) << "element " << i;
+        EXPECT_EQ(pred_big.data()[i], std::ldexp(pred_mid.data()[i], big - mid)) << "element " << i;
+      }
+      const bool mse_too_big = scoring == Scoring::mse && std::is_same_v<T, double>;
+      if (mse_too_big) {
+        // The true MSE (about 2^2044) is beyond double: refused, never inf.
+        try {
+          cv_big.score(set);
+          ADD_FAILURE() << "no exception";
+        } catch (const kreg::ArgumentError& e) {
+          EXPECT_NE(std::string(e.what()).find("mean squared error of bandwidth"),
+                    std::string::npos)
+              << e.what();
+          EXPECT_NE(std::string(e.what()).find("beyond the range of double"), std::string::npos);
+        }
+      } else {
+        const auto s_big = cv_big.score(set), s_mid = cv_mid.score(set);
+        const int unit = scoring == Scoring::r2    ? 0
+                         : scoring == Scoring::mse ? 2 * (big - mid)
+                                                   : big - mid;
+        for (std::size_t b = 0; b < c.grid.size(); ++b) {
+          ASSERT_TRUE(std::isfinite(s_big.mean[b]));
+          // Split scores near double's largest are averaged divided first
+          // (their sum would overflow): the mean and std may differ by an ulp.
+          EXPECT_DOUBLE_EQ(s_big.mean[b], std::ldexp(s_mid.mean[b], unit)) << "bandwidth " << b;
+          EXPECT_DOUBLE_EQ(s_big.std[b], std::ldexp(s_mid.std[b], unit)) << "bandwidth " << b;
+          for (std::size_t s = 0; s < s_big.splits[b].size(); ++s) {
+            EXPECT_EQ(s_big.splits[b][s], std::ldexp(s_mid.splits[b][s], unit)) << "split " << s;
+          }
+        }
+        EXPECT_EQ(s_big.rank, s_mid.rank);
+        EXPECT_EQ(s_big.best, s_mid.best);
+      }
+      // Weights near the largest value: the same as the weights at 1.
+      const auto s_heavy = search(0, w_big).score(set), s_light = search(0, w_one).score(set);
+      for (std::size_t b = 0; b < c.grid.size(); ++b) {
+        ASSERT_TRUE(std::isfinite(s_heavy.mean[b]));
+        EXPECT_EQ(s_heavy.mean[b], s_light.mean[b]) << "bandwidth " << b;
+      }
+      const Matrix<T> pred_heavy = search(0, w_big).predict(set);
+      const Matrix<T> pred_light = search(0, w_one).predict(set);
+      for (index_t i = 0; i < pred_heavy.size(); ++i) {
+        ASSERT_TRUE(std::isfinite(pred_heavy.data()[i])) << "element " << i;
+        EXPECT_EQ(pred_heavy.data()[i], pred_light.data()[i]) << "element " << i;
+      }
+    }
+  }
+}
+
+TEST(CrossValidation, TargetsAndWeightsNearTheLargestDouble) {
+  check_wide_targets_and_weights<double>();
+}
+TEST(CrossValidation, TargetsAndWeightsNearTheLargestFloat) {
+  check_wide_targets_and_weights<float>();
+}
+
+// Errors whose squares (and their sums) overflow double although the MSE
+// itself does not (y near 2^512): summed in a scaled unit, the MSE is finite.
+TEST(CrossValidation, SquaredErrorsBeyondDoubleStillScore) {
+  const WideCv<double> p = wide_cv<double>(240);
+  CvOptions options;
+  options.cv.kind = CvSpec::Kind::kfold;
+  options.scoring = Scoring::mse;
+  const BandwidthSet set{{}, {0.2, 0.6, 5.0}};
+  const auto big = BandwidthCV<double>(p.X, scaled(p.Y, 512), {}, options).score(set);
+  const auto mid = BandwidthCV<double>(p.X, scaled(p.Y, 300), {}, options).score(set);
+  for (std::size_t b = 0; b < 3; ++b) {
+    ASSERT_TRUE(std::isfinite(big.mean[b]));
+    EXPECT_DOUBLE_EQ(big.mean[b], std::ldexp(mid.mean[b], 2 * 212));
+    EXPECT_DOUBLE_EQ(big.std[b], std::ldexp(mid.std[b], 2 * 212));
+    for (std::size_t s = 0; s < big.splits[b].size(); ++s) {
+      EXPECT_EQ(big.splits[b][s], std::ldexp(mid.splits[b][s], 2 * 212));
+    }
+  }
+}
+
 TEST(CrossValidation, CancelThrowsCancelled) {
   const Problem p = make(100, 2, 1, 0.0, 10);
   CvOptions options;
@@ -397,6 +612,12 @@ TEST(CrossValidation, BadInputIsAClearError) {
       [&] { BandwidthCV<double>(p.X, p.Y, {}, loo); },
       "n_jobs = 0 is not valid; use a positive thread count, -1 for all cores or -2 for all but "
       "one");
+  loo.n_jobs = 10'000'000;  // crashed in oneTBB's arena
+  expect_error<kreg::ArgumentError>(
+      [&] { BandwidthCV<double>(p.X, p.Y, {}, loo); },
+      fmt::format("n_jobs = 10000000 is more threads than kreg starts (at most {}: 1024 or the "
+                  "core count, whichever is larger); use -1 for all cores, or a count from 1 to {}",
+                  kreg::max_n_jobs(), kreg::max_n_jobs()));
 
   expect_error<kreg::ArgumentError>(
       [] { kreg::parse_cv("five"); },
@@ -475,6 +696,7 @@ TEST(ForEachSplit, RunsEverySplitAndRethrowsTheFirstError) {
   expect_error<kreg::ArgumentError>([] { kreg::for_each_split(3, 0, [](index_t) {}); },
                                     "n_jobs = 0 is not valid; use a positive thread count, -1 "
                                     "for all cores or -2 for all but one");
+  EXPECT_THROW(kreg::for_each_split(3, 10'000'000, [](index_t) {}), kreg::ArgumentError);
 }
 
 }  // namespace

@@ -69,8 +69,49 @@ TEST(Metrics, ConstantYTrue) {
   EXPECT_EQ(r2(D{3, 3, 3}, D{3, 3, 4}), 0.0);
   EXPECT_EQ(r2(D(3, 0.1), D(3, 0.2)), 0.0);
   EXPECT_EQ(r2(D(1000, 0.1), D(1000, 0.1)), 1.0);
-  EXPECT_EQ(r2(D{5}, D{4}), 0.0);
-  EXPECT_EQ(r2(D{5}, D{5}), 1.0);
+  EXPECT_EQ(r2(D{5, 5}, D{5, 5}), 1.0);
+  EXPECT_EQ(r2(D{5, 5}, D{5, 4}), 0.0);
+}
+
+TEST(Metrics, R2OfOneSampleIsUndefined) {
+  // scikit-learn: "R^2 score is not well-defined with less than two samples"
+  // (UndefinedMetricWarning) and NaN, even for an exact prediction.
+  EXPECT_TRUE(std::isnan(r2(D{5}, D{4})));
+  EXPECT_TRUE(std::isnan(r2(D{5}, D{5})));
+  EXPECT_TRUE(std::isnan(kreg::r2_score<float>(F{1.0F}, F{1.0F})));
+  // The other scores are defined for one sample.
+  EXPECT_EQ(mse(D{5}, D{4}), 1.0);
+  EXPECT_EQ(mae(D{5}, D{4}), 1.0);
+}
+
+// Finite input gives a finite score, or a clear error where the true value is
+// beyond double's range; never inf or NaN.
+TEST(Metrics, ValuesNearDoubleMax) {
+  const double big = std::numeric_limits<double>::max();
+  const D t = {1e308, -1e308, 1.5e308, big};
+  const D p = {1.2e308, -0.9e308, 1.4e308, big};
+  // R^2 is scale-free: the same as for the values divided by 2^1000.
+  D ts, ps;
+  for (const double v : t) ts.push_back(std::ldexp(v, -1000));
+  for (const double v : p) ps.push_back(std::ldexp(v, -1000));
+  EXPECT_TRUE(std::isfinite(r2(t, p)));
+  EXPECT_DOUBLE_EQ(r2(t, p), r2(ts, ps));
+  // Squares beyond double, mean inside it.
+  const long double e = 1.5e154L;
+  EXPECT_DOUBLE_EQ(mse(D{1.5e154, 0, 0, 0}, D{0, 0, 0, 0}), static_cast<double>(e * e / 4));
+  EXPECT_DOUBLE_EQ(mae(D{big, 0}, D{-big, 0}), big);
+  const double f = 3e38F;  // squares beyond float's range: the result is a double
+  EXPECT_DOUBLE_EQ(kreg::mean_squared_error<float>(F{3e38F, 0}, F{-3e38F, 0}), 2 * f * f);
+  expect_argument_error(
+      [] { mse(D{1e200}, D{-1e200}); },
+      "mean_squared_error: the mean squared error is beyond the range of double (1.8e308): the "
+      "values are too large for it; divide them by a power of ten first");
+  expect_argument_error(
+      [&] {
+        mae(D{big, big}, D{-big, -big});
+      },
+      "mean_absolute_error: the mean absolute error is beyond the range of double (1.8e308): the "
+      "values are too large for it; divide them by a power of ten first");
 }
 
 TEST(Metrics, SingleValue) {

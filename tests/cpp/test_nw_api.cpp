@@ -1,12 +1,14 @@
 // NadarayaWatson's public API: every bad input is an ArgumentError with its
 // exact message, the name parsers and printers, resolve_n_jobs, and the
 // shapes of what predict returns. Predictions use Engine::reference.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <random>
 #include <span>
 #include <string>
 #include <thread>
@@ -15,6 +17,7 @@
 #include "kreg/error.hpp"
 #include "kreg/matrix.hpp"
 #include "kreg/nw.hpp"
+#include "kreg/par.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -222,6 +225,27 @@ TEST(NwApiOptions, ResolveNJobs) {
   EXPECT_EQ(kreg::resolve_n_jobs(1000), 1000);  // more than the cores is allowed
 }
 
+// Ten million threads crashed inside oneTBB's arena at predict time; the model
+// refuses them when it is made.
+TEST(NwApiOptions, NJobsBeyondTheCap) {
+  const int jobs = 10'000'000;
+  const std::string message = fmt::format(
+      "n_jobs = {} is more threads than kreg starts (at most {}: 1024 or the core count, "
+      "whichever is larger); use -1 for all cores, or a count from 1 to {}",
+      jobs, kreg::max_n_jobs(), kreg::max_n_jobs());
+  expect_argument_error([&] { kreg::resolve_n_jobs(jobs); }, message);
+  expect_argument_error(
+      [&] {
+        NadarayaWatson<double>({Kernel::gaussian, {1.0}, Engine::fused, jobs});
+      },
+      message);
+  expect_argument_error(
+      [&] {
+        NadarayaWatson<float>({Kernel::gaussian, {1.0}, Engine::reference, jobs});
+      },
+      message);
+}
+
 TEST(NwApiOptions, Defaults) {
   const NadarayaWatson<double> model;
   EXPECT_EQ(model.options().kernel, Kernel::gaussian);
@@ -307,6 +331,107 @@ TYPED_TEST(NwApi, UnitSampleWeightsChangeNothing) {
   weighted.fit(this->X0, this->Y0, std::vector<T>{1, 1, 1, 1});
   const Matrix<T> a = plain.predict(Z), b = weighted.predict(Z);
   for (index_t i = 0; i < a.size(); ++i) EXPECT_EQ(a.data()[i], b.data()[i]);
+}
+
+// ---------------------------------------------------------------------------
+// Targets and sample weights near T's largest value.
+
+// n points in 2 features with 2 targets in (-1, 1), and weights in [1/2, 2).
+template <class T>
+struct Wide {
+  Matrix<T> X, Y, Z;
+  std::vector<T> w;
+};
+template <class T>
+Wide<T> wide_problem(index_t n) {
+  std::mt19937_64 rng(17);
+  std::normal_distribution<double> normal;
+  std::uniform_real_distribution<double> unit(-1.0, 1.0), weight(0.5, 2.0);
+  Wide<T> p{Matrix<T>(n, 2), Matrix<T>(n, 2), Matrix<T>(n / 2, 2), {}};
+  for (index_t i = 0; i < p.X.size(); ++i) p.X.data()[i] = static_cast<T>(normal(rng));
+  for (index_t i = 0; i < p.Y.size(); ++i) p.Y.data()[i] = static_cast<T>(unit(rng));
+  for (index_t i = 0; i < p.Z.size(); ++i) p.Z.data()[i] = static_cast<T>(1.3 * normal(rng));
+  for (index_t i = 0; i < n; ++i) p.w.push_back(static_cast<T>(weight(rng)));
+  return p;
+}
+
+template <class T>
+Matrix<T> ldexp_of(const Matrix<T>& m, int e) {
+  Matrix<T> out(m.rows(), m.cols());
+  for (index_t i = 0; i < m.size(); ++i) out.data()[i] = std::ldexp(m.data()[i], e);
+  return out;
+}
+template <class T>
+std::vector<T> ldexp_of(const std::vector<T>& v, int e) {
+  std::vector<T> out;
+  for (const T x : v) out.push_back(std::ldexp(x, e));
+  return out;
+}
+
+// y or sample weights near T's largest value overflowed the engines' sums to
+// inf, and predictions to inf or NaN. The front scales them by powers of two,
+// which is exact: every engine and kernel predicts, bit for bit, what it
+// predicts for the same data in the ordinary range, scaled back.
+TYPED_TEST(NwApi, TargetsAndWeightsNearTheLargestValue) {
+  using T = TypeParam;
+  constexpr int emax = std::numeric_limits<T>::max_exponent;  // T's max is just below 2^emax
+  const Wide<T> p = wide_problem<T>(300);
+  // y up to 2^(emax - 1) (float: 1.7e38, double: 9e307); weights up to 2^emax * 0.99.
+  const Matrix<T> Y_big = ldexp_of(p.Y, emax - 1);
+  const Matrix<T> Y_mid = ldexp_of(p.Y, emax / 3);  // ordinary: never scaled
+  std::vector<T> w_big;
+  for (const T w : p.w) w_big.push_back(std::ldexp(static_cast<T>(w * T(0.495)), emax));
+  for (const Engine engine :
+       {Engine::reference, Engine::vectorized, Engine::fused, Engine::automatic}) {
+    for (const Kernel kernel :
+         {Kernel::gaussian, Kernel::epanechnikov, Kernel::tricube, Kernel::uniform}) {
+      SCOPED_TRACE(fmt::format("{} {}", to_string(engine), to_string(kernel)));
+      auto predict = [&](const Matrix<T>& Y, std::span<const T> w) {
+        NadarayaWatson<T> model({kernel, {0.6}, engine, 2});
+        model.fit(p.X, Y, w);
+        return model.predict(p.Z);
+      };
+      const Matrix<T> big = predict(Y_big, {});
+      const Matrix<T> mid = ldexp_of(predict(Y_mid, {}), emax - 1 - emax / 3);
+      const Matrix<T> heavy = predict(p.Y, w_big);
+      const Matrix<T> light = predict(p.Y, ldexp_of(w_big, -emax));
+      const Matrix<T> both = predict(Y_big, w_big);
+      for (index_t i = 0; i < big.size(); ++i) {
+        ASSERT_TRUE(std::isfinite(big.data()[i])) << "element " << i;
+        ASSERT_TRUE(std::isfinite(heavy.data()[i])) << "element " << i;
+        ASSERT_TRUE(std::isfinite(both.data()[i])) << "element " << i;
+        EXPECT_EQ(big.data()[i], mid.data()[i]) << "element " << i;
+        EXPECT_EQ(heavy.data()[i], light.data()[i]) << "element " << i;
+        EXPECT_EQ(both.data()[i], std::ldexp(light.data()[i], emax - 1)) << "element " << i;
+      }
+    }
+  }
+}
+
+// Weights so small that their products with a compact kernel's factors
+// underflow (subnormal weights) are scaled up: the same predictions as the
+// same weights in the ordinary range.
+TYPED_TEST(NwApi, SubnormalWeights) {
+  using T = TypeParam;
+  constexpr int shift = std::numeric_limits<T>::min_exponent - 10;  // below the normal range
+  const Wide<T> p = wide_problem<T>(120);
+  const std::vector<T> tiny = ldexp_of(p.w, shift);    // rounded to the subnormals' few bits
+  const std::vector<T> same = ldexp_of(tiny, -shift);  // those bits, in the ordinary range
+  for (const Engine engine : {Engine::reference, Engine::vectorized, Engine::fused}) {
+    for (const Kernel kernel : {Kernel::gaussian, Kernel::epanechnikov, Kernel::uniform}) {
+      SCOPED_TRACE(fmt::format("{} {}", to_string(engine), to_string(kernel)));
+      auto predict = [&](std::span<const T> w) {
+        NadarayaWatson<T> model({kernel, {0.6}, engine, 1});
+        model.fit(p.X, p.Y, w);
+        return model.predict(p.Z);
+      };
+      const Matrix<T> a = predict(tiny), b = predict(same);
+      for (index_t i = 0; i < a.size(); ++i) {
+        ASSERT_TRUE(std::isfinite(a.data()[i])) << "element " << i;
+        EXPECT_EQ(a.data()[i], b.data()[i]) << "element " << i;
+      }
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------

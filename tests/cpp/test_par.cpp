@@ -74,6 +74,31 @@ TEST(ParNJobs, ResolvesLikeJoblib) {
   EXPECT_EQ(par::resolve_n_jobs(-1), cores());
   EXPECT_EQ(par::resolve_n_jobs(-2), std::max(1, cores() - 1));
   EXPECT_EQ(par::resolve_n_jobs(-1000), 1);
+  // Below -cores joblib runs one thread; so does kreg, down to the smallest int.
+  EXPECT_EQ(par::resolve_n_jobs(-cores() - 1), 1);
+  EXPECT_EQ(par::resolve_n_jobs(std::numeric_limits<int>::min()), 1);
+}
+
+// A positive n_jobs is capped: oneTBB's arena crashes at ten million threads.
+TEST(ParNJobs, MoreThanTheCapIsAnError) {
+  const int limit = par::max_n_jobs();
+  EXPECT_EQ(limit, std::max(kreg::kMaxJobs, cores()));
+  EXPECT_EQ(par::resolve_n_jobs(limit), limit);
+  const std::string expected = fmt::format(
+      "n_jobs = {} is more threads than kreg starts (at most {}: 1024 or the core count, "
+      "whichever is larger); use -1 for all cores, or a count from 1 to {}",
+      limit + 1, limit, limit);
+  EXPECT_EQ(argument_error([&] { par::resolve_n_jobs(limit + 1); }), expected);
+  for (const int jobs : {10'000'000, std::numeric_limits<int>::max()}) {
+    SCOPED_TRACE(fmt::format("n_jobs={}", jobs));
+    const std::string message =
+        argument_error([&] { par::parallel_for(1000, [](index_t) {}, {.n_jobs = jobs}); });
+    EXPECT_NE(message.find(fmt::format("n_jobs = {} is more threads", jobs)), std::string::npos)
+        << message;
+    EXPECT_NE(argument_error(
+                  [&] { par::parallel_map(1000, [](index_t i) { return i; }, {.n_jobs = jobs}); }),
+              "");
+  }
 }
 
 TEST(ParNJobs, ZeroAndBadArgumentsAreErrors) {
