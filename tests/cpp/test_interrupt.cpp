@@ -284,6 +284,44 @@ TEST(InterruptDeathTest, SecondSigintKills) {
       ::testing::KilledBySignal(SIGINT), "");
 }
 
+TEST(InterruptDeathTest, ExitOnSignalEndsTheProcessWithItsStatusAndMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  for (const int sig : {SIGINT, SIGTERM}) {
+    EXPECT_EXIT(
+        {
+          CancelToken token;
+          const ScopedSigint scope(token);
+          const kreg::ScopedExitOnSignal exit_now(130, "stopped at once\n");
+          std::raise(sig);
+          std::_Exit(0);  // not reached
+        },
+        ::testing::ExitedWithCode(130), "stopped at once");
+  }
+}
+
+TEST(InterruptDeathTest, InnermostExitOnSignalApplies) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        CancelToken token;
+        const ScopedSigint scope(token);
+        const kreg::ScopedExitOnSignal outer(3, "outer\n");
+        const kreg::ScopedExitOnSignal inner(4, "inner\n");
+        std::raise(SIGTERM);
+        std::_Exit(0);  // not reached
+      },
+      ::testing::ExitedWithCode(4), "inner");
+}
+
+TEST_F(Interrupt, AfterExitOnSignalEndsTheSignalOnlyRequestsTheToken) {
+  CancelToken token;
+  const ScopedSigint scope(token);
+  { const kreg::ScopedExitOnSignal exit_now(3, "not now\n"); }
+  ASSERT_EQ(std::raise(SIGTERM), 0);  // would _exit(3) if the scope had stayed
+  EXPECT_TRUE(token.requested());
+  EXPECT_TRUE(scope.fired());
+}
+
 TEST(InterruptDeathTest, SignalAfterTheScopeKillsAgain) {
   // With the default action restored, SIGINT terminates as usual: the scope
   // left nothing behind.
