@@ -68,7 +68,10 @@ inline void throw_if_cancelled(const CancelToken* token) {
 //   a shell starts background jobs with SIGINT ignored, and Ctrl-C on the
 //   terminal must not stop them.
 // - Scopes nest: a signal requests the token of every live scope, innermost
-//   first, since the user wants the whole program to stop. Create and destroy
+//   first, since the user wants the whole program to stop. For the same
+//   reason a scope opened inside one that has already fired starts fired,
+//   its token requested (a CLI's run-wide scope caught the signal before a
+//   command opened its own). Create and destroy
 //   scopes on one thread (normally main) in stack order; they are neither
 //   copyable nor movable, so block scope gives that order (a scope destroyed
 //   out of order aborts the process, rather than leave the handler a dangling

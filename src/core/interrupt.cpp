@@ -110,6 +110,15 @@ ScopedSigint::ScopedSigint(CancelToken& token) : state_(std::make_unique<State>(
     g_top.store(state_->outer);
     throw;
   }
+  // A signal that an enclosing scope received before this one was linked
+  // (any later one reaches this scope through g_top) was meant for
+  // everything inside it too.
+  if (state_->outer != nullptr) {
+    if (const int sig = state_->outer->signal.load(); sig != 0) {
+      state_->signal.store(sig);
+      token.request();
+    }
+  }
 }
 
 ScopedSigint::~ScopedSigint() {

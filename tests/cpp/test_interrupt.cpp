@@ -260,6 +260,26 @@ TEST_F(Interrupt, NestedScopesStopEveryLevel) {
   }
 }
 
+TEST_F(Interrupt, ScopeOpenedAfterASignalStartsRequested) {
+  // A signal the outer scope caught before the inner one existed still
+  // stops what runs inside the inner one.
+  CancelToken outer_token, inner_token;
+  const ScopedSigint outer(outer_token);
+  ASSERT_EQ(std::raise(SIGTERM), 0);
+  const ScopedSigint inner(inner_token);
+  EXPECT_TRUE(inner_token.requested());
+  EXPECT_TRUE(inner.fired());
+  EXPECT_EQ(inner.signal_number(), SIGTERM);
+}
+
+TEST_F(Interrupt, ScopeOpenedWithoutASignalStartsClear) {
+  CancelToken outer_token, inner_token;
+  const ScopedSigint outer(outer_token);
+  const ScopedSigint inner(inner_token);
+  EXPECT_FALSE(inner_token.requested());
+  EXPECT_FALSE(inner.fired());
+}
+
 TEST_F(Interrupt, FirstSignalResetsToTheDefaultAction) {
   // After the first SIGINT the kernel has reset SIGINT to SIG_DFL (a second
   // Ctrl-C kills); SIGTERM still has the scope's handler.

@@ -238,3 +238,37 @@ def test_generate_stops_and_leaves_only_whole_files(kreg_bin, tmp_path, sig):
         if (out_dir / name).exists():
             lines = (out_dir / name).read_text().splitlines()
             assert lines[0] == "x0,y" and len(lines) == rows + 1
+
+
+# --- a signal before a command opens its own scope --------------------------
+
+@pytest.mark.parametrize("sig", SIGNALS)
+def test_a_signal_while_tune_reads_stops_its_search(kreg_bin, tmp_path, sig):
+    # The signal arrives while tune waits for its input (main's run-wide
+    # handler catches it); then the input arrives, tune opens its own
+    # Ctrl-C scope for a search that would take minutes, and must stop at
+    # once: the earlier signal applies to the scope opened inside.
+    fifo = tmp_path / "train.csv"
+    os.mkfifo(fifo)
+    out = tmp_path / "r.json"
+    proc = start(kreg_bin, "tune", "--train", fifo, "--target", "y", "--cv", 5, "--bandwidths",
+                 "logspace:-1:3:200000", "--out", out, "--quiet")
+    fd = open_fifo_writer(proc, fifo)
+    rng = np.random.default_rng(3)
+    rows = "".join(f"{a:.6f},{b:.6f},{a + b:.6f}\n" for a, b in rng.normal(size=(300, 2)))
+    try:
+        wait_for_handlers(proc)
+        proc.send_signal(sig)
+        os.set_blocking(fd, True)
+        os.write(fd, ("x0,x1,y\n" + rows).encode())
+    finally:
+        os.close(fd)
+    try:
+        _, stderr = proc.communicate(timeout=LIMIT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, stderr = proc.communicate()
+        pytest.fail(f"tune was still searching {LIMIT} s after {sig.name}: {stderr}")
+    assert_interrupted(proc.returncode, stderr, sig)
+    assert not out.exists()
+    assert no_temporaries(tmp_path) == []
