@@ -2,15 +2,11 @@
 #pragma once
 
 #include <fmt/format.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <atomic>
 #include <charconv>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <initializer_list>
 #include <limits>
@@ -21,9 +17,32 @@
 #include <vector>
 
 #include "kreg/error.hpp"
+#include "kreg/interrupt.hpp"
 #include "kreg/par.hpp"
 
 namespace kreg::cli {
+
+// The run's stop request. main() turns SIGINT and SIGTERM into it for the
+// whole run (one ScopedSigint around the parse), so a signal in any phase of
+// any command is seen: long phases poll it (throw_if_cancelled, or pass it to
+// the library) and end with kreg::Cancelled, and main exits 130 when it was
+// requested even if the command then ran to its end.
+inline CancelToken& cancel_token() {
+  static CancelToken token;
+  return token;
+}
+
+// For a phase with nothing to finish or clean up (reading input, computing
+// what is not yet written anywhere): while it lives, a signal ends kreg at
+// once with exit status 130 and main's message for kreg::Cancelled, even in
+// a read blocked on a pipe. Never around writing a file. A signal that came
+// before (during parsing, say) ends the run here, with kreg::Cancelled.
+class ExitOnSignal : public ScopedExitOnSignal {
+ public:
+  ExitOnSignal() : ScopedExitOnSignal(130, "kreg: interrupted\n") {
+    throw_if_cancelled(&cancel_token());
+  }
+};
 
 using Clock = std::chrono::steady_clock;
 
@@ -135,51 +154,6 @@ inline void check_distinct_paths(std::initializer_list<NamedPath> outputs,
   }
 }
 
-// While alive, SIGINT and SIGTERM end the process at once with exit status
-// 130 (as kreg::Cancelled does elsewhere), after writing `message` to stderr.
-// For phases that have nothing to save and no cancellation points of their
-// own, such as reading the input files: a stop request is answered at once
-// instead of after the whole file. `message` must outlive the scope (a string
-// literal). Signals ignored when the scope begins stay ignored (a shell's
-// background jobs); the handlers in place before are restored on
-// destruction. Create and destroy it on one thread, and not while a
-// ScopedSigint is alive.
-class ExitOnSignal {
- public:
-  explicit ExitOnSignal(const char* message) {
-    message_.store(message);
-    install(SIGINT, saved_int_);
-    install(SIGTERM, saved_term_);
-  }
-  ExitOnSignal(const ExitOnSignal&) = delete;
-  ExitOnSignal& operator=(const ExitOnSignal&) = delete;
-  ~ExitOnSignal() {
-    ::sigaction(SIGINT, &saved_int_, nullptr);
-    ::sigaction(SIGTERM, &saved_term_, nullptr);
-  }
-
- private:
-  static void install(int signal_number, struct sigaction& saved) {
-    ::sigaction(signal_number, nullptr, &saved);
-    if (saved.sa_handler == SIG_IGN) return;
-    struct sigaction action {};
-    action.sa_handler = &ExitOnSignal::handle;
-    sigemptyset(&action.sa_mask);
-    ::sigaction(signal_number, &action, nullptr);
-  }
-  // Async-signal-safe: write(2) and _exit(2) only.
-  static void handle(int) {
-    const char* message = message_.load();
-    if (message != nullptr) {
-      const ssize_t ignored = ::write(STDERR_FILENO, message, std::strlen(message));
-      (void)ignored;
-    }
-    ::_exit(130);
-  }
-
-  static inline std::atomic<const char*> message_{nullptr};
-  struct sigaction saved_int_ {};
-  struct sigaction saved_term_ {};
 };
 
 // Every command's --jobs, checked on its text before CLI11 converts it, so

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
@@ -57,6 +58,9 @@ void run(const AugmentCliOptions& o) {
   options.scale_range = o.scale_range;
   options.noise_std = o.noise_std;
 
+  // Reading leaves nothing behind: a signal ends it at once. Augmenting and
+  // writing then poll the run's token.
+  std::optional<ExitOnSignal> reading(std::in_place);
   const auto start = std::chrono::steady_clock::now();
   const io::IdxHeader header = io::read_idx_header(o.images);
   if (header.type != io::IdxType::u8 || header.dims.size() != 3) {
@@ -83,26 +87,29 @@ void run(const AugmentCliOptions& o) {
   const index_t n = o.limit < 0 ? n_file : std::min(o.limit, n_file);
   const MatrixView<const std::uint8_t> images = all.view().rows_between(0, n);
   const double read_s = seconds_since(start);
+  reading.reset();
 
-  CancelToken cancel;
-  ScopedSigint sigint(cancel);
+  const CancelToken& cancel = cancel_token();
   options.cancel = &cancel;
   const auto t_aug = std::chrono::steady_clock::now();
   const Matrix<std::uint8_t> augmented = augment_images(images, height, width, options);
   const double aug_s = seconds_since(t_aug);
 
-  // Everything is computed before the first file is written.
+  // Everything is computed before the first file is written. Each file is
+  // whole or absent: a stop request during compression (the slow part of a
+  // .gz) leaves it as it was, and no later file is started.
   Matrix<std::uint8_t> sheet;
   if (!o.preview.empty() && n > 0) {
     sheet = contact_sheet(images, augmented, height, width, o.copies);
   }
   const auto t_write = std::chrono::steady_clock::now();
-  io::write_idx<std::uint8_t>(o.out, augmented, {augmented.rows(), height, width});
+  io::write_idx<std::uint8_t>(o.out, augmented, {augmented.rows(), height, width}, &cancel);
   if (!o.labels_out.empty()) {
     const Matrix<std::uint8_t> repeated =
         repeat_rows<std::uint8_t>(labels.view().rows_between(0, n), o.copies);
-    io::write_idx<std::uint8_t>(o.labels_out, repeated, {repeated.rows()});
+    io::write_idx<std::uint8_t>(o.labels_out, repeated, {repeated.rows()}, &cancel);
   }
+  throw_if_cancelled(&cancel);
   if (!sheet.empty()) io::write_png_gray(o.preview, sheet);
   if (!o.preview.empty() && sheet.empty()) {
     fmt::print(stderr, "note: no images, so no --preview was written\n");

@@ -7,7 +7,9 @@
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
+#include "cli_util.hpp"
 #include "commands.hpp"
 #include "kreg/io/table.hpp"
 
@@ -68,8 +70,12 @@ void run(const DescribeOptions& o) {
   io::ReadOptions read;
   read.delimiter = o.delimiter;
   read.non_finite = o.allow_nonfinite ? io::NonFinite::allow : io::NonFinite::reject;
+  // Reading leaves nothing behind: a signal ends it at once (a read may block
+  // on a pipe); main polls the run's token after the output.
+  std::optional<ExitOnSignal> reading(std::in_place);
   const auto table = io::read_table<double>(o.path, read);
   const auto stats = column_stats(table.data);
+  reading.reset();
   auto name = [&](index_t j) {
     return table.columns.empty() ? fmt::format("col{}", j) : table.columns[j];
   };

@@ -5,11 +5,16 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
+#include "cli_util.hpp"
 #include "commands.hpp"
 #include "kreg/data.hpp"
 #include "kreg/error.hpp"
+#include "kreg/interrupt.hpp"
+#include "kreg/io/csv.hpp"
 #include "kreg/io/table.hpp"
+#include "kreg/io/text.hpp"
 
 namespace kreg::cli {
 
@@ -56,13 +61,19 @@ void run(const GenerateOptions& o) {
   std::filesystem::create_directories(o.out_dir, ec);
   if (ec) throw Error(fmt::format("cannot create --out-dir '{}': {}", o.out_dir, ec.message()));
 
+  // Generating and formatting leave nothing behind: a signal ends them at
+  // once. Before each file is written the run's token is polled, so every
+  // file is whole or untouched.
+  std::optional<ExitOnSignal> computing(std::in_place);
   const RegressionData data = generate_data(o.n, o.d, o.seed);
   const Split split = train_test_split(o.n, o.test_size, o.split_seed);
   const Matrix<double> X_train = take_rows<double>(data.X, split.train);
   const Matrix<double> y_train = take_rows<double>(data.y, split.train);
   const Matrix<double> X_test = take_rows<double>(data.X, split.test);
   const Matrix<double> y_test = take_rows<double>(data.y, split.test);
+  computing.reset();
 
+  const CancelToken& cancel = cancel_token();
   const std::filesystem::path dir(o.out_dir);
   std::vector<std::string> written;
   if (o.format == "csv") {
@@ -72,7 +83,11 @@ void run(const GenerateOptions& o) {
     for (const auto& [name, X, y] :
          {std::tuple{"train.csv", &X_train, &y_train}, std::tuple{"test.csv", &X_test, &y_test}}) {
       const auto path = (dir / name).string();
-      io::write_table<double>(path, with_target(*X, *y), columns);
+      computing.emplace();  // formatting is the slow part of a CSV file
+      const std::string text = io::format_csv<double>(with_target(*X, *y), columns);
+      computing.reset();
+      throw_if_cancelled(&cancel);
+      io::write_text_atomic(path, text);
       written.push_back(path);
     }
   } else {
@@ -80,10 +95,12 @@ void run(const GenerateOptions& o) {
          {std::pair{"X_train.npy", &X_train}, std::pair{"y_train.npy", &y_train},
           std::pair{"X_test.npy", &X_test}, std::pair{"y_test.npy", &y_test}}) {
       const auto path = (dir / name).string();
+      throw_if_cancelled(&cancel);
       io::write_table<double>(path, *m);
       written.push_back(path);
     }
   }
+  throw_if_cancelled(&cancel);
 
   const Summary tr = summarize(y_train);
   const Summary te = summarize(y_test);

@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "kreg/bandwidth.hpp"
 #include "kreg/error.hpp"
+#include "kreg/interrupt.hpp"
 #include "kreg/io/csv.hpp"
 #include "kreg/io/table.hpp"
 #include "kreg/metrics.hpp"
@@ -77,6 +79,9 @@ void run_typed(const PredictOptions& o) {
   options.n_jobs = o.jobs;
   NadarayaWatson<T> model(options);
 
+  // Reading leaves nothing behind: a signal ends it at once (a read may block
+  // on a pipe). Predicting and writing then poll the run's token.
+  std::optional<ExitOnSignal> reading(std::in_place);
   Stopwatch clock;
   const io::Table<T> train_table = io::read_table<T>(o.train);
   io::Dataset<T> train = io::split_target(train_table, o.target);
@@ -96,10 +101,12 @@ void run_typed(const PredictOptions& o) {
   check_same_features(train, o.train, query, o.query, named, "query");
   if (!o.query_y.empty()) query.y = target_file<T>(o.query_y, query.X.rows(), "--query-y");
   const double read_s = clock.lap();
+  reading.reset();
 
+  const CancelToken& cancel = cancel_token();
   model.fit(train.X, train.y);
   PredictReport report;
-  const Matrix<T> pred = model.predict(query.X, &report);
+  const Matrix<T> pred = model.predict(query.X, &report, &cancel);
   const double predict_s = clock.lap();
 
   std::vector<std::string> names;
@@ -108,6 +115,7 @@ void run_typed(const PredictOptions& o) {
   } else {
     for (index_t c = 0; c < train.y.cols(); ++c) names.push_back(fmt::format("y{}", c));
   }
+  throw_if_cancelled(&cancel);
   if (o.out == "-") {
     fmt::print("{}", io::format_csv<T>(pred, names));
   } else {

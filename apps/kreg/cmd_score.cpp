@@ -4,10 +4,13 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
+#include "cli_util.hpp"
 #include "commands.hpp"
 #include "kreg/error.hpp"
+#include "kreg/interrupt.hpp"
 #include "kreg/io/table.hpp"
 #include "kreg/metrics.hpp"
 
@@ -46,6 +49,9 @@ std::vector<double> column_of(const std::string& path, const std::string& spec,
 }
 
 void run(const ScoreOptions& o) {
+  // Reading and scoring leave nothing behind: a signal ends them at once (a
+  // read may block on a pipe); the run's token is polled before printing.
+  std::optional<ExitOnSignal> reading(std::in_place);
   const auto y_true = column_of(o.truth, o.target, "--target");
   const auto y_pred = column_of(o.pred, o.pred_column, "--pred-column");
   if (y_true.size() != y_pred.size()) {
@@ -60,6 +66,8 @@ void run(const ScoreOptions& o) {
     if (m == "mae") out[m] = mean_absolute_error(t, p);
     if (m == "accuracy") out[m] = accuracy_score(t, p);
   }
+  reading.reset();
+  throw_if_cancelled(&cancel_token());
   if (o.json) {
     fmt::print("{}\n", out.dump(2));
     return;

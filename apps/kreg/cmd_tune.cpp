@@ -450,32 +450,6 @@ json grid_identity(const std::vector<double>& grid) {
   return {{"count", grid.size()}, {"checksum", fmt::format("{:016x}", checksum<double>(values))}};
 }
 
-// Work per refit block, in pair-operations: a fraction of a second.
-constexpr double kRefitWork = 5e8;
-
-// --test's predictions by `model`, a block of rows at a time so that a stop
-// request is answered between blocks. A query's prediction does not depend on
-// the other queries, so the blocks give the bits of one call.
-template <class T>
-Matrix<T> predict_cancellable(const NadarayaWatson<T>& model, MatrixView<const T> Z,
-                              index_t n_train, const CancelToken& cancel) {
-  const index_t m = Z.rows(), k = model.n_outputs();
-  const double per_row = static_cast<double>(n_train) * static_cast<double>(Z.cols() + 4 * (k + 1));
-  const index_t block =
-      std::max<index_t>(256, static_cast<index_t>(kRefitWork / std::max(per_row, 1.0)));
-  Matrix<T> out(m, k);
-  for (index_t begin = 0; begin < m; begin += block) {
-    throw_if_cancelled(&cancel);
-    const index_t end = std::min(m, begin + block);
-    const Matrix<T> part = model.predict(Z.rows_between(begin, end));
-    for (index_t r = 0; r < end - begin; ++r) {
-      for (index_t c = 0; c < k; ++c) out(begin + r, c) = part(r, c);
-    }
-  }
-  throw_if_cancelled(&cancel);
-  return out;
-}
-
 // `v` as JSON, as the JSON library writes it: integers as they are; doubles
 // in the shortest form that reads back to the same bits, whole ones with
 // ".0"; NaN and infinities as null (JSON has neither).
@@ -547,8 +521,7 @@ void run_typed(const TuneOptions& o) {
 
   // Reading and preparing write nothing, so a stop request there ends the
   // process at once.
-  std::optional<ExitOnSignal> exit_on_signal;
-  exit_on_signal.emplace("kreg: interrupted while reading the input; nothing was written\n");
+  std::optional<ExitOnSignal> exit_on_signal(std::in_place);
   const io::Table<T> train_table = io::read_table<T>(o.train);
   io::Dataset<T> train = io::split_target(train_table, o.target);
   if (!o.train_y.empty()) train.y = target_file<T>(o.train_y, train.X.rows(), "--train-y");
@@ -722,7 +695,7 @@ void run_typed(const TuneOptions& o) {
       }
       NadarayaWatson<T> model({options.kernel, chosen, Engine::automatic, o.jobs});
       model.fit(train.X, train.y);
-      const Matrix<T> pred = predict_cancellable<T>(model, test.X, n, cancel);
+      const Matrix<T> pred = model.predict(test.X, nullptr, &cancel);
       io::write_table<T>(o.refit, pred, {train.target.empty() ? "y" : train.target});
       written.push_back(o.refit);
       if (test.y.cols() == 1) {

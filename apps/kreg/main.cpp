@@ -9,6 +9,7 @@
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "kreg/error.hpp"
+#include "kreg/interrupt.hpp"
 #include "kreg/system.hpp"
 #include "kreg/version.hpp"
 
@@ -41,8 +42,13 @@ int main(int argc, char** argv) {
     }
   }
 
+  // SIGINT and SIGTERM request the run's token in every phase of every
+  // command (cli_util.hpp), never kill it halfway through a write.
+  const kreg::ScopedSigint sigint(kreg::cli::cancel_token());
   try {
     app.parse(argc, argv);
+    // A signal after the command's last poll: still not a normal end.
+    kreg::throw_if_cancelled(&kreg::cli::cancel_token());
     return 0;
   } catch (const CLI::ParseError& e) {
     // --help and --version arrive here as "errors" with exit code 0.

@@ -52,7 +52,7 @@ struct AugmentOptions {
   double scale_range = 0.1;
   // noise: additive Gaussian, standard deviation in 0..255 units.
   double noise_std = 8;
-  // nullptr: never cancelled. Polled between batches of images.
+  // nullptr: never cancelled. Polled before each augmented image.
   const CancelToken* cancel = nullptr;
 };
 

@@ -4,10 +4,13 @@
 // calls throw_if_cancelled between units of work, so a stop request ends the
 // run at a unit boundary, after the finished units were recorded (a journal),
 // with kreg::Cancelled. ScopedSigint makes SIGINT (Ctrl-C) and SIGTERM request
-// a token instead of killing the process.
+// a token instead of killing the process; inside it, ScopedExitOnSignal marks
+// a phase with nothing to finish or clean up (reading input, computing what is
+// not yet written anywhere), where a signal ends the process at once.
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <memory>
 
 #include "kreg/error.hpp"
@@ -53,7 +56,8 @@ inline void throw_if_cancelled(const CancelToken* token) {
 // - The signal handler does nothing but lock-free atomic operations (it
 //   requests the tokens and records the signal number): no allocation, no
 //   locks, no I/O, no system call, so it is async-signal-safe and leaves
-//   errno alone.
+//   errno alone. (Inside a ScopedExitOnSignal it then calls write and _exit,
+//   which are async-signal-safe too.)
 // - A second Ctrl-C kills: the handler is installed with SA_RESETHAND, so the
 //   kernel resets a signal to its default action (terminate) as it delivers
 //   it. The first SIGINT asks the run to stop at the next unit boundary; a
@@ -64,7 +68,10 @@ inline void throw_if_cancelled(const CancelToken* token) {
 //   a shell starts background jobs with SIGINT ignored, and Ctrl-C on the
 //   terminal must not stop them.
 // - Scopes nest: a signal requests the token of every live scope, innermost
-//   first, since the user wants the whole program to stop. Create and destroy
+//   first, since the user wants the whole program to stop. For the same
+//   reason a scope opened inside one that has already fired starts fired,
+//   its token requested (a CLI's run-wide scope caught the signal before a
+//   command opened its own). Create and destroy
 //   scopes on one thread (normally main) in stack order; they are neither
 //   copyable nor movable, so block scope gives that order (a scope destroyed
 //   out of order aborts the process, rather than leave the handler a dangling
@@ -92,6 +99,37 @@ class ScopedSigint {
 
  private:
   std::unique_ptr<State> state_;
+};
+
+// While alive, a signal that a live ScopedSigint catches (SIGINT, SIGTERM)
+// ends the process at once: the handler requests the scopes' tokens as
+// always, then writes `message` to stderr and calls _exit(status) (both
+// async-signal-safe). For a phase that has nothing to finish or clean up and
+// may not reach a cancellation point soon: reading input (a read blocked on a
+// pipe or a terminal never returns to poll), computing results that are not
+// yet written anywhere. Never around writing a file or a journal: _exit runs
+// no destructor, so a temporary file would stay behind.
+//
+// Without a live ScopedSigint it does nothing (no handler is installed).
+// `message` must outlive the scope (a string literal). Scopes nest like
+// ScopedSigint's (one thread, stack order); the innermost one's status and
+// message apply.
+class ScopedExitOnSignal {
+ public:
+  ScopedExitOnSignal(int status, const char* message);
+  ScopedExitOnSignal(const ScopedExitOnSignal&) = delete;
+  ScopedExitOnSignal& operator=(const ScopedExitOnSignal&) = delete;
+  ~ScopedExitOnSignal();
+
+  struct Exit {  // what the handler reads while the scope is live
+    int status;
+    const char* message;
+    std::size_t length;
+  };
+
+ private:
+  Exit exit_;
+  const Exit* outer_;
 };
 
 }  // namespace kreg

@@ -32,6 +32,8 @@
 
 namespace kreg {
 
+class CancelToken;  // kreg/interrupt.hpp
+
 enum class Kernel { gaussian, epanechnikov, tricube, uniform };
 
 enum class Engine {
@@ -76,8 +78,12 @@ class NadarayaWatson {
   NadarayaWatson& fit(MatrixView<const T> X, MatrixView<const T> Y,
                       std::span<const T> sample_weight = {});
 
-  // m x k predictions for the m x d queries Z.
-  Matrix<T> predict(MatrixView<const T> Z, PredictReport* report = nullptr) const;
+  // m x k predictions for the m x d queries Z. `cancel` (nullptr: never
+  // cancelled) is polled between small units of work (a group of queries
+  // against one tile of training points, for the default engine); once it is
+  // requested, predict throws kreg::Cancelled (kreg/interrupt.hpp).
+  Matrix<T> predict(MatrixView<const T> Z, PredictReport* report = nullptr,
+                    const CancelToken* cancel = nullptr) const;
 
   bool fitted() const { return n_ > 0; }
   index_t n_features() const { return d_; }

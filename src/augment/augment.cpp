@@ -9,6 +9,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "kreg/interrupt.hpp"
 #include "kreg/par.hpp"
 
 namespace kreg {
@@ -240,6 +241,7 @@ Matrix<std::uint8_t> augment_images(MatrixView<const std::uint8_t> images, index
       [&](index_t i) {
         const std::span<const std::uint8_t> src = images.row(i);
         for (index_t c = 0; c < copies; ++c) {
+          throw_if_cancelled(options.cancel);  // per image: one task may hold many copies
           const AugmentParams params = draw_augment_params(options, i, c);
           augment_one(src, height, width, params,
                       {dst + (i * copies + c) * pixels, static_cast<std::size_t>(pixels)});

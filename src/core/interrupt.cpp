@@ -1,4 +1,5 @@
-// core/interrupt.cpp - ScopedSigint: SIGINT/SIGTERM request CancelTokens.
+// core/interrupt.cpp - ScopedSigint: SIGINT/SIGTERM request CancelTokens;
+// ScopedExitOnSignal: they end the process at once instead.
 //
 // The live scopes form a stack, a linked list whose top is published in one
 // lock-free atomic pointer. The handler walks it and does nothing but
@@ -9,6 +10,7 @@
 #include "kreg/interrupt.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -41,6 +43,9 @@ static_assert(std::atomic<int>::is_always_lock_free);
 std::atomic<State*> g_top{nullptr};  // innermost live scope
 std::atomic<int> g_running{0};       // handlers executing right now, on any thread
 std::mutex g_scopes_mutex;           // serialises constructors and destructors (not the handler)
+// The innermost live ScopedExitOnSignal's status and message, or null.
+std::atomic<const ScopedExitOnSignal::Exit*> g_exit{nullptr};
+static_assert(std::atomic<const ScopedExitOnSignal::Exit*>::is_always_lock_free);
 
 // seq_cst throughout: a destructor that unlinked its scope and then reads
 // g_running == 0 knows that no handler still holds a pointer to the scope (a
@@ -51,6 +56,13 @@ extern "C" void on_signal(int sig) {
     int none = 0;
     s->signal.compare_exchange_strong(none, sig);
     s->token->request();
+  }
+  if (const ScopedExitOnSignal::Exit* e = g_exit.load(); e != nullptr) {
+    // Both async-signal-safe; g_running stays raised, so the scope (and its
+    // message) cannot go away before the process does.
+    const ssize_t ignored = ::write(STDERR_FILENO, e->message, e->length);
+    (void)ignored;
+    ::_exit(e->status);
   }
   g_running.fetch_sub(1);
 }
@@ -98,6 +110,15 @@ ScopedSigint::ScopedSigint(CancelToken& token) : state_(std::make_unique<State>(
     g_top.store(state_->outer);
     throw;
   }
+  // A signal that an enclosing scope received before this one was linked
+  // (any later one reaches this scope through g_top) was meant for
+  // everything inside it too.
+  if (state_->outer != nullptr) {
+    if (const int sig = state_->outer->signal.load(); sig != 0) {
+      state_->signal.store(sig);
+      token.request();
+    }
+  }
 }
 
 ScopedSigint::~ScopedSigint() {
@@ -116,6 +137,25 @@ ScopedSigint::~ScopedSigint() {
   g_top.store(state_->outer);
   // A handler that read g_top before the store above may still be walking
   // this scope on another thread; it finishes in a few instructions.
+  while (g_running.load() != 0) std::this_thread::yield();
+}
+
+ScopedExitOnSignal::ScopedExitOnSignal(int status, const char* message)
+    : exit_{status, message, std::strlen(message)} {
+  const std::lock_guard<std::mutex> lock(g_scopes_mutex);
+  outer_ = g_exit.load();
+  g_exit.store(&exit_);
+}
+
+ScopedExitOnSignal::~ScopedExitOnSignal() {
+  const std::lock_guard<std::mutex> lock(g_scopes_mutex);
+  if (g_exit.load() != &exit_) {
+    std::fputs("kreg: ScopedExitOnSignal destroyed out of stack order\n", stderr);
+    std::abort();
+  }
+  g_exit.store(outer_);
+  // A handler that read g_exit before the store above is about to end the
+  // process; wait for that rather than free what it reads.
   while (g_running.load() != 0) std::this_thread::yield();
 }
 

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "kreg/error.hpp"
+#include "kreg/interrupt.hpp"
 
 namespace kreg::io::detail {
 
@@ -142,7 +143,7 @@ std::string gunzip(std::string_view bytes, std::string_view source, std::uint64_
   return out;
 }
 
-std::string gzip(std::string_view bytes) {
+std::string gzip(std::string_view bytes, const CancelToken* cancel) {
   Deflater z;
   std::string out;
   const std::size_t in_first = std::min(bytes.size(), kMaxChunk);
@@ -150,8 +151,9 @@ std::string gzip(std::string_view bytes) {
   std::size_t consumed = 0;
   std::size_t produced = 0;
   for (;;) {
+    throw_if_cancelled(cancel);
     if (produced == out.size()) out.resize(out.size() * 2);
-    const unsigned in_now = chunk(bytes.size() - consumed);
+    const auto in_now = static_cast<unsigned>(std::min(bytes.size() - consumed, kGzipSlice));
     const unsigned out_now = chunk(out.size() - produced);
     const bool last = consumed + in_now == bytes.size();
     z.s.next_in = as_bytes(bytes.data() + consumed);

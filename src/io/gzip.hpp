@@ -5,6 +5,10 @@
 #include <string>
 #include <string_view>
 
+namespace kreg {
+class CancelToken;  // kreg/interrupt.hpp
+}  // namespace kreg
+
 namespace kreg::io::detail {
 
 // True when `bytes` start with the gzip magic 1f 8b.
@@ -17,7 +21,10 @@ bool is_gzip(std::string_view bytes);
 std::string gunzip(std::string_view bytes, std::string_view source,
                    std::uint64_t max_bytes = UINT64_MAX);
 
-// gzip-compresses `bytes` (level 6).
-std::string gzip(std::string_view bytes);
+// gzip-compresses `bytes` (level 6). Polls `cancel` (nullptr: never
+// cancelled) between slices of kGzipSlice input bytes, a few milliseconds of
+// work each, and throws kreg::Cancelled when it is requested.
+inline constexpr std::size_t kGzipSlice = std::size_t{1} << 20;
+std::string gzip(std::string_view bytes, const CancelToken* cancel = nullptr);
 
 }  // namespace kreg::io::detail

@@ -24,6 +24,7 @@
 #include "io/finite.hpp"
 #include "io/gzip.hpp"
 #include "kreg/error.hpp"
+#include "kreg/interrupt.hpp"
 
 namespace kreg::io {
 
@@ -337,7 +338,8 @@ Matrix<T> read_idx(const std::string& path, NonFinite non_finite, IdxHeader* hea
 }
 
 template <class T>
-void write_idx(const std::string& path, MatrixView<const T> data, std::vector<index_t> dims) {
+void write_idx(const std::string& path, MatrixView<const T> data, std::vector<index_t> dims,
+               const CancelToken* cancel) {
   if (dims.empty()) {
     dims = data.cols() == 1 ? std::vector<index_t>{data.rows()}
                             : std::vector<index_t>{data.rows(), data.cols()};
@@ -383,7 +385,8 @@ void write_idx(const std::string& path, MatrixView<const T> data, std::vector<in
       }
     }
   }
-  if (detail::ends_with_nocase(path, ".gz")) out = detail::gzip(out);
+  if (detail::ends_with_nocase(path, ".gz")) out = detail::gzip(out, cancel);
+  throw_if_cancelled(cancel);
   detail::write_file_atomic(path, out);
 }
 
@@ -391,8 +394,10 @@ template Matrix<float> read_idx<float>(const std::string&, NonFinite, IdxHeader*
 template Matrix<double> read_idx<double>(const std::string&, NonFinite, IdxHeader*);
 template Matrix<std::uint8_t> read_idx<std::uint8_t>(const std::string&, NonFinite, IdxHeader*);
 template void write_idx<std::uint8_t>(const std::string&, MatrixView<const std::uint8_t>,
-                                      std::vector<index_t>);
-template void write_idx<float>(const std::string&, MatrixView<const float>, std::vector<index_t>);
-template void write_idx<double>(const std::string&, MatrixView<const double>, std::vector<index_t>);
+                                      std::vector<index_t>, const CancelToken*);
+template void write_idx<float>(const std::string&, MatrixView<const float>, std::vector<index_t>,
+                               const CancelToken*);
+template void write_idx<double>(const std::string&, MatrixView<const double>, std::vector<index_t>,
+                                const CancelToken*);
 
 }  // namespace kreg::io

@@ -33,14 +33,19 @@ struct Problem {
 
 // Each writes `out` (m x k) for queries Z (m x d, centred/scaled like X),
 // using `n_threads` threads (>= 1), and returns the isolated-query count.
+// Each polls `cancel` (nullptr: never cancelled) between small units of work
+// and then throws kreg::Cancelled, leaving `out` unfinished: fused once per
+// group of queries and tile, reference once per query, vectorized once per
+// block of queries (one matrix product: a block's work grows with d).
 template <class T>
 index_t predict_reference(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> out,
-                          int n_threads);
+                          int n_threads, const CancelToken* cancel = nullptr);
 template <class T>
 index_t predict_vectorized(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> out,
-                           int n_threads);
+                           int n_threads, const CancelToken* cancel = nullptr);
 template <class T>
-index_t predict_fused(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> out, int n_threads);
+index_t predict_fused(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> out, int n_threads,
+                      const CancelToken* cancel = nullptr);
 
 // Many bandwidths in one pass (nw/grid.cpp): the distances do not depend on
 // the bandwidth, so B bandwidths cost one distance pass plus B weights per
@@ -48,10 +53,12 @@ index_t predict_fused(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> 
 // used). exclude is empty, or holds for each query the row of p.X it must not
 // see (leave-one-out: skipped by index, never by distance) or -1. Writes
 // out(q, c * B + b), the prediction of output c at bandwidth b, and adds each
-// bandwidth's isolated-query count to isolated[b]. Checks `cancel` between
-// blocks of queries and throws kreg::Cancelled when it is set. Results are the
-// same bits for any n_threads. tile_bytes sizes the tiles of training points
-// (0: the engine's own, nw/grid.hpp); tests make them small to cross many.
+// bandwidth's isolated-query count to isolated[b]. Polls `cancel` once per
+// query and tile and every grid::kCancelStride bandwidths (so the work between
+// polls is bounded whatever B is) and throws kreg::Cancelled when it is set,
+// leaving `out` unfinished. Results are the same bits for any n_threads.
+// tile_bytes sizes the tiles of training points (0: the engine's own,
+// nw/grid.hpp); tests make them small to cross many.
 template <class T>
 void predict_grid(const Problem<T>& p, MatrixView<const T> Z, std::span<const double> inv_h2,
                   std::span<const index_t> exclude, MatrixView<T> out, std::span<index_t> isolated,

@@ -132,6 +132,7 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
     const T* sw = tl.weighted ? yt + k * P : nullptr;
     const index_t valid = t + 1 == tl.count ? tl.last_valid : P;
     for (index_t g = q0; g < q1; g += kGroup) {
+      if (job.cancelled()) return;
       const index_t nq = std::min<index_t>(kGroup, q1 - g);
       const T* z[kGroup];
       for (index_t r = 0; r < kGroup; ++r) z[r] = job.z + (g + std::min(r, nq - 1)) * job.ldz;
@@ -239,8 +240,8 @@ HWY_EXPORT(FusedBlockF64);
 }  // namespace fused
 
 template <class T>
-index_t predict_fused(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> out,
-                      int n_threads) {
+index_t predict_fused(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> out, int n_threads,
+                      const CancelToken* cancel) {
   using namespace fused;  // NOLINT(google-build-using-namespace)
   detail::use_simd_target();
   const index_t m = Z.rows(), d = p.X.cols(), k = p.Y.cols();
@@ -279,14 +280,17 @@ index_t predict_fused(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> 
   job.out = out.data();
   job.ldo = out.ld();
   job.isolated = &isolated;
+  job.cancel = cancel;
 
   for (index_t t0 = 0; t0 < n_tiles; t0 += chunk_tiles) {
+    throw_if_cancelled(cancel);
     const index_t t1 = std::min(n_tiles, t0 + chunk_tiles);
     const index_t first = t0 * tile, count = std::min(n, t1 * tile) - first;
     pack(p, keep, first, count, tile, stride, packed.get());
     job.tiles = {packed.get(), stride, tile, t1 - t0, count - (t1 - t0 - 1) * tile, d, k, weighted};
     job.finish = t1 == n_tiles;
     detail::parallel_blocks(n_threads, m, kGrain, [&](index_t begin, index_t end) {
+      if (job.cancelled()) return;
       if constexpr (std::is_same_v<T, float>) {
         HWY_DYNAMIC_DISPATCH(FusedBlockF32)(job, begin, end);
       } else {
@@ -294,13 +298,14 @@ index_t predict_fused(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> 
       }
     });
   }
+  throw_if_cancelled(cancel);  // a block that saw the request left its queries unfinished
   return isolated.load();
 }
 
 template index_t predict_fused<float>(const Problem<float>&, MatrixView<const float>,
-                                      MatrixView<float>, int);
+                                      MatrixView<float>, int, const CancelToken*);
 template index_t predict_fused<double>(const Problem<double>&, MatrixView<const double>,
-                                       MatrixView<double>, int);
+                                       MatrixView<double>, int, const CancelToken*);
 
 }  // namespace kreg::nw
 #endif  // HWY_ONCE

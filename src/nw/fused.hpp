@@ -21,6 +21,7 @@
 #include <limits>
 #include <vector>
 
+#include "kreg/interrupt.hpp"
 #include "kreg/matrix.hpp"
 #include "kreg/nw.hpp"
 #include "nw/engine.hpp"
@@ -62,6 +63,11 @@ struct Job {
   T* out = nullptr;     // m x k, row stride ldo
   index_t ldo = 0;
   std::atomic<index_t>* isolated = nullptr;
+  // Polled once per group of queries and tile; when requested, blocks return
+  // early with their sums unfinished and the driver throws kreg::Cancelled.
+  // nullptr: never cancelled.
+  const CancelToken* cancel = nullptr;
+  bool cancelled() const { return cancel != nullptr && cancel->requested(); }
 };
 
 // The Gaussian engines' exponential (nw/fused-inl.h) takes arguments down to

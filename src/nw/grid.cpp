@@ -40,6 +40,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <span>
 #include <type_traits>
 #include <vector>
 
@@ -361,8 +362,8 @@ struct TaylorMax {
 };
 
 // The wide bandwidths of one tile and query from power sums (see the top of
-// this file). Built once per block of queries: the bandwidths in ascending c,
-// their constants padded to whole vectors, the tile buffers.
+// this file). Built once per block of queries: the bandwidths' constants in
+// ascending c (the driver's order), padded to whole vectors, the tile buffers.
 template <class T>
 class PowerSumBandwidths {
   using D = hn::ScalableTag<T>;
@@ -372,25 +373,19 @@ class PowerSumBandwidths {
 
  public:
   // neg_alpha[b] = -c_b log2(e), neg_c[b] = -c_b, t_skip[b]: as in
-  // ProcessBlock; k outputs, tiles of P points.
+  // ProcessBlock; order and rank: as grid::Job's; k outputs, tiles of P points.
   PowerSumBandwidths(const double* inv_h2, const T* neg_alpha, const T* neg_c, const T* t_skip,
-                     index_t B, index_t P, index_t k)
+                     const index_t* order, const index_t* rank, index_t B, index_t P, index_t k)
       : inv_h2_(inv_h2),
         t_skip_(t_skip),
         B_(B),
         P_(P),
         k_(k),
-        order_(static_cast<std::size_t>(B)),
-        rank_(static_cast<std::size_t>(B)),
+        order_(order, static_cast<std::size_t>(B)),
+        rank_(rank),
         series_(static_cast<std::size_t>(1 + k)),
         rows_(static_cast<std::size_t>(1 + k)),
         moments_(static_cast<std::size_t>((1 + k) * (kMaxMomentDegree + 1))) {
-    for (index_t b = 0; b < B; ++b) order_[static_cast<std::size_t>(b)] = b;
-    std::stable_sort(order_.begin(), order_.end(),
-                     [&](index_t a, index_t b) { return inv_h2[a] < inv_h2[b]; });
-    for (index_t i = 0; i < B; ++i) {
-      rank_[static_cast<std::size_t>(order_[static_cast<std::size_t>(i)])] = i;
-    }
     const auto L = static_cast<index_t>(hn::Lanes(D()));
     const index_t pad = (B + kChains * L - 1) / (kChains * L) * (kChains * L);
     sorted_ = hwy::AllocateAligned<T>(static_cast<std::size_t>(4 * pad));
@@ -417,9 +412,9 @@ class PowerSumBandwidths {
   // Whether the last Run since Clear took bandwidth b (the first `taken_` of
   // order_).
   void Clear() { taken_ = 0; }
-  bool taken(index_t b) const { return rank_[static_cast<std::size_t>(b)] < taken_; }
+  bool taken(index_t b) const { return rank_[b] < taken_; }
   // The bandwidths by ascending c (widest first).
-  const std::vector<index_t>& order() const { return order_; }
+  std::span<const index_t> order() const { return order_; }
 
   // t: the tile's t = s - m (+inf where a lane does not count), finite ones
   // in [t_lo, t_hi]; y the tile's outputs, sw its sample weights or null.
@@ -564,7 +559,8 @@ class PowerSumBandwidths {
   const double* inv_h2_;
   const T* t_skip_;
   index_t B_, P_, k_;
-  std::vector<index_t> order_, rank_;  // bandwidths by ascending c, and back
+  std::span<const index_t> order_;  // bandwidths by ascending c
+  const index_t* rank_;             // and back
   index_t taken_ = 0;
   hwy::AlignedFreeUniquePtr<T[]> sorted_, xi_, terms_, coef_;
   T* neg_alpha_ = nullptr;
@@ -631,7 +627,7 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
   }
   constexpr const double* kTaylorMax = TaylorMax<T>::kX;
 
-  PowerSumBandwidths<T> wide(job.inv_h2, neg_alpha, neg_c, t_skip, B, P, k);
+  PowerSumBandwidths<T> wide(job.inv_h2, neg_alpha, neg_c, t_skip, job.order, job.rank, B, P, k);
 
   auto buf = hwy::AllocateAligned<T>(static_cast<std::size_t>(kGroup * P));
   auto tbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(P));
@@ -656,6 +652,7 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
       Distances(d, xt, P, dim, valid, z, buf.get(), tmin);
 
       for (index_t r = 0; r < nq; ++r) {
+        if (job.cancelled()) return;  // once per query and tile (grid::kCancelStride)
         const index_t q = g + r;
         T* s = buf.get() + r * P;
         index_t skip = -1;
@@ -758,7 +755,12 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
           index_t n_near = 0;
           // Widest first, so that the sparse ones narrow the near list step
           // by step.
+          index_t unpolled = 0;
           for (const index_t b : wide.order()) {
+            if (++unpolled == kCancelStride) {
+              unpolled = 0;
+              if (job.cancelled()) return;
+            }
             if (wide.taken(b)) continue;
             if (gap >= t_skip[b] && !std::isinf(nearest)) continue;  // every weight negligible
             const V nc = hn::Set(d, neg_c[b]);
@@ -822,6 +824,7 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
             }
           }
           for (index_t b = 0; b < B; ++b) {
+            if (b % kCancelStride == kCancelStride - 1 && job.cancelled()) return;
             const double u2_min = static_cast<double>(tmin[r]) * job.inv_h2[b];
             const V vih2 = hn::Set(d, ih2[b]);
             switch (job.kernel) {
@@ -948,9 +951,24 @@ void predict_grid(const Problem<T>& p, MatrixView<const T> Z, std::span<const do
   std::vector<std::atomic<index_t>> iso(static_cast<std::size_t>(B));
   for (auto& a : iso) a.store(0);
 
+  // The bandwidths by ascending inv_h2 (widest first, ties in input order),
+  // and back: the power sums' order (PowerSumBandwidths).
+  std::vector<index_t> order(static_cast<std::size_t>(B)), rank(static_cast<std::size_t>(B));
+  for (index_t b = 0; b < B; ++b) order[static_cast<std::size_t>(b)] = b;
+  std::stable_sort(order.begin(), order.end(), [&](index_t a, index_t b) {
+    return inv_h2[static_cast<std::size_t>(a)] < inv_h2[static_cast<std::size_t>(b)];
+  });
+  for (index_t i = 0; i < B; ++i) {
+    rank[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])] = i;
+  }
+  throw_if_cancelled(cancel);
+
   grid::Job<T> job;
   job.B = B;
   job.inv_h2 = inv_h2.data();
+  job.order = order.data();
+  job.rank = rank.data();
+  job.cancel = cancel;
   job.kernel = p.kernel;
   job.z = Z.data();
   job.ldz = Z.ld();
@@ -972,7 +990,7 @@ void predict_grid(const Problem<T>& p, MatrixView<const T> Z, std::span<const do
     job.first_tile = t0;
     job.finish = t1 == n_tiles;
     detail::parallel_blocks(n_threads, m, kGrain, [&](index_t begin, index_t end) {
-      if (cancel != nullptr && cancel->requested()) return;
+      if (job.cancelled()) return;
       if constexpr (std::is_same_v<T, float>) {
         HWY_DYNAMIC_DISPATCH(grid::GridBlockF32)(job, begin, end);
       } else {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "kreg/interrupt.hpp"
 #include "kreg/matrix.hpp"
 #include "kreg/nw.hpp"
 #include "nw/fused.hpp"
@@ -20,12 +21,22 @@ inline constexpr index_t kGridTileBytes = index_t{256} << 10;
 inline constexpr index_t kGridMaxTile = 4096;
 static_assert(kGridMaxTile % fused::kTileQuantum == 0);
 
+// A block polls the cancel token once per query and tile, and once every
+// kCancelStride bandwidths within: so any stretch of work between two polls
+// is at most kCancelStride bandwidths over one tile (about a million
+// exponentials, a millisecond or two), however many bandwidths there are.
+inline constexpr index_t kCancelStride = 256;
+
 template <class T>
 struct Job {
   fused::Tiles<T> tiles;
   index_t first_tile = 0;  // index of this chunk's first tile among all tiles
   index_t B = 0;           // bandwidths
   const double* inv_h2 = nullptr;
+  // The bandwidths by ascending inv_h2 (widest first), and each one's place
+  // in that order: sorted once per call, not once per block.
+  const index_t* order = nullptr;
+  const index_t* rank = nullptr;
   Kernel kernel = Kernel::gaussian;
   const T* z = nullptr;  // m x d queries, row stride ldz
   index_t ldz = 0;
@@ -41,6 +52,10 @@ struct Job {
   T* out = nullptr;     // out(q, c * B + b), row stride ldo
   index_t ldo = 0;
   std::atomic<index_t>* isolated = nullptr;  // B counters
+  // Requested: blocks return early, leaving their sums unfinished (the driver
+  // then throws kreg::Cancelled). nullptr: never cancelled.
+  const CancelToken* cancel = nullptr;
+  bool cancelled() const { return cancel != nullptr && cancel->requested(); }
 };
 
 }  // namespace kreg::nw::grid

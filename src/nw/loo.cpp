@@ -178,6 +178,7 @@ void SumsTask(const Job<T>& job, index_t I) {
     const bool diagonal = J == I;
     std::fill_n(col.get(), e1 * P, T{0});
     for (index_t g = 0; g < rows; g += kGroup) {
+      if (job.cancelled()) return;
       const index_t nq = std::min<index_t>(kGroup, rows - g);
       const T* z[kGroup];
       for (index_t r = 0; r < kGroup; ++r) z[r] = job.z + (i0 + g + std::min(r, nq - 1)) * job.ldz;
@@ -285,9 +286,10 @@ bool predict_loo_symmetric(const Problem<T>& p, double inv_h2, MatrixView<T> out
   job.sy = sy.data();
   job.row_sums = row_sums.data();
   job.col_sums = col_sums.data();
+  job.cancel = cancel;
   detail::parallel_blocks(n_threads, n_tiles, 1, [&](index_t begin, index_t end) {
     for (index_t I = begin; I < end; ++I) {
-      if (cancel != nullptr && cancel->requested()) return;
+      if (job.cancelled()) return;
       if constexpr (std::is_same_v<T, float>) {
         HWY_DYNAMIC_DISPATCH(loo::SumsF32)(job, I);
       } else {

@@ -2,6 +2,7 @@
 // code shares with its driver (both in nw/loo.cpp).
 #pragma once
 
+#include "kreg/interrupt.hpp"
 #include "kreg/matrix.hpp"
 #include "nw/fused.hpp"
 
@@ -27,6 +28,11 @@ struct Job {
   const T* sy = nullptr;  // sy[i * (1 + k)]: point i's sample weight s_i, then s_i y_i[c]
   double* row_sums = nullptr;
   double* col_sums = nullptr;
+  // Polled once per group of rows and tile; when requested, a task returns
+  // early with its sums unfinished and the driver throws kreg::Cancelled.
+  // nullptr: never cancelled.
+  const CancelToken* cancel = nullptr;
+  bool cancelled() const { return cancel != nullptr && cancel->requested(); }
 };
 
 }  // namespace kreg::nw::loo

@@ -150,7 +150,8 @@ NadarayaWatson<T>& NadarayaWatson<T>::fit(MatrixView<const T> X, MatrixView<cons
 }
 
 template <class T>
-Matrix<T> NadarayaWatson<T>::predict(MatrixView<const T> Z, PredictReport* report) const {
+Matrix<T> NadarayaWatson<T>::predict(MatrixView<const T> Z, PredictReport* report,
+                                     const CancelToken* cancel) const {
   if (!fitted()) throw ArgumentError("predict called before fit; call fit(X, Y) first");
   if (Z.cols() != d_) {
     throw ArgumentError(
@@ -171,14 +172,14 @@ Matrix<T> NadarayaWatson<T>::predict(MatrixView<const T> Z, PredictReport* repor
   if (Z.rows() > 0) {
     switch (engine) {
       case Engine::reference:
-        isolated = nw::predict_reference<T>(p, Zs, out, threads);
+        isolated = nw::predict_reference<T>(p, Zs, out, threads, cancel);
         break;
       case Engine::vectorized:
-        isolated = nw::predict_vectorized<T>(p, Zs, out, threads);
+        isolated = nw::predict_vectorized<T>(p, Zs, out, threads, cancel);
         break;
       case Engine::automatic:
       case Engine::fused:
-        isolated = nw::predict_fused<T>(p, Zs, out, threads);
+        isolated = nw::predict_fused<T>(p, Zs, out, threads, cancel);
         break;
     }
   }

@@ -149,7 +149,7 @@ bool predict_one(const Problem<T>& p, const KernelRule& rule, std::span<const T>
 
 template <class T>
 index_t predict_reference(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> out,
-                          int n_threads) {
+                          int n_threads, const CancelToken* cancel) {
   const KernelRule rule = rule_of(p.kernel);
   std::atomic<index_t> isolated{0};
   // A query costs n * d long-double operations: small blocks balance well.
@@ -159,16 +159,18 @@ index_t predict_reference(const Problem<T>& p, MatrixView<const T> Z, MatrixView
               std::vector<real>(static_cast<std::size_t>(p.Y.cols()))};
     index_t block_isolated = 0;
     for (index_t i = begin; i < end; ++i) {
+      if (cancel != nullptr && cancel->requested()) return;  // once per query
       if (predict_one(p, rule, Z.row(i), out.row(i), s)) ++block_isolated;
     }
     isolated.fetch_add(block_isolated, std::memory_order_relaxed);
   });
+  throw_if_cancelled(cancel);
   return isolated.load();
 }
 
 template index_t predict_reference<float>(const Problem<float>&, MatrixView<const float>,
-                                          MatrixView<float>, int);
+                                          MatrixView<float>, int, const CancelToken*);
 template index_t predict_reference<double>(const Problem<double>&, MatrixView<const double>,
-                                           MatrixView<double>, int);
+                                           MatrixView<double>, int, const CancelToken*);
 
 }  // namespace kreg::nw

@@ -267,7 +267,7 @@ index_t predict_block(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> 
 
 template <class T>
 index_t predict_vectorized(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> out,
-                           int n_threads) {
+                           int n_threads, const CancelToken* cancel) {
   const index_t m = Z.rows();
   const index_t n = p.X.rows();
   const index_t d = p.X.cols();
@@ -322,17 +322,19 @@ index_t predict_vectorized(const Problem<T>& p, MatrixView<const T> Z, MatrixVie
     ws.reserve(rows, n, k);
     index_t local = 0;
     for (index_t b = b0; b < b1; ++b) {
+      if (cancel != nullptr && cancel->requested()) return;  // once per block of queries
       local += predict_block(p, Z, out, b * rows, std::min(m, (b + 1) * rows), xnorm, c, tau,
                              in_place, ws);
     }
     isolated += local;
   });
+  throw_if_cancelled(cancel);
   return isolated.load();
 }
 
 template index_t predict_vectorized<float>(const Problem<float>&, MatrixView<const float>,
-                                           MatrixView<float>, int);
+                                           MatrixView<float>, int, const CancelToken*);
 template index_t predict_vectorized<double>(const Problem<double>&, MatrixView<const double>,
-                                            MatrixView<double>, int);
+                                            MatrixView<double>, int, const CancelToken*);
 
 }  // namespace kreg::nw

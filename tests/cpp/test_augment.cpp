@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kreg/augment.hpp"
+#include "kreg/interrupt.hpp"
 #include "kreg/io/png.hpp"
 #include "kreg/par.hpp"
 #include "test_support.hpp"
@@ -189,6 +190,15 @@ TEST(AugmentImages, RepeatRowsAndContactSheet) {
   EXPECT_EQ(sheet(0, 0), images(0, 0));
   EXPECT_EQ(sheet(4, 0), 255);  // gap row
   EXPECT_EQ(sheet(5 + 1, 6 + 2), out(1 * 3 + 0, 1 * 5 + 2));
+}
+
+TEST(AugmentImages, RequestedTokenStops) {
+  const auto images = pattern_images(5, 28, 28);
+  AugmentOptions o = all_ops(2);
+  CancelToken token;
+  token.request();
+  o.cancel = &token;
+  EXPECT_THROW(augment_images(images, 28, 28, o), Cancelled);
 }
 
 TEST(AugmentErrors, ExactMessages) {

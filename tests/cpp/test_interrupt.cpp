@@ -260,6 +260,26 @@ TEST_F(Interrupt, NestedScopesStopEveryLevel) {
   }
 }
 
+TEST_F(Interrupt, ScopeOpenedAfterASignalStartsRequested) {
+  // A signal the outer scope caught before the inner one existed still
+  // stops what runs inside the inner one.
+  CancelToken outer_token, inner_token;
+  const ScopedSigint outer(outer_token);
+  ASSERT_EQ(std::raise(SIGTERM), 0);
+  const ScopedSigint inner(inner_token);
+  EXPECT_TRUE(inner_token.requested());
+  EXPECT_TRUE(inner.fired());
+  EXPECT_EQ(inner.signal_number(), SIGTERM);
+}
+
+TEST_F(Interrupt, ScopeOpenedWithoutASignalStartsClear) {
+  CancelToken outer_token, inner_token;
+  const ScopedSigint outer(outer_token);
+  const ScopedSigint inner(inner_token);
+  EXPECT_FALSE(inner_token.requested());
+  EXPECT_FALSE(inner.fired());
+}
+
 TEST_F(Interrupt, FirstSignalResetsToTheDefaultAction) {
   // After the first SIGINT the kernel has reset SIGINT to SIG_DFL (a second
   // Ctrl-C kills); SIGTERM still has the scope's handler.
@@ -282,6 +302,44 @@ TEST(InterruptDeathTest, SecondSigintKills) {
         std::_Exit(0);  // not reached
       },
       ::testing::KilledBySignal(SIGINT), "");
+}
+
+TEST(InterruptDeathTest, ExitOnSignalEndsTheProcessWithItsStatusAndMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  for (const int sig : {SIGINT, SIGTERM}) {
+    EXPECT_EXIT(
+        {
+          CancelToken token;
+          const ScopedSigint scope(token);
+          const kreg::ScopedExitOnSignal exit_now(130, "stopped at once\n");
+          std::raise(sig);
+          std::_Exit(0);  // not reached
+        },
+        ::testing::ExitedWithCode(130), "stopped at once");
+  }
+}
+
+TEST(InterruptDeathTest, InnermostExitOnSignalApplies) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        CancelToken token;
+        const ScopedSigint scope(token);
+        const kreg::ScopedExitOnSignal outer(3, "outer\n");
+        const kreg::ScopedExitOnSignal inner(4, "inner\n");
+        std::raise(SIGTERM);
+        std::_Exit(0);  // not reached
+      },
+      ::testing::ExitedWithCode(4), "inner");
+}
+
+TEST_F(Interrupt, AfterExitOnSignalEndsTheSignalOnlyRequestsTheToken) {
+  CancelToken token;
+  const ScopedSigint scope(token);
+  { const kreg::ScopedExitOnSignal exit_now(3, "not now\n"); }
+  ASSERT_EQ(std::raise(SIGTERM), 0);  // would _exit(3) if the scope had stayed
+  EXPECT_TRUE(token.requested());
+  EXPECT_TRUE(scope.fired());
 }
 
 TEST(InterruptDeathTest, SignalAfterTheScopeKillsAgain) {

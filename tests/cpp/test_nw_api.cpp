@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "kreg/error.hpp"
+#include "kreg/interrupt.hpp"
 #include "kreg/matrix.hpp"
 #include "kreg/nw.hpp"
 #include "kreg/par.hpp"
@@ -539,6 +542,69 @@ TEST(NwApiNames, UnknownNames) {
         [&] { kreg::parse_engine(bad); },
         std::string("unknown engine '") + bad + "'; choose auto, reference, vectorized or fused");
   }
+}
+
+}  // namespace
+
+namespace {
+
+// A training set on a grid and queries between its points.
+template <class T>
+struct Cancellable {
+  Matrix<T> X, Y, Z;
+  Cancellable(index_t n, index_t m) : X(n, 2), Y(n, 1), Z(m, 2) {
+    for (index_t i = 0; i < n; ++i) {
+      X(i, 0) = static_cast<T>(i % 97);
+      X(i, 1) = static_cast<T>(i / 97);
+      Y(i, 0) = static_cast<T>(std::sin(0.1 * static_cast<double>(i)));
+    }
+    for (index_t i = 0; i < m; ++i) {
+      Z(i, 0) = static_cast<T>(0.5 + static_cast<double>(i % 89));
+      Z(i, 1) = static_cast<T>(0.25 * static_cast<double>(i % 31));
+    }
+  }
+};
+
+template <class T>
+void expect_predict_cancels() {
+  const Cancellable<T> data(500, 300);
+  for (const Engine engine :
+       {Engine::automatic, Engine::reference, Engine::vectorized, Engine::fused}) {
+    NadarayaWatson<T> model({Kernel::gaussian, {1.5}, engine, 2});
+    model.fit(data.X, data.Y);
+    kreg::CancelToken token;
+    // An unrequested token changes nothing.
+    const Matrix<T> plain = model.predict(data.Z);
+    const Matrix<T> with_token = model.predict(data.Z, nullptr, &token);
+    EXPECT_TRUE(std::equal(plain.data(), plain.data() + plain.size(), with_token.data()))
+        << kreg::to_string(engine);
+    token.request();
+    EXPECT_THROW(model.predict(data.Z, nullptr, &token), kreg::Cancelled)
+        << kreg::to_string(engine);
+  }
+}
+
+TEST(NwApiCancel, RequestedTokenStopsEveryEngine) {
+  expect_predict_cancels<double>();
+  expect_predict_cancels<float>();
+}
+
+TEST(NwApiCancel, RequestFromAnotherThreadStopsALongPredict) {
+  // 200000 x 100000 pairs: many seconds on any machine; the request comes
+  // once predict runs, and predict must end with Cancelled, not finish.
+  const Cancellable<double> data(100000, 200000);
+  NadarayaWatson<double> model({Kernel::gaussian, {1.5}, Engine::fused, 2});
+  model.fit(data.X, data.Y);
+  kreg::CancelToken token;
+  std::atomic<bool> started{false};
+  std::thread requester([&] {
+    while (!started.load()) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    token.request();
+  });
+  started.store(true);
+  EXPECT_THROW(model.predict(data.Z, nullptr, &token), kreg::Cancelled);
+  requester.join();
 }
 
 }  // namespace

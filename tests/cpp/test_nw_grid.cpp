@@ -6,9 +6,12 @@
 // NaN at extreme bandwidths far from the origin; cancellation.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "kreg/error.hpp"
@@ -375,6 +378,30 @@ TEST(NwGrid, OverflowingDistancesWeighNothing) {
           << "query " << i << " h = " << h[b];
     }
   }
+}
+
+TEST(NwGrid, CancelledDuringAHugeGridStops) {
+  // 10^5 bandwidths over 2000 x 512 pairs would take minutes; a request from
+  // another thread once the grid runs must end it with Cancelled. (Before
+  // the engine polled within a block, one block of 32 queries did every
+  // bandwidth over every tile before looking.)
+  const auto data = make<double>(2000, 512, 3, 1, false, 0.0, 4);
+  kreg::nw::Problem<double> p{data.X, data.Y, {}, Kernel::gaussian, 1.0};
+  std::vector<double> inv_h2;
+  for (int b = 0; b < 100000; ++b) inv_h2.push_back(std::pow(10.0, -6.0 + 8.0 * b / 99999));
+  Matrix<double> out(data.Z.rows(), static_cast<index_t>(inv_h2.size()));
+  std::vector<index_t> isolated(inv_h2.size(), 0);
+  kreg::CancelToken token;
+  std::atomic<bool> started{false};
+  std::thread requester([&] {
+    while (!started.load()) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    token.request();
+  });
+  started.store(true);
+  EXPECT_THROW(kreg::nw::predict_grid<double>(p, data.Z, inv_h2, {}, out, isolated, 2, &token),
+               kreg::Cancelled);
+  requester.join();
 }
 
 TEST(NwGrid, CancelledBeforeStartThrows) {

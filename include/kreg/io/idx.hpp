@@ -16,6 +16,10 @@
 
 #include "kreg/io/table.hpp"
 
+namespace kreg {
+class CancelToken;  // kreg/interrupt.hpp
+}  // namespace kreg
+
 namespace kreg::io {
 
 enum class IdxType : std::uint8_t {
@@ -44,8 +48,11 @@ Matrix<T> read_idx(const std::string& path, NonFinite non_finite = NonFinite::re
 // data.size(); empty dims means {rows, cols}, or {rows} for one column).
 // T = std::uint8_t writes ubyte, float writes float, double writes double.
 // A path ending in .gz is gzip-compressed. Written to a temporary name, then
-// renamed.
+// renamed. `cancel` (nullptr: never cancelled) is polled while compressing and
+// before the file is written: once it is requested, write_idx throws
+// kreg::Cancelled and leaves `path` as it was.
 template <class T>
-void write_idx(const std::string& path, MatrixView<const T> data, std::vector<index_t> dims = {});
+void write_idx(const std::string& path, MatrixView<const T> data, std::vector<index_t> dims = {},
+               const CancelToken* cancel = nullptr);
 
 }  // namespace kreg::io
