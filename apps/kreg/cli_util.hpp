@@ -154,8 +154,6 @@ inline void check_distinct_paths(std::initializer_list<NamedPath> outputs,
   }
 }
 
-};
-
 // Every command's --jobs, checked on its text before CLI11 converts it, so
 // that 1e10 or 99999999999 (beyond int) get kreg's message rather than
 // "Could not convert", and a count beyond max_n_jobs() is refused before any
