@@ -7,6 +7,9 @@
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <initializer_list>
 #include <limits>
@@ -48,6 +51,16 @@ using Clock = std::chrono::steady_clock;
 
 inline double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// R^2 of fewer than 2 rows is undefined: kreg reports nan, as scikit-learn's
+// r2_score does, and says why on stderr (scikit-learn warns too).
+inline void warn_if_r2_undefined(double r2, std::int64_t rows) {
+  if (!std::isnan(r2)) return;
+  fmt::print(stderr,
+             "warning: R^2 of {} row{} is undefined (it needs at least 2); it is reported as nan, "
+             "as scikit-learn does. Score 2 or more rows, or use MSE or MAE\n",
+             rows, rows == 1 ? "" : "s");
 }
 
 // --jobs follows joblib's n_jobs; 0 is the one value without a meaning.

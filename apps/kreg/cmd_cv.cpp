@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -150,6 +151,7 @@ void run(const CvCliOptions& o) {
   Matrix<double> X;
   std::vector<double> y;
   std::string source;
+  std::optional<ExitOnSignal> reading(std::in_place);  // nothing to save yet: stop at once
   if (!o.data.empty()) {
     ImageSet set = load_image_set(o.data, "train", o.train_rows, true, "--data", "--train-rows");
     pixels = std::move(set.images);
@@ -176,6 +178,7 @@ void run(const CvCliOptions& o) {
       y.resize(static_cast<std::size_t>(o.train_rows));
     }
   }
+  reading.reset();
   const double load_s = seconds_since(t);
   const auto n = static_cast<index_t>(y.size());
   if (o.folds > n) {
@@ -258,7 +261,7 @@ void run(const CvCliOptions& o) {
           model.fit(Xtr, ytr);
           r.fit_seconds = seconds_since(fit_start);
           const auto score_start = Clock::now();
-          const Matrix<double> pred = model.predict(Xte);
+          const Matrix<double> pred = model.predict(Xte, nullptr, &cancel);
           r.score_seconds = seconds_since(score_start);
           r.test_score = regression_score(scoring, y_test, column(pred));
         }

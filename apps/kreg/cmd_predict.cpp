@@ -140,7 +140,9 @@ void run_typed(const PredictOptions& o) {
   if (query.y.cols() == 1 && pred.cols() == 1) {
     const std::span<const T> t(query.y.data(), static_cast<std::size_t>(query.y.rows()));
     const std::span<const T> p(pred.data(), static_cast<std::size_t>(pred.rows()));
-    fmt::print(stderr, "R^2: {:.6f}\n", r2_score(t, p));
+    const double r2 = r2_score(t, p);
+    fmt::print(stderr, "R^2: {:.6f}\n", r2);
+    warn_if_r2_undefined(r2, query.y.rows());
   }
 }
 

@@ -61,7 +61,11 @@ void run(const ScoreOptions& o) {
   const std::span<const double> t(y_true), p(y_pred);
   nlohmann::ordered_json out;
   for (const auto& m : o.metrics) {
-    if (m == "r2") out[m] = r2_score(t, p);
+    if (m == "r2") {
+      const double r2 = r2_score(t, p);
+      warn_if_r2_undefined(r2, static_cast<std::int64_t>(t.size()));
+      out[m] = r2;
+    }
     if (m == "mse") out[m] = mean_squared_error(t, p);
     if (m == "mae") out[m] = mean_absolute_error(t, p);
     if (m == "accuracy") out[m] = accuracy_score(t, p);

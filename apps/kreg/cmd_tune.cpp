@@ -702,6 +702,7 @@ void run_typed(const TuneOptions& o) {
         refit_score =
             r2_score<T>(std::span<const T>(test.y.data(), static_cast<std::size_t>(test.y.rows())),
                         std::span<const T>(pred.data(), static_cast<std::size_t>(pred.rows())));
+        warn_if_r2_undefined(*refit_score, test.y.rows());
         refit_json = {{"path", o.refit}, {"bandwidth", chosen}, {"test_r2", *refit_score}};
       }
     }

@@ -131,11 +131,15 @@ def fifo_case(kind, tmp_path):
                      "t10k-labels-idx1-ubyte"]:
             (tmp_path / name).write_bytes(b"")
         return ["infer", "--data", tmp_path], fifo
+    if kind == "cv":
+        fifo = tmp_path / "cv-train.csv"
+        return ["cv", "--model", "nw", "--train", fifo, "--target", "y", "--bandwidth", "0.5",
+                "--out", tmp_path / "out.csv"], fifo
     raise AssertionError(kind)
 
 
 @pytest.mark.parametrize("sig", SIGNALS)
-@pytest.mark.parametrize("kind", ["predict", "describe", "score", "augment", "infer"])
+@pytest.mark.parametrize("kind", ["predict", "describe", "score", "augment", "infer", "cv"])
 def test_a_read_blocked_on_a_fifo_stops(kreg_bin, tmp_path, kind, sig):
     args, fifo = fifo_case(kind, tmp_path)
     os.mkfifo(fifo)

@@ -164,6 +164,31 @@ def test_cv_with_one_point_folds_scores_nan_with_a_warning(kreg, small, tmp_path
     assert all(math.isfinite(f["test_score"]) for f in json.loads(out.read_text())["folds"])
 
 
+def test_r2_of_one_row_is_nan_with_a_warning_everywhere(kreg, small, tmp_path):
+    """predict's R^2 line, score's r2 and tune --refit's test_r2 on a one-row
+    test set: nan (null in JSON) and a warning that says why, as
+    scikit-learn's r2_score does; two rows give a number and no warning."""
+    root, X, y, train = small
+    one = write_csv(tmp_path / "one.csv", X[:1], y[:1])
+    two = write_csv(tmp_path / "two.csv", X[:2], y[:2])
+    why = "warning: R^2 of 1 row is undefined (it needs at least 2); it is reported as nan"
+    proc = kreg("predict", "--train", train, "--target", "y", "--query", one, "--out",
+                tmp_path / "p.csv")
+    assert "R^2: nan" in proc.stderr and why in proc.stderr
+    proc = kreg("predict", "--train", train, "--target", "y", "--query", two, "--out",
+                tmp_path / "p.csv")
+    assert "R^2: nan" not in proc.stderr and "warning" not in proc.stderr
+    proc = kreg("score", "--true", one, "--pred", one, "--target", "y", "--metric", "r2",
+                "--json")
+    assert json.loads(proc.stdout)["r2"] is None and why in proc.stderr
+    out = tmp_path / "tune.json"
+    proc = kreg("tune", "--train", train, "--target", "y", "--test", one, "--cv", 5,
+                "--bandwidths", "0.5,1", "--refit", tmp_path / "refit.csv", "--out", out,
+                "--quiet")
+    assert why in proc.stderr
+    assert json.loads(out.read_text())["refit"]["test_r2"] is None
+
+
 def test_tune_refuses_r2_on_one_point_folds(kreg, small, tmp_path):
     root, X, y, _ = small
     train = write_csv(tmp_path / "eight.csv", X[:8], y[:8])
