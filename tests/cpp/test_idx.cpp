@@ -415,10 +415,10 @@ TEST_F(Idx, HugeHeaderFailsFastWithoutAllocating) {
                 "bytes) but the file holds only 3 bytes");
   // 10^18 values gzipped: more than any machine's memory, found before
   // decompressing.
-  const auto q = write("huge.gz", gzip(header(0x0E, {1000000, 1000000, 1000000}) + f64s({1})));
+  const auto q = write("huge.gz", gzip(header(0x0E, {1000000000, 1000000, 1}) + f64s({1})));
   const std::string expected = fmt::format(
-      "{}: header declares 1000000 x 1000000 x 1000000 = 1000000000000000000 values "
-      "(8000000000000000000 bytes), more than this machine's {} bytes of memory; the file is "
+      "{}: header declares 1000000000 x 1000000 x 1 = 1000000000000000 values "
+      "(8000000000000000 bytes), more than this machine's {} bytes of memory; the file is "
       "corrupt or too large",
       q, kreg::io::detail::physical_memory());
   EXPECT_EQ(input_error([&] { read_idx<float>(q); }), expected);
