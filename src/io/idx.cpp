@@ -245,9 +245,9 @@ Loaded load(const std::string& path, std::size_t out_item, bool header_only, boo
     check_memory(p, std::max<std::size_t>(out_item, 1), path);
     if (header_only) return r;
     const std::uint64_t total = p.header_bytes + p.data_bytes;
-    // Deflate expands incompressible data by 5 bytes per 64 KiB block; the
-    // extra 1 MiB covers member headers and padding.
-    z.limit_input(total + total / 1024 + (std::uint64_t{1} << 20));
+    // Deflate expands incompressible data by 5 bytes per 64 KiB block; on
+    // top, 1 MiB for member headers and the padding gzip(1) allows.
+    z.limit_input(total + total / 1024 + (std::uint64_t{1} << 20) + detail::kMaxGzipPadding);
     if (before_data && gzip_isize(file) == static_cast<std::uint32_t>(total)) before_data(p);
     r.data = detail::read_up_to(z, p.data_bytes);
     if (r.data.size() < p.data_bytes) throw InputError(holds_only(p, path, r.data.size()));

@@ -223,8 +223,8 @@ std::optional<Dtype> parse_dtype(std::string_view d) {
   } else if (!descr.empty() && descr.front() == '[') {
     why = " (a structured array; save one plain numeric array instead)";
   }
-  throw InputError(
-      fmt::format("{}: unsupported NPY dtype '{}'{}; kreg reads {}", path, descr, why, kSupported));
+  throw InputError(fmt::format("{}: unsupported NPY dtype '{}'{}; kreg reads {}", path,
+                               detail::printable(descr, 200), why, kSupported));
 }
 
 std::string shape_text(const std::vector<index_t>& shape) {
@@ -331,9 +331,9 @@ ParsedHeader parse_header(InputFile& src) {
       d.fail(
           fmt::format("unexpected key '{}'; an NPY header has 'descr', 'fortran_order' and "
                       "'shape'",
-                      key));
+                      detail::printable(key, 200)));
     }
-    if (*seen) d.fail(fmt::format("key '{}' appears twice", key));
+    if (*seen) d.fail(fmt::format("key '{}' appears twice", detail::printable(key, 200)));
     *seen = true;
     if (!d.eat(',')) {
       d.expect('}');

@@ -48,6 +48,13 @@ TEST(ResolveColumn, ErrorsSayWhatExists) {
             "index (0..2, or -1 for the last)");
 }
 
+TEST(ResolveColumn, ControlBytesInNamesAreEscaped) {
+  using namespace std::string_literals;
+  const std::vector<std::string> cols{"a\0b"s, "c\x1b[2J"};
+  EXPECT_EQ(message_of([&] { resolve_column("t\nx", cols, 2); }),
+            "no column named 't\\nx'; the columns are 'a\\0b', 'c\\x1b[2J'");
+}
+
 TEST(SplitTarget, MovesTargetOut) {
   const auto ds = split_target(small_table(), "b");
   ASSERT_EQ(ds.X.cols(), 2);
