@@ -55,8 +55,10 @@ class FifoReader:
     def __init__(self, path):
         os.mkfifo(path)
         self.path = path
-        self.data = b""
-        self.thread = threading.Thread(target=self._read)
+        self.data = None
+        # A daemon: should kreg replace the FIFO instead of writing to it, the
+        # thread waits for a writer forever, and must not keep pytest alive.
+        self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 
     def _read(self):
@@ -64,6 +66,9 @@ class FifoReader:
             self.data = f.read()
 
     def join(self):
+        """What kreg wrote, or None when the FIFO is gone (replaced)."""
+        if not stat.S_ISFIFO(os.lstat(self.path).st_mode):
+            return None
         if self.thread.is_alive():  # kreg never opened it: unblock our open
             with open(self.path, "wb"):
                 pass
@@ -150,6 +155,7 @@ def test_out_fifo_is_written_through(kreg_bin, data):
     proc = run(kreg_bin, *predict_args(data), "--out", data / "pred.fifo")
     got = reader.join()
     assert proc.returncode == 0, proc.stderr
+    assert got is not None, "kreg replaced the FIFO"
     assert got.decode().splitlines()[0] == "y" and len(got.decode().splitlines()) == 3
     assert stat.S_ISFIFO(os.lstat(data / "pred.fifo").st_mode)
 
@@ -159,6 +165,7 @@ def test_out_fifo_is_written_through(kreg_bin, data):
                "--journal", data / "tune.journal")
     got = reader.join()
     assert proc.returncode == 0, proc.stderr
+    assert got is not None, "kreg replaced the FIFO"
     assert json.loads(got)["n_train"] == 4
     assert stat.S_ISFIFO(os.lstat(data / "tune.fifo").st_mode)
 
