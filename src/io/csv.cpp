@@ -145,7 +145,8 @@ struct Context {
   }
   std::string column_label(index_t j) const {
     if (names != nullptr && static_cast<std::size_t>(j) < names->size()) {
-      return fmt::format("column '{}'", (*names)[static_cast<std::size_t>(j)]);
+      return fmt::format("column '{}'",
+                         detail::printable((*names)[static_cast<std::size_t>(j)], 200));
     }
     return fmt::format("field {}", j + 1);
   }

@@ -135,7 +135,9 @@ InputFile::InputFile(const std::string& path) : path_(path) {
     ::close(fd_);
     throw InputError(fmt::format("cannot read '{}': it is a directory, not a file", path));
   }
-  if (S_ISREG(st.st_mode)) size_ = static_cast<std::uint64_t>(st.st_size);
+  // /proc and /sys files say 0 bytes whatever they hold: streams too (an
+  // empty regular file reads as an empty stream, to the same effect).
+  if (S_ISREG(st.st_mode) && st.st_size > 0) size_ = static_cast<std::uint64_t>(st.st_size);
 }
 
 InputFile::~InputFile() { ::close(fd_); }

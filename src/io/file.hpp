@@ -30,7 +30,8 @@ class InputFile final : public Reader {
   InputFile& operator=(const InputFile&) = delete;
 
   const std::string& path() const { return path_; }
-  // The size of a regular file; nullopt for a stream.
+  // The size of a regular file; nullopt for a stream (and for a regular
+  // file of size 0, which in /proc may hold anything).
   std::optional<std::uint64_t> size() const { return size_; }
   std::size_t read(char* dst, std::size_t n) override;
   // The last n bytes of a regular file, without moving the read position;

@@ -461,6 +461,10 @@ TEST_F(Csv, ControlBytesInCellsAreEscapedInMessages) {
   const std::string text = "a,b\n1,x\0y\x01\x1b[31m\n"s;
   expect_input_error([&] { (void)kreg::io::parse_csv<double>(text, {}, "nul.csv"); },
                      "nul.csv:2:3: expected a number, found 'x\\0y\\x01\\x1b[31m' (column 'b')");
+  expect_input_error([] { (void)kreg::io::parse_csv<double>("a\tb\x7f,c\n1,z\n", {}, "c.csv"); },
+                     "c.csv:2:3: expected a number, found 'z' (column 'c')");
+  expect_input_error([] { (void)kreg::io::parse_csv<double>("a\tb\x7f,c\nz,1\n", {}, "c.csv"); },
+                     "c.csv:2:1: expected a number, found 'z' (column 'a\\tb\\x7f')");
   expect_input_error(
       [] { (void)kreg::io::parse_csv<double>("a\tb,a\tb\n1,2\n", {}, "dup.csv"); },
       "dup.csv:1:5: duplicate column name 'a\\tb' (fields 1 and 2); column names must be unique");
