@@ -57,13 +57,16 @@ format:
 clean:
 	rm -rf build demo-data
 
-# Fuzz every file parser for FUZZ_SECONDS each (clang + libFuzzer, ASan+UBSan).
+# Fuzz every file parser for FUZZ_SECONDS each (clang + libFuzzer, ASan+UBSan):
+# CSV, NPY and IDX as files and as streams (a pipe), the gzip decompressor and
+# the journal reader. Findings (crash-*, leak-*, timeout-*) land in build/fuzz.
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= csv npy idx stream gzip journal
 fuzz: bootstrap
 	cmake --preset fuzz >/dev/null
 	cmake --build --preset fuzz -j $(JOBS)
-	for t in csv npy idx; do \
+	for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build/fuzz/corpus/$$t && \
 	  build/fuzz/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 \
-	    build/fuzz/corpus/$$t fuzz/corpus/$$t || exit 1; \
+	    -artifact_prefix=build/fuzz/ build/fuzz/corpus/$$t fuzz/corpus/$$t || exit 1; \
 	done

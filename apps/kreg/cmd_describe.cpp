@@ -94,7 +94,9 @@ void run(const DescribeOptions& o) {
                                   {"rows", table.data.rows()},
                                   {"cols", table.data.cols()},
                                   {"columns", cols}};
-    fmt::print("{}\n", out.dump(2));
+    // Column and file names are the user's bytes, not always UTF-8: the JSON
+    // gets U+FFFD where they are not, rather than no output at all.
+    fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
     return;
   }
   fmt::print("{}: {} rows x {} columns\n", o.path, table.data.rows(), table.data.cols());

@@ -1,10 +1,21 @@
 // main.cpp - the kreg command-line tool: parse, dispatch, map errors to exit
-// codes (0 success, 1 runtime error, 2 bad usage).
+// codes (0 success, 1 runtime error, 2 bad usage) and make sure every
+// failure reaches the user as kreg's own message, including a failed write
+// to standard output, an allocation that failed and a JSON library error.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <new>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
@@ -17,6 +28,67 @@ namespace {
 constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitInterrupted = 130;  // 128 + SIGINT, as a shell reports Ctrl-C
+
+std::vector<CLI::App*> all_commands(CLI::App& app) {
+  return app.get_subcommands([](CLI::App*) { return true; });
+}
+
+std::string command_names(CLI::App& app) {
+  std::string out;
+  for (const CLI::App* sub : all_commands(app)) {
+    out += (out.empty() ? "" : ", ") + sub->get_name();
+  }
+  return out;
+}
+
+// "kreg tune", or "kreg" before a command was chosen.
+std::string running(CLI::App& app) {
+  const auto chosen = app.get_subcommands();
+  return chosen.empty() ? std::string("kreg") : "kreg " + chosen.front()->get_name();
+}
+
+// The first word that is not an option must name a command; CLI11 would
+// only say "A subcommand is required" without naming the word.
+bool unknown_command(CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return false;
+  const std::string_view word = argv[1];
+  for (const CLI::App* sub : all_commands(app)) {
+    if (sub->check_name(std::string(word))) return false;
+  }
+  fmt::print(stderr, "kreg: error: unknown command '{}'; the commands are {} (kreg --help)\n", word,
+             command_names(app));
+  return true;
+}
+
+// A JSON library error in kreg's words: its own text starts with an
+// "[json.exception.type_error.316]" tag that means nothing to a user.
+std::string json_message(const nlohmann::json::exception& e) {
+  std::string_view what = e.what();
+  if (what.starts_with("[json.exception.")) {
+    const auto close = what.find("] ");
+    if (close != std::string_view::npos) what.remove_prefix(close + 2);
+  }
+  if (e.id == 316) {
+    return fmt::format(
+        "cannot write JSON: a file or column name is not valid UTF-8 ({}); rename it", what);
+  }
+  if (e.id >= 101 && e.id <= 199) return fmt::format("malformed JSON: {}", what);
+  return fmt::format("JSON: {}", what);
+}
+
+// Output already printed may still sit in stdout's buffer: a full disk
+// (> /dev/full) or a closed pipe shows only now. A run whose output was lost
+// must not exit 0.
+int check_stdout(int code) {
+  errno = 0;
+  const bool flushed = std::fflush(stdout) == 0;
+  const int err = errno;
+  if (flushed && std::ferror(stdout) == 0) return code;
+  fmt::print(stderr, "kreg: error: cannot write to standard output: {}\n",
+             err != 0 ? std::strerror(err) : "a write failed");
+  return code == 0 ? kExitRuntime : code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -42,6 +114,7 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (unknown_command(app, argc, argv)) return kExitUsage;
   // SIGINT and SIGTERM request the run's token in every phase of every
   // command (cli_util.hpp), never kill it halfway through a write.
   const kreg::ScopedSigint sigint(kreg::cli::cancel_token());
@@ -49,17 +122,43 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
     // A signal after the command's last poll: still not a normal end.
     kreg::throw_if_cancelled(&kreg::cli::cancel_token());
-    return 0;
+    return check_stdout(0);
   } catch (const CLI::ParseError& e) {
     // --help and --version arrive here as "errors" with exit code 0.
     const int code = app.exit(e);
-    return code == 0 ? 0 : kExitUsage;
+    return check_stdout(code == 0 ? 0 : kExitUsage);
   } catch (const kreg::Cancelled& e) {
     fmt::print(stderr, "kreg: {}\n", e.what());
     return kExitInterrupted;
   } catch (const kreg::ArgumentError& e) {
     fmt::print(stderr, "kreg: error: {}\n", e.what());
     return kExitUsage;
+  } catch (const std::bad_alloc&) {
+    // Also std::bad_array_new_length: a size computed from the input.
+    fmt::print(stderr,
+               "kreg: error: out of memory while running `{}`; the input may declare more data "
+               "than it holds, or be too large for this machine: use --dtype f32 where the "
+               "command has it, or fewer rows\n",
+               running(app));
+    return kExitRuntime;
+  } catch (const std::length_error&) {
+    fmt::print(stderr,
+               "kreg: error: out of memory while running `{}`: a size computed from the input is "
+               "larger than any allocation can be; the input may declare more data than it "
+               "holds\n",
+               running(app));
+    return kExitRuntime;
+  } catch (const nlohmann::json::exception& e) {
+    fmt::print(stderr, "kreg: error: {}\n", json_message(e));
+    return kExitRuntime;
+  } catch (const std::system_error& e) {
+    // fmt::print throws when stdout cannot take the text (its buffer full).
+    if (std::ferror(stdout) != 0) {
+      fmt::print(stderr, "kreg: error: cannot write to standard output: {}\n", e.code().message());
+    } else {
+      fmt::print(stderr, "kreg: error: {}\n", e.what());
+    }
+    return kExitRuntime;
   } catch (const std::exception& e) {
     fmt::print(stderr, "kreg: error: {}\n", e.what());
     return kExitRuntime;

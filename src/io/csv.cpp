@@ -52,25 +52,8 @@ void check_delimiter(char delimiter, std::string_view who) {
   }
 }
 
-// A cell's text as shown in a message: control line ends escaped, long text cut.
-std::string shown_text(std::string_view s) {
-  constexpr std::size_t kLimit = 40;
-  std::string out;
-  for (const char c : s) {
-    if (out.size() >= kLimit) {
-      out += "...";
-      break;
-    }
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+// A cell's text as shown in a message: control bytes escaped, long text cut.
+std::string shown_text(std::string_view s) { return detail::printable(s); }
 
 // True when the decimal literal [b, e) (as matched by from_chars) is smaller
 // than 1 in magnitude, i.e. an out-of-range result underflowed rather than
@@ -162,7 +145,8 @@ struct Context {
   }
   std::string column_label(index_t j) const {
     if (names != nullptr && static_cast<std::size_t>(j) < names->size()) {
-      return fmt::format("column '{}'", (*names)[static_cast<std::size_t>(j)]);
+      return fmt::format("column '{}'",
+                         detail::printable((*names)[static_cast<std::size_t>(j)], 200));
     }
     return fmt::format("field {}", j + 1);
   }
@@ -376,6 +360,12 @@ std::size_t count_newlines(const char* p, const char* end) {
 template <class T>
 Table<T> parse_csv(std::string_view text, const CsvOptions& options, std::string_view source) {
   check_delimiter(options.delimiter, "read_csv");
+  // Old Mac files end their lines with CR alone: read them as LF.
+  if (text.find('\n') == std::string_view::npos && text.find('\r') != std::string_view::npos) {
+    std::string lf(text);
+    std::replace(lf.begin(), lf.end(), '\r', '\n');
+    return parse_csv<T>(lf, options, source);
+  }
   Context c;
   c.source = source;
   c.end = text.data() + text.size();
@@ -400,6 +390,22 @@ Table<T> parse_csv(std::string_view text, const CsvOptions& options, std::string
     if (!c.at_eol(q)) break;
     p = c.skip_eol(q);
     ++line;
+  }
+
+  // Every column costs a name and statistics: refuse an absurd count before
+  // splitting the first line (delimiters inside quotes count too; no real
+  // header comes near the limit).
+  {
+    const char* eol =
+        static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const auto fields = std::count(p, eol != nullptr ? eol : end, c.delimiter) + 1;
+    if (fields > detail::kMaxColumns) {
+      throw InputError(fmt::format(
+          "{}:{}: {} has {} fields, more than kreg's limit of {} columns (kreg keeps a name and "
+          "statistics for every column, which alone would take gigabytes); is the delimiter "
+          "right?",
+          source, line, c.like(), fields, detail::kMaxColumns));
+    }
   }
 
   Table<T> table;
@@ -491,7 +497,14 @@ Table<T> parse_csv(std::string_view text, const CsvOptions& options, std::string
 
   if (rows == 0) {
     if (options.header) {
-      throw InputError(fmt::format("{}: the file has a header row but no data rows", source));
+      const bool cr =
+          std::any_of(table.columns.begin(), table.columns.end(),
+                      [](const std::string& name) { return name.find('\r') != name.npos; });
+      throw InputError(fmt::format(
+          "{}: the file has a header row but no data rows{}", source,
+          cr ? " (its lines end in CR alone, old Mac style, mixed with LF line ends; convert "
+               "them all to LF or CRLF)"
+             : ""));
     }
     throw InputError(fmt::format("{}: the file is empty, expected rows of numbers", source));
   }
@@ -507,7 +520,7 @@ Table<T> parse_csv(std::string_view text, const CsvOptions& options, std::string
 template <class T>
 Table<T> read_csv(const std::string& path, const CsvOptions& options) {
   check_delimiter(options.delimiter, "read_csv");
-  const std::string text = detail::read_file(path);
+  const std::string text = detail::read_text(path);
   return parse_csv<T>(text, options, path);
 }
 

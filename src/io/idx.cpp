@@ -2,15 +2,15 @@
 //
 // Layout: 0, 0, a type byte, a dimension count, one big-endian uint32 per
 // dimension, then the values, big-endian. A gzipped file is recognised by its
-// magic (whatever its name). Its header is decompressed first, on its own, so
-// that the size it declares can be checked against this machine's memory
-// before the data are decompressed, and the decompression is then bounded by
-// that size.
+// magic (whatever its name). The file is read as a stream: the header first,
+// so that the size it declares is checked against this machine's memory (and
+// a regular file's size) before anything is allocated, then exactly the
+// values it declares, then a check that nothing follows them; a pipe or an
+// endless device is never read past what the header promises.
 #include "kreg/io/idx.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <bit>
@@ -27,6 +27,11 @@
 #include "kreg/interrupt.hpp"
 
 namespace kreg::io {
+
+using detail::GunzipReader;
+using detail::InputFile;
+using detail::MemoryReader;
+using detail::Reader;
 
 namespace {
 
@@ -67,43 +72,6 @@ struct Parsed {
   std::uint64_t data_bytes = 0;  // count * item
   std::string dims_text;         // "60000 x 28 x 28"
 };
-
-// The first up to `want` bytes of a gzip stream (members followed across),
-// decompressed without decompressing the rest. `ok` is false when zlib
-// stopped on an error or the input ran out before `want` bytes.
-std::string gunzip_prefix(std::string_view bytes, std::size_t want, bool& ok) {
-  std::string out(want, '\0');
-  z_stream s{};
-  ok = false;
-  if (inflateInit2(&s, 16 + MAX_WBITS) != Z_OK) return {};
-  std::size_t consumed = 0;
-  std::size_t produced = 0;
-  while (produced < want) {
-    const auto in_now =
-        static_cast<unsigned>(std::min<std::size_t>(bytes.size() - consumed, std::size_t{1} << 30));
-    s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data() + consumed));
-    s.avail_in = in_now;
-    s.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
-    s.avail_out = static_cast<unsigned>(want - produced);
-    const int rc = inflate(&s, Z_NO_FLUSH);
-    consumed += in_now - s.avail_in;
-    produced = want - s.avail_out;
-    if (rc == Z_STREAM_END) {
-      if (consumed < bytes.size() && detail::is_gzip(bytes.substr(consumed))) {
-        inflateReset(&s);
-        continue;
-      }
-      ok = true;  // the whole stream is shorter than `want`
-      break;
-    }
-    if (rc != Z_OK && rc != Z_BUF_ERROR) break;
-    if (consumed == bytes.size() && s.avail_out > 0) break;
-  }
-  if (produced == want) ok = true;
-  inflateEnd(&s);
-  out.resize(produced);
-  return out;
-}
 
 std::uint32_t load_be32(const char* p) {
   const auto* u = reinterpret_cast<const unsigned char*>(p);
@@ -167,6 +135,13 @@ Parsed parse_header(std::string_view head, const std::string& path) {
                     path, text));
   }
   p.data_bytes = static_cast<std::uint64_t>(bytes);
+  if (p.cols > detail::kMaxColumns) {
+    throw InputError(fmt::format(
+        "{}: header's dimensions {} make {} columns per row, more than kreg's limit of {} (kreg "
+        "keeps a name and statistics for every column, which alone would take gigabytes); the "
+        "file is corrupt or not a data set kreg can use",
+        path, text, p.cols, detail::kMaxColumns));
+  }
   return p;
 }
 
@@ -190,7 +165,7 @@ void check_memory(const Parsed& p, std::size_t out_item, const std::string& path
 
 struct Loaded {
   Parsed parsed;
-  std::string bytes;  // decompressed file, header included
+  std::string data;  // the values as stored, header excluded
 };
 
 // Reading as uint8 needs a ubyte file; says so before decompressing anything.
@@ -203,53 +178,110 @@ void check_type(const Parsed& p, bool need_u8, const std::string& path) {
       path, type_info(t)->name, t));
 }
 
-// The last gzip member's ISIZE field: the decompressed size mod 2^32.
-std::uint32_t gzip_isize(std::string_view raw) {
-  if (raw.size() < 18) return 0;
-  const auto* u = reinterpret_cast<const unsigned char*>(raw.data() + raw.size() - 4);
+// The header from the start of `in`: the 4 fixed bytes, then the
+// dimensions they announce; nothing past it is read.
+Parsed read_header(Reader& in, const std::string& path) {
+  std::string head(kMaxHeader, '\0');
+  std::size_t got = in.read(head.data(), 4);
+  if (got == 4) {
+    const auto ndim = static_cast<unsigned char>(head[3]);
+    if (ndim >= 1 && ndim <= 3) got += in.read(head.data() + 4, 4 * std::size_t{ndim});
+  }
+  head.resize(got);
+  return parse_header(head, path);
+}
+
+// `a`, then `b`.
+class Chained final : public Reader {
+ public:
+  Chained(Reader& a, Reader& b) : a_(a), b_(b) {}
+  std::size_t read(char* dst, std::size_t n) override {
+    const std::size_t k = a_.read(dst, n);
+    return k < n ? k + b_.read(dst + k, n - k) : k;
+  }
+
+ private:
+  Reader& a_;
+  Reader& b_;
+};
+
+std::string holds_only(const Parsed& p, const std::string& path, std::uint64_t have) {
+  return fmt::format("{}: header declares {} but the file holds only {} bytes", path, declared(p),
+                     have);
+}
+
+// The last gzip member's ISIZE field (the decompressed size mod 2^32) of a
+// regular file.
+std::optional<std::uint32_t> gzip_isize(const InputFile& file) {
+  const auto t = file.tail(4);
+  if (!t || *file.size() < 18) return std::nullopt;
+  const auto* u = reinterpret_cast<const unsigned char*>(t->data());
   return std::uint32_t{u[0]} | std::uint32_t{u[1]} << 8 | std::uint32_t{u[2]} << 16 |
          std::uint32_t{u[3]} << 24;
 }
 
-// The whole (decompressed) file, checked against its header. `out_item` is
-// sizeof(T) of the matrix it will become. With `header_only`, a gzipped
-// file's data are not decompressed (a plain file's size is still checked).
-// `before_data`, when given, runs once the header is validated and, for a
-// gzipped file whose trailer agrees with the header's size, before the data
-// are decompressed (read_idx allocates its result meanwhile).
+// The file's data, checked against its header: the header is read first and
+// then exactly the values it declares, so that a stream (a pipe, /dev/zero)
+// is never read past them. `out_item` is sizeof(T) of the matrix it will
+// become. With `header_only`, a gzipped file's data are not decompressed (a
+// plain regular file's size is still checked). `before_data`, when given,
+// runs once the header is validated and, for a gzipped file whose trailer
+// agrees with the header's size, before the data are decompressed
+// (read_idx allocates its result meanwhile).
 Loaded load(const std::string& path, std::size_t out_item, bool header_only, bool need_u8,
             const std::function<void(const Parsed&)>& before_data = {}) {
   Loaded r;
-  std::string raw = detail::read_file(path);
-  if (detail::is_gzip(raw)) {
-    bool ok = false;
-    const std::string head = gunzip_prefix(raw, kMaxHeader, ok);
-    // zlib stopped early: let gunzip say why (corrupt or truncated data).
-    if (!ok) (void)detail::gunzip(raw, path, kMaxHeader);
-    r.parsed = parse_header(head, path);
-    check_type(r.parsed, need_u8, path);
-    check_memory(r.parsed, std::max<std::size_t>(out_item, 1), path);
+  InputFile file(path);
+  // The first two bytes tell a gzipped file; the rest is read after them.
+  char magic[2] = {};
+  const std::size_t got = file.read(magic, 2);
+  MemoryReader first(std::string_view(magic, got));
+  Chained bytes(first, file);
+
+  if (detail::is_gzip(std::string_view(magic, got))) {
+    GunzipReader z(bytes, path);
+    r.parsed = read_header(z, path);
+    const Parsed& p = r.parsed;
+    check_type(p, need_u8, path);
+    check_memory(p, std::max<std::size_t>(out_item, 1), path);
     if (header_only) return r;
-    const std::uint64_t total = r.parsed.header_bytes + r.parsed.data_bytes;
-    if (before_data && gzip_isize(raw) == static_cast<std::uint32_t>(total)) before_data(r.parsed);
-    r.bytes = detail::gunzip(raw, path, total);
-  } else {
-    r.parsed = parse_header(raw, path);
-    check_type(r.parsed, need_u8, path);
-    r.bytes = std::move(raw);
+    const std::uint64_t total = p.header_bytes + p.data_bytes;
+    // Deflate expands incompressible data by 5 bytes per 64 KiB block; on
+    // top, 1 MiB for member headers and the padding gzip(1) allows.
+    z.limit_input(total + total / 1024 + (std::uint64_t{1} << 20) + detail::kMaxGzipPadding);
+    if (before_data && gzip_isize(file) == static_cast<std::uint32_t>(total)) before_data(p);
+    r.data = detail::read_up_to(z, p.data_bytes);
+    if (r.data.size() < p.data_bytes) throw InputError(holds_only(p, path, r.data.size()));
+    if (!at_end(z)) {
+      throw InputError(
+          fmt::format("{}: decompressed data is larger than the {} bytes expected", path, total));
+    }
+    return r;
   }
+
+  r.parsed = read_header(bytes, path);
   const Parsed& p = r.parsed;
-  const std::uint64_t have = r.bytes.size() - p.header_bytes;
-  if (have < p.data_bytes) {
-    throw InputError(fmt::format("{}: header declares {} but the file holds only {} bytes", path,
-                                 declared(p), have));
+  check_type(p, need_u8, path);
+  if (const auto size = file.size()) {
+    // A regular file: its size says at once whether the data are all there.
+    const std::uint64_t have = *size - p.header_bytes;
+    if (have < p.data_bytes) throw InputError(holds_only(p, path, have));
+    if (have > p.data_bytes) {
+      throw InputError(fmt::format(
+          "{}: header declares {} but the file holds {} bytes ({} unexpected bytes after the "
+          "data)",
+          path, declared(p), have, have - p.data_bytes));
+    }
   }
-  if (have > p.data_bytes) {
+  check_memory(p, std::max<std::size_t>(out_item, 1), path);
+  if (header_only) return r;
+  r.data = detail::read_up_to(bytes, p.data_bytes);
+  if (r.data.size() < p.data_bytes) throw InputError(holds_only(p, path, r.data.size()));
+  if (!at_end(bytes)) {
     throw InputError(fmt::format(
-        "{}: header declares {} but the file holds {} bytes ({} unexpected bytes after the data)",
-        path, declared(p), have, have - p.data_bytes));
+        "{}: header declares {} but more bytes follow the data; the file is corrupt or endless",
+        path, declared(p)));
   }
-  if (!header_only) check_memory(p, out_item, path);
   return r;
 }
 
@@ -328,7 +360,7 @@ Matrix<T> read_idx(const std::string& path, NonFinite non_finite, IdxHeader* hea
   Loaded r = load(path, sizeof(T), false, std::is_same_v<T, std::uint8_t>, allocate_early);
   const Parsed& p = r.parsed;
   Matrix<T> m = pending.valid() ? pending.get() : Matrix<T>(p.rows, p.cols);
-  convert(p, r.bytes.data() + p.header_bytes, m.data());
+  convert(p, r.data.data(), m.data());
   const bool floating = p.header.type == IdxType::f32 || p.header.type == IdxType::f64;
   if constexpr (!std::is_same_v<T, std::uint8_t>) {
     if (non_finite == NonFinite::reject && floating) detail::check_finite(m, path);

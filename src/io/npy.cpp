@@ -9,22 +9,21 @@
 // padded with spaces and ended by '\n', then the raw array data. The reader
 // streams the data from the file straight into the result (no second copy of
 // the file in memory); the size the header declares is checked against the
-// file's size before anything is allocated.
+// file's size before anything is allocated. A pipe or device is read as a
+// stream: the header, then exactly the data it declares, then a check that
+// nothing follows.
 #include "kreg/io/npy.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <bit>
 #include <cctype>
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <limits>
 #include <optional>
 #include <string_view>
@@ -35,6 +34,9 @@
 #include "kreg/error.hpp"
 
 namespace kreg::io {
+
+using detail::InputFile;
+using detail::Reader;
 
 namespace {
 
@@ -60,74 +62,6 @@ std::size_t item_size(Dtype d) {
   }
   return 1;
 }
-
-// ---------------------------------------------------------------------------
-// The file: a FILE* plus its size. Regular files are streamed; anything else
-// (a pipe, a process substitution) is read into memory first so that its size
-// is known before the data are allocated.
-
-class Source {
- public:
-  explicit Source(const std::string& path) : path_(path) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-      throw InputError(fmt::format("cannot read '{}': it is a directory, not a file", path));
-    }
-    file_ = std::fopen(path.c_str(), "rb");
-    if (file_ == nullptr) {
-      const int err = errno;
-      // read_file words every open failure the same way for all readers.
-      (void)detail::read_file(path);
-      throw InputError(fmt::format("cannot open '{}': {}", path, std::strerror(err)));
-    }
-    struct stat st {};
-    if (::fstat(::fileno(file_), &st) == 0 && S_ISREG(st.st_mode)) {
-      size_ = static_cast<std::uint64_t>(st.st_size);
-    } else {
-      in_memory_ = true;
-      char buffer[1 << 16];
-      std::size_t got = 0;
-      while ((got = std::fread(buffer, 1, sizeof buffer, file_)) > 0) memory_.append(buffer, got);
-      size_ = memory_.size();
-    }
-  }
-  ~Source() {
-    if (file_ != nullptr) std::fclose(file_);
-  }
-  Source(const Source&) = delete;
-  Source& operator=(const Source&) = delete;
-
-  std::uint64_t size() const { return size_; }
-  const std::string& path() const { return path_; }
-
-  // Reads up to n bytes at the current position; returns how many it got.
-  std::size_t read(char* dst, std::size_t n) {
-    if (in_memory_) {
-      const std::size_t got = std::min(n, memory_.size() - pos_);
-      std::memcpy(dst, memory_.data() + pos_, got);
-      pos_ += got;
-      return got;
-    }
-    std::size_t got = 0;
-    while (got < n) {
-      const std::size_t r = std::fread(dst + got, 1, n - got, file_);
-      if (r == 0) break;
-      got += r;
-    }
-    if (got < n && std::ferror(file_) != 0) {
-      throw InputError(fmt::format("error reading '{}': {}", path_, std::strerror(errno)));
-    }
-    return got;
-  }
-
- private:
-  std::string path_;
-  std::FILE* file_ = nullptr;
-  std::uint64_t size_ = 0;
-  bool in_memory_ = false;
-  std::string memory_;
-  std::size_t pos_ = 0;
-};
 
 // ---------------------------------------------------------------------------
 // The header dict: a tiny parser for the Python literals numpy writes.
@@ -250,8 +184,7 @@ class DictParser {
     while (!t.empty() && (t.back() == ' ' || t.back() == '\n' || t.back() == '\0')) {
       t.remove_suffix(1);
     }
-    if (t.size() > 200) return fmt::format("\"{}...\"", t.substr(0, 200));
-    return fmt::format("\"{}\"", t);
+    return fmt::format("\"{}\"", detail::printable(t, 200));
   }
 
   std::string_view s_;
@@ -290,8 +223,8 @@ std::optional<Dtype> parse_dtype(std::string_view d) {
   } else if (!descr.empty() && descr.front() == '[') {
     why = " (a structured array; save one plain numeric array instead)";
   }
-  throw InputError(
-      fmt::format("{}: unsupported NPY dtype '{}'{}; kreg reads {}", path, descr, why, kSupported));
+  throw InputError(fmt::format("{}: unsupported NPY dtype '{}'{}; kreg reads {}", path,
+                               detail::printable(descr, 200), why, kSupported));
 }
 
 std::string shape_text(const std::vector<index_t>& shape) {
@@ -299,14 +232,14 @@ std::string shape_text(const std::vector<index_t>& shape) {
   return fmt::format("({})", fmt::join(shape, ", "));
 }
 
-// Reads the magic, version and header from the start of `src`, validating
-// everything the data read relies on.
-ParsedHeader parse_header(Source& src) {
+// Reads the magic, version and header from the start of `src` (and nothing
+// after them), validating everything the data read relies on.
+ParsedHeader parse_header(InputFile& src) {
   const std::string& path = src.path();
-  if (src.size() == 0)
-    throw InputError(fmt::format("{}: file is empty (expected an NPY file)", path));
+  const std::optional<std::uint64_t> size = src.size();  // nullopt: a stream
   char prefix[12] = {};
   const std::size_t got = src.read(prefix, sizeof prefix);
+  if (got == 0) throw InputError(fmt::format("{}: file is empty (expected an NPY file)", path));
   const std::string_view head(prefix, got);
   if (head.substr(0, std::min(got, kMagic.size())) !=
       kMagic.substr(0, std::min(got, kMagic.size()))) {
@@ -344,11 +277,12 @@ ParsedHeader parse_header(Source& src) {
     header_len = byte(8) | byte(9) << 8 | byte(10) << 16 | byte(11) << 24;
   }
   const std::uint64_t data_offset = fixed + header_len;
-  if (data_offset > src.size()) {
-    throw InputError(fmt::format(
+  const auto truncated = [&](std::uint64_t follow) {
+    return InputError(fmt::format(
         "{}: NPY header is truncated (its length field says {} bytes but only {} follow)", path,
-        header_len, src.size() - fixed));
-  }
+        header_len, follow));
+  };
+  if (size && data_offset > *size) throw truncated(*size - fixed);
   if (header_len > kMaxHeader) {
     throw InputError(fmt::format(
         "{}: NPY header length {} is implausibly large (numpy writes a few hundred bytes); the "
@@ -356,13 +290,15 @@ ParsedHeader parse_header(Source& src) {
         path, header_len));
   }
   h.data_offset = static_cast<index_t>(data_offset);
-  std::string text(prefix + fixed, got - fixed);
-  text.resize(header_len);
-  if (got - fixed < header_len) {
-    const std::size_t want = header_len - (got - fixed);
-    if (src.read(text.data() + (got - fixed), want) != want) {
-      throw InputError(fmt::format("{}: NPY header is truncated", path));
-    }
+  // (A version 1.0 header under 2 bytes leaves read bytes over; it cannot
+  // hold a dict, and the parse below says so.)
+  std::string text(prefix + fixed, std::min<std::size_t>(got - fixed, header_len));
+  if (text.size() < header_len) {
+    const std::size_t have = text.size();
+    const std::size_t want = static_cast<std::size_t>(header_len) - have;
+    text.resize(static_cast<std::size_t>(header_len));
+    const std::size_t more = src.read(text.data() + have, want);
+    if (more != want) throw truncated(have + more);
   }
 
   // The dict: keys in any order, any spacing, with or without a trailing comma.
@@ -395,9 +331,9 @@ ParsedHeader parse_header(Source& src) {
       d.fail(
           fmt::format("unexpected key '{}'; an NPY header has 'descr', 'fortran_order' and "
                       "'shape'",
-                      key));
+                      detail::printable(key, 200)));
     }
-    if (*seen) d.fail(fmt::format("key '{}' appears twice", key));
+    if (*seen) d.fail(fmt::format("key '{}' appears twice", detail::printable(key, 200)));
     *seen = true;
     if (!d.eat(',')) {
       d.expect('}');
@@ -435,7 +371,15 @@ ParsedHeader parse_header(Source& src) {
         shape_text(h.shape)));
   }
   p.bytes = static_cast<std::uint64_t>(bytes);
-  const std::uint64_t available = src.size() - data_offset;
+  if (p.cols > detail::kMaxColumns) {
+    throw InputError(fmt::format(
+        "{}: header's 'shape' {} makes {} columns per row, more than kreg's limit of {} (kreg "
+        "keeps a name and statistics for every column, which alone would take gigabytes); the "
+        "file is corrupt or not a data set kreg can use",
+        path, shape_text(h.shape), p.cols, detail::kMaxColumns));
+  }
+  if (!size) return p;  // a stream: read_npy checks the data as they come
+  const std::uint64_t available = *size - data_offset;
   if (p.bytes > available) {
     throw InputError(fmt::format("{}: header declares {} bytes of data but the file holds only {}",
                                  path, p.bytes, available));
@@ -506,8 +450,7 @@ constexpr bool same_layout(Dtype d) {
 }
 
 template <class T>
-void read_data(Source& src, const ParsedHeader& p, Matrix<T>& m) {
-  const std::string& path = src.path();
+void read_data(Reader& src, const std::string& path, const ParsedHeader& p, Matrix<T>& m) {
   const bool transpose = p.header.fortran_order && p.header.shape.size() == 2;
   if (same_layout<T>(p.dtype) && !transpose) {
     const std::size_t got = src.read(reinterpret_cast<char*>(m.data()), p.bytes);
@@ -558,13 +501,13 @@ void store_le(std::string& out, T v) {
 }  // namespace
 
 NpyHeader read_npy_header(const std::string& path) {
-  Source src(path);
+  InputFile src(path);
   return parse_header(src).header;
 }
 
 template <class T>
 Matrix<T> read_npy(const std::string& path, NonFinite non_finite) {
-  Source src(path);
+  InputFile src(path);
   const ParsedHeader p = parse_header(src);
   const std::uint64_t need = static_cast<std::uint64_t>(p.count) * sizeof(T);
   if (p.count > 0 && need / sizeof(T) != static_cast<std::uint64_t>(p.count)) {
@@ -576,8 +519,26 @@ Matrix<T> read_npy(const std::string& path, NonFinite non_finite) {
         "{}: the {} x {} array needs {} bytes as {} but this machine has only {} bytes of memory",
         path, p.rows, p.cols, need, std::is_same_v<T, float> ? "float" : "double", memory));
   }
-  Matrix<T> m(p.rows, p.cols);
-  read_data(src, p, m);
+  Matrix<T> m;
+  if (src.size()) {
+    // A regular file whose size matches the header: straight into the result.
+    m = Matrix<T>(p.rows, p.cols);
+    read_data(src, path, p, m);
+  } else {
+    // A stream: first the bytes that are really there (no allocation for
+    // what the header merely claims), then nothing more.
+    const std::string raw = detail::read_up_to(src, p.bytes);
+    if (raw.size() < p.bytes) throw_truncated(p, path, raw.size());
+    if (!detail::at_end(src)) {
+      throw InputError(fmt::format(
+          "{}: header declares {} bytes of data but more bytes follow them; the file is corrupt "
+          "or endless",
+          path, p.bytes));
+    }
+    m = Matrix<T>(p.rows, p.cols);
+    detail::MemoryReader memory_reader(raw);
+    read_data(memory_reader, path, p, m);
+  }
   // Only float data can hold NaN or Inf (every integer fits in a float).
   if (non_finite == NonFinite::reject && (p.dtype == Dtype::f4 || p.dtype == Dtype::f8)) {
     detail::check_finite(m, path);

@@ -36,7 +36,7 @@ Format format_of(const std::string& path) {
 std::string names_for_message(const std::vector<std::string>& columns) {
   std::string out;
   for (std::size_t j = 0; j < columns.size() && j < 20; ++j) {
-    out += (j ? ", '" : "'") + columns[j] + "'";
+    out += (j ? ", '" : "'") + detail::printable(columns[j], 200) + "'";
   }
   if (columns.size() > 20) out += fmt::format(", ... ({} columns)", columns.size());
   return out;
@@ -91,10 +91,10 @@ index_t resolve_column(std::string_view spec, const std::vector<std::string>& co
     throw ArgumentError(fmt::format(
         "no column named '{}': this file has no column names; give the target as a column "
         "index (0..{}, or -1 for the last)",
-        spec, n_cols - 1));
+        detail::printable(spec, 200), n_cols - 1));
   }
-  throw ArgumentError(
-      fmt::format("no column named '{}'; the columns are {}", spec, names_for_message(columns)));
+  throw ArgumentError(fmt::format("no column named '{}'; the columns are {}",
+                                  detail::printable(spec, 200), names_for_message(columns)));
 }
 
 template <class T>

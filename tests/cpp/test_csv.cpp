@@ -17,7 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "io/file.hpp"
 #include "kreg/error.hpp"
+#include "stream_support.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -429,6 +431,111 @@ TEST_F(Csv, FormatMatchesWrittenFileAndHonoursStride) {
   std::ifstream in(p, std::ios::binary);
   const std::string written((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(written, text);
+}
+
+// ------------------------------------------------- hostile and odd input
+
+using namespace std::string_literals;
+
+TEST_F(Csv, CrOnlyLineEndsReadLikeLf) {
+  // Old Mac files: lines end in CR alone.
+  for (const std::string text : {"x,y\r1,2\r3,4\r", "x,y\r1,2\r3,4"}) {
+    const auto t = kreg::io::parse_csv<double>(text);
+    EXPECT_EQ(t.columns, (std::vector<std::string>{"x", "y"}));
+    EXPECT_EQ(values(t.data), (std::vector<double>{1, 2, 3, 4}));
+  }
+  const auto p = file("mac.csv", "x,y\r1,2\r3,4\r");
+  EXPECT_EQ(values(kreg::io::read_csv<double>(p).data), (std::vector<double>{1, 2, 3, 4}));
+  // Errors still name the right line.
+  expect_input_error([] { (void)kreg::io::parse_csv<double>("x,y\r1,2\r3,z\r", {}, "m.csv"); },
+                     "m.csv:3:3: expected a number, found 'z' (column 'y')");
+  // CR alone mixed with LF: not guessed, but said.
+  expect_input_error([] { (void)kreg::io::parse_csv<double>("x,y\r1,2\r3,4\n", {}, "mix.csv"); },
+                     "mix.csv: the file has a header row but no data rows (its lines end in CR "
+                     "alone, old Mac style, mixed with LF line ends; convert them all to LF or "
+                     "CRLF)");
+}
+
+TEST_F(Csv, ControlBytesInCellsAreEscapedInMessages) {
+  // A NUL must not cut the message short; other control bytes are shown too.
+  const std::string text = "a,b\n1,x\0y\x01\x1b[31m\n"s;
+  expect_input_error([&] { (void)kreg::io::parse_csv<double>(text, {}, "nul.csv"); },
+                     "nul.csv:2:3: expected a number, found 'x\\0y\\x01\\x1b[31m' (column 'b')");
+  expect_input_error([] { (void)kreg::io::parse_csv<double>("a\tb\x7f,c\n1,z\n", {}, "c.csv"); },
+                     "c.csv:2:3: expected a number, found 'z' (column 'c')");
+  expect_input_error([] { (void)kreg::io::parse_csv<double>("a\tb\x7f,c\nz,1\n", {}, "c.csv"); },
+                     "c.csv:2:1: expected a number, found 'z' (column 'a\\tb\\x7f')");
+  expect_input_error(
+      [] { (void)kreg::io::parse_csv<double>("a\tb,a\tb\n1,2\n", {}, "dup.csv"); },
+      "dup.csv:1:5: duplicate column name 'a\\tb' (fields 1 and 2); column names must be unique");
+}
+
+TEST_F(Csv, BinaryFilesAreNotText) {
+  const std::string tail =
+      "; kreg reads CSV and TSV as text, and NPY and IDX files by their names (.npy, .idx, "
+      "-ubyte, .gz)";
+  expect_file_error(*this, file("nul.csv", "a,b\n1,x\0y\n"s),
+                    ": not a text file (a NUL byte at offset 7; is it binary data?)" + tail);
+  expect_file_error(
+      *this, file("npy.csv", "\x93NUMPY\x01\0v\0{"s),
+      ": not a text file (it is an NPY file; give it a name that ends in .npy)" + tail);
+  expect_file_error(*this, file("idx.csv", "\0\0\x08\x01\0\0\0\x01\x07"s),
+                    ": not a text file (it is an IDX file; give it a name that ends in .idx or "
+                    "-ubyte)" +
+                        tail);
+  expect_file_error(*this, file("gz.csv", "\x1f\x8b\x08\0\0\0\0\0"s),
+                    ": not a text file (it is gzip-compressed; decompress it first (kreg reads "
+                    "only IDX files gzipped))" +
+                        tail);
+  expect_file_error(*this,
+                    file("utf16.csv",
+                         "\xff\xfe"
+                         "a\0,\0b\0"s),
+                    ": the file is UTF-16 text; kreg reads CSV files as UTF-8 (or ASCII): save it "
+                    "as UTF-8");
+}
+
+TEST_F(Csv, EndlessBinaryStreamIsRefusedInItsFirstBlock) {
+  // /dev/zero never ends; the first block already shows it is not text.
+  expect_input_error([] { (void)kreg::io::read_csv<double>("/dev/zero"); },
+                     "/dev/zero: not a text file (a NUL byte at offset 0; is it binary data?); "
+                     "kreg reads CSV and TSV as text, and NPY and IDX files by their names (.npy, "
+                     ".idx, -ubyte, .gz)");
+  // The same through a FIFO fed with binary data without end.
+  const kreg::test::FedFifo fifo(path("zeros.csv"), "x,y\n1,2\n", std::string(4096, '\0'), true);
+  expect_input_error([&] { (void)kreg::io::read_csv<double>(fifo.path()); },
+                     fifo.path() +
+                         ": not a text file (a NUL byte at offset 8; is it binary data?); kreg "
+                         "reads CSV and TSV as text, and NPY and IDX files by their names (.npy, "
+                         ".idx, -ubyte, .gz)");
+}
+
+TEST_F(Csv, EndlessTextStreamStopsAtTheMemoryBound) {
+  // The bound is half of this machine's memory; a small one here shows the
+  // stop without filling the memory.
+  const kreg::test::FedFifo fifo(path("endless.csv"), "x,y\n", "1,2\n", true);
+  expect_input_error([&] { (void)kreg::io::detail::read_text(fifo.path(), 1 << 20); },
+                     fifo.path() +
+                         ": the text goes on past 1048576 bytes, the most kreg holds in memory "
+                         "for a CSV file on this machine (half of its memory); is it an endless "
+                         "stream?");
+  // A finite stream under the bound reads whole.
+  const kreg::test::FedFifo finite(path("finite.csv"), "x,y\n1,2\n3,4\n");
+  EXPECT_EQ(values(kreg::io::read_csv<double>(finite.path()).data),
+            (std::vector<double>{1, 2, 3, 4}));
+  // A regular file over the bound is refused before it is read.
+  const auto p = file("big.csv", "x,y\n" + std::string(2000, '1') + ",2\n");
+  expect_input_error([&] { (void)kreg::io::detail::read_text(p, 1000); },
+                     p + ": 2007 bytes of text, more than the 1000 bytes kreg holds in memory for "
+                         "a CSV file on this machine (half of its memory); use fewer rows");
+}
+
+TEST_F(Csv, AbsurdColumnCountIsRefusedBeforeSplitting) {
+  const std::string wide(std::size_t{1} << 24, ',');  // 2^24 + 1 fields
+  expect_input_error([&] { (void)kreg::io::parse_csv<double>(wide + "\n", {}, "wide.csv"); },
+                     "wide.csv:1: the header has 16777217 fields, more than kreg's limit of "
+                     "16777216 columns (kreg keeps a name and statistics for every column, which "
+                     "alone would take gigabytes); is the delimiter right?");
 }
 
 }  // namespace

@@ -4,10 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <random>
 #include <string>
+#include <utility>
 
 #include "kreg/error.hpp"
 #include "test_support.hpp"
@@ -188,6 +190,99 @@ TEST(Gzip, CompressionLevelIsReasonable) {
   // Level 6 on text: about what gzip(1) -6 gives; far better than stored.
   const std::string s = texty(1'000'000);
   EXPECT_LT(gzip(s).size(), s.size() / 2);
+}
+
+// ------------------------------------------------------ streaming reader
+
+// Counts what the decompressor pulls; with `endless`, repeats `tail` forever
+// after `bytes`.
+class CountingReader final : public kreg::io::detail::Reader {
+ public:
+  CountingReader(std::string bytes, std::string tail = {}, bool endless = false)
+      : bytes_(std::move(bytes)), tail_(std::move(tail)), endless_(endless) {}
+  std::size_t read(char* dst, std::size_t n) override {
+    std::size_t got = 0;
+    while (got < n) {
+      if (pos_ == bytes_.size()) {
+        if (!endless_ || tail_.empty()) break;
+        bytes_ = tail_;
+        pos_ = 0;
+      }
+      const std::size_t k = std::min(n - got, bytes_.size() - pos_);
+      std::copy_n(bytes_.data() + pos_, k, dst + got);
+      pos_ += k;
+      got += k;
+    }
+    pulled += got;
+    return got;
+  }
+  std::uint64_t pulled = 0;
+
+ private:
+  std::string bytes_;
+  std::string tail_;
+  bool endless_;
+  std::size_t pos_ = 0;
+};
+
+std::string read_all(kreg::io::detail::Reader& in) {
+  std::string out;
+  char buffer[1000];
+  std::size_t got = 0;
+  while ((got = in.read(buffer, sizeof buffer)) > 0) out.append(buffer, got);
+  return out;
+}
+
+TEST(GunzipReader, PullsOnlyWhatItNeeds) {
+  // 8 MB of incompressible data: reading 16 bytes pulls one input piece.
+  const std::string data = random_bytes(8 << 20, 3);
+  CountingReader in(gzip(data));
+  kreg::io::detail::GunzipReader z(in, "big.gz");
+  char head[16];
+  ASSERT_EQ(z.read(head, sizeof head), sizeof head);
+  EXPECT_EQ(std::string(head, sizeof head), data.substr(0, 16));
+  EXPECT_LE(in.pulled, std::uint64_t{1} << 16);
+}
+
+TEST(GunzipReader, MembersAndPaddingLikeGunzip) {
+  CountingReader in(gzip("ab") + gzip("") + gzip("cd") + std::string(1000, '\0'));
+  kreg::io::detail::GunzipReader z(in, "m.gz");
+  EXPECT_EQ(read_all(z), "abcd");
+  EXPECT_EQ(z.read(nullptr, 0), 0U);
+}
+
+TEST(GunzipReader, EndlessInputStops) {
+  {
+    CountingReader in(gzip("ab"), std::string(4096, '\0'), true);
+    kreg::io::detail::GunzipReader z(in, "zeros.gz");
+    EXPECT_EQ(what_of([&] { read_all(z); }),
+              "zeros.gz: corrupt gzip data (more than 1048576 unexpected bytes after the end of "
+              "the gzip stream)");
+  }
+  {
+    CountingReader in(gzip("ab"), gzip(""), true);
+    kreg::io::detail::GunzipReader z(in, "members.gz");
+    z.limit_input(5000);
+    EXPECT_EQ(what_of([&] { read_all(z); }),
+              "members.gz: the gzip stream goes on past 5000 bytes, more than any compression of "
+              "the data its header declares; the file is corrupt or endless");
+    EXPECT_LE(in.pulled, 5000U + (1U << 16));
+  }
+  {
+    // Random bytes after a gzip magic: corrupt data, found at once.
+    CountingReader in("\x1f\x8b", random_bytes(4096, 9), true);
+    kreg::io::detail::GunzipReader z(in, "random.gz");
+    const std::string msg = what_of([&] { read_all(z); });
+    EXPECT_EQ(msg.rfind("random.gz: corrupt gzip data (", 0), 0U) << msg;
+  }
+}
+
+TEST(GunzipReader, PaddingUpToTheBoundIsAccepted) {
+  const std::string at_bound = gzip("x") + std::string(kreg::io::detail::kMaxGzipPadding, '\0');
+  EXPECT_EQ(gunzip(at_bound, "pad.gz"), "x");
+  EXPECT_EQ(what_of([&] { gunzip(at_bound + std::string(1, '\0'), "pad.gz"); }),
+            "pad.gz: corrupt gzip data (1048577 unexpected bytes after the end of the gzip "
+            "stream)");
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "io/file.hpp"
 #include "io/gzip.hpp"
 #include "kreg/error.hpp"
+#include "stream_support.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -415,10 +416,10 @@ TEST_F(Idx, HugeHeaderFailsFastWithoutAllocating) {
                 "bytes) but the file holds only 3 bytes");
   // 10^18 values gzipped: more than any machine's memory, found before
   // decompressing.
-  const auto q = write("huge.gz", gzip(header(0x0E, {1000000, 1000000, 1000000}) + f64s({1})));
+  const auto q = write("huge.gz", gzip(header(0x0E, {1000000000, 1000000, 1}) + f64s({1})));
   const std::string expected = fmt::format(
-      "{}: header declares 1000000 x 1000000 x 1000000 = 1000000000000000000 values "
-      "(8000000000000000000 bytes), more than this machine's {} bytes of memory; the file is "
+      "{}: header declares 1000000000 x 1000000 x 1 = 1000000000000000 values "
+      "(8000000000000000 bytes), more than this machine's {} bytes of memory; the file is "
       "corrupt or too large",
       q, kreg::io::detail::physical_memory());
   EXPECT_EQ(input_error([&] { read_idx<float>(q); }), expected);
@@ -437,6 +438,95 @@ TEST_F(Idx, GzipDeclaringAFewGigabytesDecompressesOnlyWhatIsThere) {
   EXPECT_EQ(input_error([&] { read_idx<float>(p); }),
             p + ": header declares 2000 x 1000 x 1000 = 2000000000 values (2000000000 bytes) but "
                 "the file holds only 2 bytes");
+}
+
+TEST_F(Idx, AbsurdColumnCountIsRefusedBeforeAllocating) {
+  // No rows, 2^32 columns: nothing to read, but per-column names and
+  // statistics would take gigabytes.
+  for (const bool gz : {false, true}) {
+    const std::string bytes = header(0x08, {0, 65536, 65536});
+    const auto p = write(gz ? "wide.gz" : "wide.idx", gz ? gzip(bytes) : bytes);
+    const std::string expected =
+        p +
+        ": header's dimensions 0 x 65536 x 65536 make 4294967296 columns per row, more than "
+        "kreg's limit of 16777216 (kreg keeps a name and statistics for every column, which "
+        "alone would take gigabytes); the file is corrupt or not a data set kreg can use";
+    EXPECT_EQ(input_error([&] { read_idx<float>(p); }), expected);
+    EXPECT_EQ(input_error([&] { read_idx_header(p); }), expected);
+  }
+}
+
+TEST_F(Idx, StreamIsReadUpToWhatTheHeaderDeclares) {
+  const std::string good = header(0x08, {2, 3}) + u8s({1, 2, 3, 4, 5, 6});
+  for (const bool gz : {false, true}) {
+    const std::string bytes = gz ? gzip(good) : good;
+    const std::string name = gz ? "s.idx.gz" : "s.idx";
+    {
+      const kreg::test::FedFifo fifo(path(name), bytes);
+      expect_matrix(read_idx<float>(fifo.path()), 2, 3, {1, 2, 3, 4, 5, 6});
+    }
+    {
+      const kreg::test::FedFifo fifo(path(name), bytes.substr(0, bytes.size() - (gz ? 12 : 2)));
+      const std::string msg = input_error([&] { read_idx<float>(fifo.path()); });
+      EXPECT_EQ(msg, gz ? fifo.path() + ": gzip stream is truncated"
+                        : fifo.path() +
+                              ": header declares 2 x 3 = 6 values (6 bytes) but the file holds "
+                              "only 4 bytes");
+    }
+  }
+  {
+    // Plain data, then bytes without end.
+    const kreg::test::FedFifo fifo(path("endless.idx"), good, std::string(4096, '\x07'), true);
+    EXPECT_EQ(input_error([&] { read_idx<float>(fifo.path()); }),
+              fifo.path() +
+                  ": header declares 2 x 3 = 6 values (6 bytes) but more bytes follow the data; "
+                  "the file is corrupt or endless");
+  }
+  {
+    // A gzip stream, then garbage without end.
+    const kreg::test::FedFifo fifo(path("garbage.gz"), gzip(good), std::string(4096, '\x07'), true);
+    EXPECT_EQ(input_error([&] { read_idx<float>(fifo.path()); }),
+              fifo.path() +
+                  ": corrupt gzip data (more than 1048576 unexpected bytes after the end of the "
+                  "gzip stream)");
+  }
+  {
+    // A gzip stream, then zero "padding" without end.
+    const kreg::test::FedFifo fifo(path("zeros.gz"), gzip(good), std::string(4096, '\0'), true);
+    EXPECT_EQ(input_error([&] { read_idx<float>(fifo.path()); }),
+              fifo.path() +
+                  ": corrupt gzip data (more than 1048576 unexpected bytes after the end of the "
+                  "gzip stream)");
+  }
+  {
+    // Empty gzip members without end: each decompresses to nothing, so only
+    // the bound on the compressed input stops them.
+    const kreg::test::FedFifo fifo(path("members.gz"), gzip(good), gzip(""), true);
+    EXPECT_EQ(input_error([&] { read_idx<float>(fifo.path()); }),
+              fifo.path() +
+                  ": the gzip stream goes on past 2097170 bytes, more than any compression of "
+                  "the data its header declares; the file is corrupt or endless");
+  }
+  {
+    // One deflate stream that never ends: stops one byte past the data.
+    std::string zeros = gzip(header(0x08, {2, 3}) + std::string(1 << 20, '\0'));
+    zeros.resize(zeros.size() - 8);  // no trailer: the stream goes on
+    const kreg::test::FedFifo fifo(path("long.gz"), zeros);
+    EXPECT_EQ(input_error([&] { read_idx<float>(fifo.path()); }),
+              fifo.path() + ": decompressed data is larger than the 18 bytes expected");
+  }
+}
+
+TEST_F(Idx, EndlessDeviceIsRefusedAtTheHeader) {
+  const auto link = path("zeros-ubyte");
+  fs::create_symlink("/dev/zero", link);
+  EXPECT_EQ(input_error([&] { read_idx<float>(link); }),
+            link +
+                ": unknown IDX type byte 0x00 (expected 0x08 ubyte, 0x09 byte, 0x0B short, "
+                "0x0C int, 0x0D float or 0x0E double)");
+  EXPECT_EQ(input_error([&] { read_idx<float>("/dev/zero"); }),
+            "/dev/zero: unknown IDX type byte 0x00 (expected 0x08 ubyte, 0x09 byte, 0x0B short, "
+            "0x0C int, 0x0D float or 0x0E double)");
 }
 
 // ----------------------------------------------------------------- writer

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "kreg/error.hpp"
+#include "stream_support.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -653,6 +654,89 @@ TEST_F(Npy, ReadsLargeFileStreaming) {
   write_npy<float>(p, m);
   const auto d = read_npy<double>(p);
   for (index_t k = 0; k < m.size(); ++k) ASSERT_EQ(d.data()[k], static_cast<double>(m.data()[k]));
+}
+
+// ------------------------------------------------- hostile and odd input
+
+TEST_F(Npy, AbsurdColumnCountIsRefusedBeforeAllocating) {
+  // No rows, billions of columns: no data to read, but per-column names and
+  // statistics would take gigabytes.
+  for (const auto& [shape, cols] :
+       {std::pair<std::string, std::string>{"(0, 4000000000)", "4000000000"},
+        {"(0, 70000, 70000)", "4900000000"},
+        {"(1, 16777217)", "16777217"}}) {
+    const auto p = write("wide.npy", npy(dict("<f8", shape), ""));
+    const std::string expected =
+        p + ": header's 'shape' " + shape + " makes " + cols +
+        " columns per row, more than kreg's limit of 16777216 (kreg keeps a name and statistics "
+        "for every column, which alone would take gigabytes); the file is corrupt or not a data "
+        "set kreg can use";
+    EXPECT_EQ(input_error([&] { read_npy<double>(p); }), expected);
+    EXPECT_EQ(input_error([&] { read_npy_header(p); }), expected);
+  }
+  // At the limit: accepted (no rows, nothing to allocate).
+  const auto q = write("limit.npy", npy(dict("<f8", "(0, 16777216)"), ""));
+  const auto m = read_npy<double>(q);
+  EXPECT_EQ(m.rows(), 0);
+  EXPECT_EQ(m.cols(), 16777216);
+}
+
+TEST_F(Npy, StreamIsReadUpToWhatTheHeaderDeclares) {
+  const std::string good = npy(dict("<f8", "(2, 2)"), le<double>({1, 2, 3, 4}));
+  {
+    const kreg::test::FedFifo fifo(path("good.npy"), good);
+    const auto m = read_npy<double>(fifo.path());
+    EXPECT_EQ(std::vector<double>(m.data(), m.data() + m.size()),
+              (std::vector<double>{1, 2, 3, 4}));
+  }
+  {
+    // The header, the data, then bytes without end: refused after the data.
+    const kreg::test::FedFifo fifo(path("endless.npy"), good, std::string(4096, '\0'), true);
+    EXPECT_EQ(input_error([&] { read_npy<double>(fifo.path()); }),
+              fifo.path() +
+                  ": header declares 32 bytes of data but more bytes follow them; the file is "
+                  "corrupt or endless");
+  }
+  {
+    const kreg::test::FedFifo fifo(path("short.npy"), good.substr(0, good.size() - 3));
+    EXPECT_EQ(input_error([&] { read_npy<double>(fifo.path()); }),
+              fifo.path() + ": header declares 32 bytes of data but the file holds only 29");
+  }
+  {
+    // A header claiming a few gigabytes of a stream that holds 8 bytes: only
+    // what arrives is held in memory.
+    const kreg::test::FedFifo fifo(path("claim.npy"),
+                                   npy(dict("<f8", "(250000000,)"), le<double>({1})));
+    EXPECT_EQ(input_error([&] { read_npy<float>(fifo.path()); }),
+              fifo.path() + ": header declares 2000000000 bytes of data but the file holds only 8");
+  }
+  {
+    // A header length beyond any header: refused before reading it.
+    std::string huge("\x93NUMPY\x02\x00\x00\x00\x00\x40", 12);
+    const kreg::test::FedFifo fifo(path("hdr.npy"), huge, std::string(4096, ' '), true);
+    EXPECT_EQ(input_error([&] { read_npy_header(fifo.path()); }),
+              fifo.path() +
+                  ": NPY header length 1073741824 is implausibly large (numpy writes a few "
+                  "hundred bytes); the file is corrupt");
+  }
+}
+
+TEST_F(Npy, EndlessDeviceIsRefusedAtTheMagic) {
+  EXPECT_EQ(input_error([&] { read_npy<double>("/dev/zero"); }),
+            "/dev/zero: not an NPY file (bad magic; expected \\x93NUMPY)");
+  const auto link = path("zeros.npy");
+  fs::create_symlink("/dev/zero", link);
+  EXPECT_EQ(input_error([&] { read_npy_header(link); }),
+            link + ": not an NPY file (bad magic; expected \\x93NUMPY)");
+}
+
+TEST_F(Npy, ControlBytesInTheHeaderAreEscapedInMessages) {
+  const auto p = write("ctl.npy", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), "
+                                      "'x\x01\x1b[2J': 0}",
+                                      le<double>({1})));
+  const std::string msg = input_error([&] { read_npy<double>(p); });
+  EXPECT_NE(msg.find("'x\\x01\\x1b[2J'"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find('\x1b'), std::string::npos) << msg;
 }
 
 }  // namespace

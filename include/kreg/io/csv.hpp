@@ -1,10 +1,10 @@
 // kreg/io/csv.hpp - delimited text files.
 //
 // Reading: an optional header row of column names, then one row of numbers
-// per line. Fields may be quoted ("1.5", "a ""name"""); lines end in LF or
-// CRLF; a final newline is optional; blank lines at the end are ignored.
-// Every row must have as many fields as the first. Errors name
-// file:line:column and what was expected there, e.g.
+// per line. Fields may be quoted ("1.5", "a ""name"""); lines end in LF,
+// CRLF or (old Mac files) CR alone; a final newline is optional; blank lines at the end are
+// ignored. Every row must have as many fields as the first. Errors name file:line:column and what
+// was expected there, e.g.
 //   data.csv:3:7: expected a number, found 'abc' (column 'x2')
 // Numbers are parsed with std::from_chars (round-trip exact, locale-free).
 #pragma once
