@@ -208,16 +208,20 @@ def write_idx_images(path, n, h, w, seed):
 @pytest.mark.parametrize("sig", SIGNALS)
 def test_augment_stops_while_compressing_and_keeps_the_old_file(kreg, kreg_bin, tmp_path, sig):
     images = tmp_path / "images.idx"
-    write_idx_images(images, 400, 256, 256, 2)  # 26 MB: many seconds of deflate
-    # Reading and augmenting, timed without the compression.
+    write_idx_images(images, 1000, 256, 256, 2)  # 66 MB: seconds of deflate
+    # The same run uninterrupted, without and with the compression: the
+    # signal goes in the middle of the compression, far from either end.
     started = time.monotonic()
     kreg(*augment_args(images, tmp_path / "plain.idx"))
     before_write = time.monotonic() - started
+    started = time.monotonic()
+    kreg(*augment_args(images, tmp_path / "plain.idx.gz"))
+    whole = time.monotonic() - started
     out = tmp_path / "out.idx.gz"
     out.write_bytes(b"old")
     proc = start(kreg_bin, *augment_args(images, out))
     wait_for_handlers(proc)
-    time.sleep(2 * before_write + 0.5)  # now compressing
+    time.sleep((before_write + whole) / 2)  # now compressing
     assert proc.poll() is None, "the compression ended before the signal: " + proc.stderr.read()
     returncode, stderr = interrupt(proc, sig)
     assert_interrupted(returncode, stderr, sig)
