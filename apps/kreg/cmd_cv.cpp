@@ -332,7 +332,7 @@ void run(const CvCliOptions& o) {
                     {"mean_test_score", mean},
                     {"std_test_score", std_dev},
                     {"seconds", cv_s}};
-    io::write_text_atomic(o.out, j.dump(2) + "\n");
+    io::write_text_atomic(o.out, j.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
   }
 }
 

@@ -232,7 +232,7 @@ void run(const InferOptions& o) {
     for (const ModeResult& r : modes) {
       j["modes"].push_back({{"mode", r.name}, {"seconds", r.seconds}, {"accuracy", r.accuracy}});
     }
-    io::write_text_atomic(o.out, j.dump(2) + "\n");
+    io::write_text_atomic(o.out, j.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
   }
 }
 

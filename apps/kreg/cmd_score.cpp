@@ -73,7 +73,7 @@ void run(const ScoreOptions& o) {
   reading.reset();
   throw_if_cancelled(&cancel_token());
   if (o.json) {
-    fmt::print("{}\n", out.dump(2));
+    fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
     return;
   }
   for (const auto& [name, value] : out.items()) {

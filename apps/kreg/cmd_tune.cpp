@@ -211,7 +211,8 @@ class Journal {
     path_ = o.journal;
     const std::string& path = o.journal;
     const std::string header =
-        json{{"kreg_tune_journal", kJournalVersion}, {"config", config}}.dump();
+        json{{"kreg_tune_journal", kJournalVersion}, {"config", config}}.dump(
+            -1, ' ', false, json::error_handler_t::replace);
     if (std::filesystem::exists(path)) {
       if (!o.resume) {
         throw ArgumentError(fmt::format(
@@ -244,7 +245,7 @@ class Journal {
   const std::vector<EvalRecord>& evals() const { return evals_; }
   bool empty() const { return tasks_.empty() && evals_.empty(); }
   void append(const json& record) {
-    if (writer_) writer_->append(record.dump());
+    if (writer_) writer_->append(record.dump(-1, ' ', false, json::error_handler_t::replace));
   }
   // The run finished and its results are written: the journal has done its
   // job, and the same command can run again without --resume.
@@ -740,7 +741,7 @@ void run_typed(const TuneOptions& o) {
       // cv_results last, written by append_json_array: a million-bandwidth
       // grid takes seconds to format, with a check for a stop request every
       // few thousand values.
-      std::string text = result.dump(2);
+      std::string text = result.dump(2, ' ', false, json::error_handler_t::replace);
       text.resize(text.size() - 2);  // the closing "\n}"
       text += ",\n  \"cv_results\": {\n";
       append_json_array<double>(text, "param_bandwidth", scores.h, cancel);

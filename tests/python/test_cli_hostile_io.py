@@ -336,3 +336,26 @@ def test_describe_json_with_non_utf8_names(kreg_bin, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["columns"][0]["name"] == "temp\ufffdrature"
     assert "json.exception" not in proc.stderr
+
+
+def test_results_are_written_for_paths_that_are_not_utf8(kreg_bin, tmp_path):
+    """A training file whose name is not UTF-8 (Linux allows any bytes): the
+    JSON results name it with U+FFFD instead of losing the finished run."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 2))
+    table = np.column_stack([X, X[:, 0] + 0.1 * rng.normal(size=40)])
+    train = os.path.join(os.fsencode(tmp_path), b"\xff-train.csv")
+    with open(train, "w") as f:
+        f.write("x0,x1,y\n")
+        np.savetxt(f, table, delimiter=",", fmt="%.17g")
+
+    def run(*args):  # bytes out: kreg's messages quote the name's raw bytes
+        proc = subprocess.run([kreg_bin, *args], capture_output=True, timeout=HANG_GUARD_S)
+        assert proc.returncode == 0, proc.stderr
+    tune = tmp_path / "tune.json"
+    run("tune", "--train", train, "--target", "y", "--bandwidths", "0.5,1", "--cv", "4", "--out",
+        tune, "--quiet")
+    assert json.loads(tune.read_text(encoding="utf-8"))["train"].endswith("\ufffd-train.csv")
+    cv = tmp_path / "cv.json"
+    run("cv", "--model", "nw", "--train", train, "--target", "y", "--folds", "4", "--out", cv)
+    assert len(json.loads(cv.read_text(encoding="utf-8"))["folds"]) == 4
