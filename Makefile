@@ -41,7 +41,7 @@ test: build
 	scripts/test-other-target $(KREG) ctest --preset $(PRESET) -j $(JOBS) -L kernels
 	.venv/bin/python -m pip install --no-build-isolation -q .
 	KREG_BIN=$(abspath $(KREG)) KREG_PROBE=$(abspath $(BUILD)/kreg_probe) \
-	  .venv/bin/python -m pytest -q -rs tests/python
+	  .venv/bin/python -m pytest -q -rsx tests/python
 
 # The whole C++ suite under AddressSanitizer+UBSan, then ThreadSanitizer.
 sanitize: bootstrap

@@ -113,7 +113,10 @@ def test_ctrl_c_raises_keyboard_interrupt_promptly(what, tmp_path):
         assert latency < 2.0, f"KeyboardInterrupt took {latency:.2f} s"
         if what.startswith("map"):
             assert "kreg.parallel_map" in line or what == "map"
-        out, err = proc.communicate(timeout=60)
+        # Not communicate(): it reads the pipe itself and would miss an
+        # "after" line that readline() above already pulled into its buffer.
+        proc.wait(timeout=60)
+        out, err = proc.stdout.read(), proc.stderr.read()
         assert proc.returncode == 0, err
         assert out.startswith("after"), (out, err)
     finally:
