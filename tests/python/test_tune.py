@@ -212,8 +212,9 @@ def slow_args(kreg_bin, root, out):
 
 
 def records(journal):
-    """The journal's records; each line ends in a tab and its checksum."""
-    lines = journal.read_text().split("\n")
+    """The journal's complete records (a line cut short by SIGKILL has no
+    newline yet); each line ends in a tab and its checksum."""
+    lines = journal.read_text().split("\n")[:-1]
     return [json.loads(line.rsplit("\t", 1)[0]) for line in lines[1:] if line]
 
 
