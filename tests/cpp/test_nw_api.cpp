@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -596,15 +595,8 @@ TEST(NwApiCancel, RequestFromAnotherThreadStopsALongPredict) {
   NadarayaWatson<double> model({Kernel::gaussian, {1.5}, Engine::fused, 2});
   model.fit(data.X, data.Y);
   kreg::CancelToken token;
-  std::atomic<bool> started{false};
-  std::thread requester([&] {
-    while (!started.load()) std::this_thread::yield();
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    token.request();
-  });
-  started.store(true);
+  const kreg::test::RequestAfter soon(token, std::chrono::milliseconds(50));
   EXPECT_THROW(model.predict(data.Z, nullptr, &token), kreg::Cancelled);
-  requester.join();
 }
 
 }  // namespace

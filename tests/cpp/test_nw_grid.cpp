@@ -6,18 +6,17 @@
 // NaN at extreme bandwidths far from the origin; cancellation.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <random>
-#include <thread>
 #include <vector>
 
 #include "kreg/error.hpp"
 #include "kreg/interrupt.hpp"
 #include "kreg/nw.hpp"
 #include "nw/engine.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -392,16 +391,9 @@ TEST(NwGrid, CancelledDuringAHugeGridStops) {
   Matrix<double> out(data.Z.rows(), static_cast<index_t>(inv_h2.size()));
   std::vector<index_t> isolated(inv_h2.size(), 0);
   kreg::CancelToken token;
-  std::atomic<bool> started{false};
-  std::thread requester([&] {
-    while (!started.load()) std::this_thread::yield();
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    token.request();
-  });
-  started.store(true);
+  const kreg::test::RequestAfter soon(token, std::chrono::milliseconds(50));
   EXPECT_THROW(kreg::nw::predict_grid<double>(p, data.Z, inv_h2, {}, out, isolated, 2, &token),
                kreg::Cancelled);
-  requester.join();
 }
 
 TEST(NwGrid, CancelledBeforeStartThrows) {

@@ -3,9 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <exception>
 #include <functional>
 #include <string>
+#include <thread>
+
+#include "kreg/interrupt.hpp"
 
 namespace kreg::test {
 
@@ -29,5 +33,23 @@ template <class E>
 void expect_error(const std::function<void()>& f, const std::string& message) {
   EXPECT_EQ(error_of<E>(f), message);
 }
+
+// Requests `token` from another thread `delay` after construction, and joins
+// that thread on destruction: for tests that a long call, started right after,
+// stops when asked midway.
+class RequestAfter {
+ public:
+  RequestAfter(CancelToken& token, std::chrono::milliseconds delay)
+      : thread_([&token, delay] {
+          std::this_thread::sleep_for(delay);
+          token.request();
+        }) {}
+  RequestAfter(const RequestAfter&) = delete;
+  RequestAfter& operator=(const RequestAfter&) = delete;
+  ~RequestAfter() { thread_.join(); }
+
+ private:
+  std::thread thread_;
+};
 
 }  // namespace kreg::test
