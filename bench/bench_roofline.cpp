@@ -3,7 +3,7 @@
 //
 //   Roofline/fma/<type>       independent FMA chains in registers: lane-FMAs a
 //                             second, the arithmetic ceiling.
-//   Roofline/exp/<type>       the engines' 2^x (nw/fused-inl.h) over an L1-
+//   Roofline/exp/<type>       the engines' 2^x (nw/cpu/fused-inl.h) over an L1-
 //                             resident array, summed: exponentials a second.
 //
 // A Gaussian prediction needs per query-training pair d FMAs for the squared
@@ -20,7 +20,7 @@
 
 #include <cstdint>
 
-#include "nw/fused-inl.h"
+#include "nw/cpu/fused-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace kreg::bench {

@@ -9,7 +9,7 @@
 #include "core/validate.hpp"
 #include "kreg/error.hpp"
 #include "kreg/nw.hpp"
-#include "nw/engine.hpp"
+#include "nw/cpu/engines.hpp"
 #include "nw/scaling.hpp"
 
 namespace kreg {

@@ -15,7 +15,7 @@
 #include "kreg/error.hpp"
 #include "kreg/par.hpp"
 #include "kreg/select.hpp"
-#include "nw/engine.hpp"
+#include "nw/cpu/engines.hpp"
 #include "nw/scaling.hpp"
 
 namespace kreg {
@@ -28,7 +28,7 @@ namespace {
 constexpr double kTaskWork = 2e9;
 constexpr index_t kTaskQuantum = 32;  // queries: the engines' parallel grain
 // Leave-one-out at one bandwidth (an optimiser's step) is one task up to
-// this many points, so that it can take the symmetric engine (nw/loo.cpp),
+// this many points, so that it can take the symmetric engine (nw/cpu/loo.cpp),
 // which needs every query at once; at this size it takes about a second.
 constexpr index_t kLooWholeMax = 32768;
 

@@ -33,7 +33,7 @@
 #include "kreg/error.hpp"
 #include "kreg/matrix.hpp"
 #include "kreg/nw.hpp"
-#include "nw/engine.hpp"
+#include "nw/cpu/engines.hpp"
 
 namespace {
 

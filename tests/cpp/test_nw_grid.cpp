@@ -15,7 +15,7 @@
 #include "kreg/error.hpp"
 #include "kreg/interrupt.hpp"
 #include "kreg/nw.hpp"
-#include "nw/engine.hpp"
+#include "nw/cpu/engines.hpp"
 #include "test_support.hpp"
 
 namespace {

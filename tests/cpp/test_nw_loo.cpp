@@ -16,7 +16,7 @@
 #include "kreg/error.hpp"
 #include "kreg/interrupt.hpp"
 #include "kreg/nw.hpp"
-#include "nw/engine.hpp"
+#include "nw/cpu/engines.hpp"
 
 namespace {
 

@@ -24,7 +24,7 @@
 #include "kreg/metrics.hpp"
 #include "kreg/nw.hpp"
 #include "kreg/random.hpp"
-#include "nw/engine.hpp"
+#include "nw/cpu/engines.hpp"
 
 namespace {
 

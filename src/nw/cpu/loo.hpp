@@ -1,20 +1,20 @@
-// nw/loo.hpp - what the symmetric leave-one-out engine's per-target SIMD
-// code shares with its driver (both in nw/loo.cpp).
+// nw/cpu/loo.hpp - what the symmetric leave-one-out engine's per-target SIMD
+// code shares with its driver (both in nw/cpu/loo.cpp).
 #pragma once
 
 #include "kreg/interrupt.hpp"
 #include "kreg/matrix.hpp"
-#include "nw/fused.hpp"
+#include "nw/cpu/fused.hpp"
 
 namespace kreg::nw::loo {
 
 // How small a point's largest weight may be, 2^-kRangeExp2: the exponential's
 // clamp 2^-kMinExp2 is then below 2^-kSkipExp2 of it, negligible
-// (nw/fused.hpp).
+// (nw/cpu/fused.hpp).
 template <class T>
 inline constexpr double kRangeExp2 = fused::kMinExp2<T> - fused::kSkipExp2<T>;
 
-// Tiles: all n points in one chunk (nw/fused.hpp), packed position = row.
+// Tiles: all n points in one chunk (nw/cpu/fused.hpp), packed position = row.
 // Task I writes row_sums[i * (1 + k) + e] for its rows i (e = 0: the sum of
 // weights, 1 + c: of weight times y[c]) and col_sums[(I * n + j) * (1 + k) + e]
 // for the rows j of later tiles.

@@ -1,5 +1,5 @@
-// nw/fused-inl.h - SIMD building blocks shared by the fused engine
-// (nw/fused.cpp) and the many-bandwidth engine (nw/grid.cpp): the register-
+// nw/cpu/fused-inl.h - SIMD building blocks shared by the fused engine
+// (nw/cpu/fused.cpp) and the many-bandwidth engine (nw/cpu/grid.cpp): the register-
 // blocked distance pass and a fast 2^x for x <= 0. Included once per SIMD
 // target from a file that uses Highway's foreach_target.h; the toggle below
 // is Highway's per-target include guard.

@@ -1,4 +1,4 @@
-// core/progress.cpp - ProgressBar: the throttled, thread-safe progress line.
+// tool/progress.cpp - ProgressBar: the throttled, thread-safe progress line.
 //
 // All state is guarded by one mutex; the line is built and written under it,
 // so concurrent updates never interleave their output. Output errors are

@@ -1,4 +1,4 @@
-// plot/svg.cpp - LineChart -> standalone SVG document.
+// report/svg.cpp - LineChart -> standalone SVG document.
 //
 // Layers, bottom up:
 //   XmlWriter   elements and attributes; every text and attribute value is

@@ -1,8 +1,8 @@
-// nw/fused.cpp - the fused engine: tiled SIMD + threads, never materialises
+// nw/cpu/fused.cpp - the fused engine: tiled SIMD + threads, never materialises
 // the m x n weight matrix (the default engine).
 //
 // Like fused attention, but for a softmax over -u^2/2. The training set is
-// re-packed once per call into tiles of P points (nw/fused.hpp), feature-major
+// re-packed once per call into tiles of P points (nw/cpu/fused.hpp), feature-major
 // inside a tile so that SIMD lanes run over training points. Threads take
 // blocks of queries; a block walks the tiles in order and, for each group of
 // kGroup queries, one tile at a time:
@@ -31,7 +31,7 @@
 // Compiled once per SIMD target (Highway's foreach_target.h);
 // HWY_DYNAMIC_DISPATCH picks the best target for this CPU.
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "nw/fused.cpp"
+#define HWY_TARGET_INCLUDE "nw/cpu/fused.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 // foreach_target.h must come first.
 #include <hwy/aligned_allocator.h>
@@ -42,8 +42,8 @@
 #include <cstddef>
 #include <limits>
 
-#include "nw/fused-inl.h"
-#include "nw/fused.hpp"
+#include "nw/cpu/fused-inl.h"
+#include "nw/cpu/fused.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace kreg::nw::fused {
@@ -229,7 +229,7 @@ HWY_AFTER_NAMESPACE();
 #include <vector>
 
 #include "core/parallel.hpp"
-#include "nw/engine.hpp"
+#include "nw/cpu/engines.hpp"
 #include "system/simd_target.hpp"
 
 namespace kreg::nw {

@@ -1,4 +1,4 @@
-// nw/reference.cpp - the reference engine: plain loops in long double.
+// nw/cpu/reference.cpp - the reference engine: plain loops in long double.
 //
 // The test oracle and the tutorial's naive version. For each query z, every
 // training point x_j gets
@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "core/parallel.hpp"
-#include "nw/engine.hpp"
+#include "nw/cpu/engines.hpp"
 
 namespace kreg::nw {
 

@@ -1,4 +1,4 @@
-// core/journal.cpp - the append-only JSON-lines journal (see kreg/journal.hpp).
+// tool/journal.cpp - the append-only JSON-lines journal (see kreg/journal.hpp).
 //
 // Everything goes through raw POSIX descriptors, never stdio or iostreams: a
 // buffered stream could hold half a record in user space when the process is

@@ -1,4 +1,4 @@
-// nw/loo.cpp - leave-one-out at one bandwidth with the Gaussian kernel, each
+// nw/cpu/loo.cpp - leave-one-out at one bandwidth with the Gaussian kernel, each
 // pair's weight computed once for both of its points.
 //
 // The per-feature cv_ls search (`kreg tune --optimize per-feature`) runs
@@ -18,7 +18,7 @@
 // the same negligible share the many-bandwidth engine skips. Points that
 // fail (far from every other point relative to the bandwidth: outliers, or
 // every point at a tiny bandwidth) are predicted again by the many-bandwidth
-// engine (nw/grid.cpp), which shifts each query by its own nearest point.
+// engine (nw/cpu/grid.cpp), which shifts each query by its own nearest point.
 //
 // The pass walks the upper triangle of tile pairs (I, J >= I) with the rows
 // of tile I as queries; a diagonal pair (I, I) is done one way, over all its
@@ -29,7 +29,7 @@
 //
 // Compiled once per SIMD target (Highway's foreach_target.h).
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "nw/loo.cpp"
+#define HWY_TARGET_INCLUDE "nw/cpu/loo.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 // foreach_target.h must come first.
 #include <hwy/aligned_allocator.h>
@@ -40,8 +40,8 @@
 #include <cstddef>
 #include <limits>
 
-#include "nw/fused-inl.h"
-#include "nw/loo.hpp"
+#include "nw/cpu/fused-inl.h"
+#include "nw/cpu/loo.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace kreg::nw::loo {
@@ -229,7 +229,7 @@ HWY_AFTER_NAMESPACE();
 
 #include "core/parallel.hpp"
 #include "kreg/error.hpp"
-#include "nw/engine.hpp"
+#include "nw/cpu/engines.hpp"
 #include "system/simd_target.hpp"
 
 namespace kreg::nw {

@@ -1,4 +1,4 @@
-// nw/vectorized.cpp - the tutorial's numpy method, done right.
+// nw/cpu/vectorized.cpp - the tutorial's numpy method, done right.
 //
 // Per block of query rows (the block's memory is bounded: rows x n values of
 // T, at most kBlockElements), the squared distances come from the norm trick
@@ -29,7 +29,7 @@
 #include "core/blas_threads.hpp"
 #include "core/parallel.hpp"
 #include "kreg/error.hpp"
-#include "nw/engine.hpp"
+#include "nw/cpu/engines.hpp"
 
 namespace kreg::nw {
 

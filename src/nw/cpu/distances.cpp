@@ -1,4 +1,4 @@
-// nw/distances.cpp - pairwise squared Euclidean distances by the norm trick.
+// nw/cpu/distances.cpp - pairwise squared Euclidean distances by the norm trick.
 //
 //     D(i, j) = |z_i - c|^2 + |x_j - c|^2 - 2 (z_i - c) . (x_j - c)
 //

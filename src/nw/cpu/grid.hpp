@@ -1,5 +1,5 @@
-// nw/grid.hpp - what the many-bandwidth engine's per-target SIMD code shares
-// with its driver (both in nw/grid.cpp). Training tiles as in nw/fused.hpp.
+// nw/cpu/grid.hpp - what the many-bandwidth engine's per-target SIMD code shares
+// with its driver (both in nw/cpu/grid.cpp). Training tiles as in nw/cpu/fused.hpp.
 #pragma once
 
 #include <atomic>
@@ -7,11 +7,11 @@
 #include "kreg/interrupt.hpp"
 #include "kreg/matrix.hpp"
 #include "kreg/nw.hpp"
-#include "nw/fused.hpp"
+#include "nw/cpu/fused.hpp"
 
 namespace kreg::nw::grid {
 
-// Tiles 16 times the fused engine's (nw/fused.hpp): per query and tile the
+// Tiles 16 times the fused engine's (nw/cpu/fused.hpp): per query and tile the
 // grid engine pays for every bandwidth's set-up and reductions and for the
 // power sums' cost model and evaluation, so larger tiles amortise more. On
 // the tutorial's 30-bandwidth grid (d = 10, double, 2 threads) the holdout

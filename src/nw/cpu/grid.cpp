@@ -1,7 +1,7 @@
-// nw/grid.cpp - many bandwidths in one pass: the engine behind bandwidth
+// nw/cpu/grid.cpp - many bandwidths in one pass: the engine behind bandwidth
 // sweeps, leave-one-out and k-fold cross-validation.
 //
-// The fused engine's scheme (nw/fused.cpp) with B bandwidths at once. Per
+// The fused engine's scheme (nw/cpu/fused.cpp) with B bandwidths at once. Per
 // group of queries and tile of training points, the squared distances s are
 // formed once; then, per query, t = s - m (m: the smallest s so far, the
 // Gaussian's shift, shared by every bandwidth because it lives in d^2 space)
@@ -30,7 +30,7 @@
 //
 // Compiled once per SIMD target (Highway's foreach_target.h).
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "nw/grid.cpp"
+#define HWY_TARGET_INCLUDE "nw/cpu/grid.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 // foreach_target.h must come first.
 #include <hwy/aligned_allocator.h>
@@ -44,8 +44,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "nw/fused-inl.h"
-#include "nw/grid.hpp"
+#include "nw/cpu/fused-inl.h"
+#include "nw/cpu/grid.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace kreg::nw::grid {
@@ -604,12 +604,12 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
   constexpr double kMinExp2 = fused::kMinExp2<T>;
   // Unweighted, a tile is skipped for bandwidth b when its nearest point's
   // weight is below 2^-kSkipExp2 relative to the shift point's 1 (negligible,
-  // nw/fused.hpp). With sample weights, whose ratios are unbounded, only
+  // nw/cpu/fused.hpp). With sample weights, whose ratios are unbounded, only
   // weights already clamped at 2^-kMinExp2 are skipped.
   constexpr double kSkipExp2 = fused::kSkipExp2<T>;
   const double skip_exp2 = job.tiles.weighted ? kMinExp2 : kSkipExp2;
 
-  // Per bandwidth: the Gaussian's -alpha and clamp t_lim (as nw/fused.cpp), or
+  // Per bandwidth: the Gaussian's -alpha and clamp t_lim (as nw/cpu/fused.cpp), or
   // a compact kernel's inv_h2, all clamped to T's range.
   auto consts = hwy::AllocateAligned<T>(static_cast<std::size_t>(5 * B));
   T* neg_alpha = consts.get();
@@ -714,7 +714,7 @@ void ProcessBlock(const Job<T>& job, index_t q0, index_t q1) {
             }
             nearest = tmin[r];
           }
-          // All distances so far infinite: equal weights, as nw/fused.cpp.
+          // All distances so far infinite: equal weights, as nw/cpu/fused.cpp.
           const T m = std::isinf(nearest) ? T{0} : nearest;
           const V vm = hn::Set(d, m);
           // The tile's largest finite t (padding and skipped lanes are inf),
@@ -884,7 +884,7 @@ HWY_AFTER_NAMESPACE();
 
 #include "core/parallel.hpp"
 #include "kreg/error.hpp"
-#include "nw/engine.hpp"
+#include "nw/cpu/engines.hpp"
 #include "system/simd_target.hpp"
 
 namespace kreg::nw {

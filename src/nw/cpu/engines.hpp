@@ -1,4 +1,4 @@
-// nw/engine.hpp - the contract between NadarayaWatson and its engines.
+// nw/cpu/engines.hpp - the contract between NadarayaWatson and its engines.
 //
 // An engine gets a prepared problem: training points already centred (and, for
 // per-feature bandwidths, scaled), so that the kernel argument of query z and
@@ -47,7 +47,7 @@ template <class T>
 index_t predict_fused(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> out, int n_threads,
                       const CancelToken* cancel = nullptr);
 
-// Many bandwidths in one pass (nw/grid.cpp): the distances do not depend on
+// Many bandwidths in one pass (nw/cpu/grid.cpp): the distances do not depend on
 // the bandwidth, so B bandwidths cost one distance pass plus B weights per
 // pair. inv_h2 holds the B values of 1 / h^2 (finite, > 0; p.inv_h2 is not
 // used). exclude is empty, or holds for each query the row of p.X it must not
@@ -58,13 +58,13 @@ index_t predict_fused(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> 
 // polls is bounded whatever B is) and throws kreg::Cancelled when it is set,
 // leaving `out` unfinished. Results are the same bits for any n_threads.
 // tile_bytes sizes the tiles of training points (0: the engine's own,
-// nw/grid.hpp); tests make them small to cross many.
+// nw/cpu/grid.hpp); tests make them small to cross many.
 template <class T>
 void predict_grid(const Problem<T>& p, MatrixView<const T> Z, std::span<const double> inv_h2,
                   std::span<const index_t> exclude, MatrixView<T> out, std::span<index_t> isolated,
                   int n_threads, const CancelToken* cancel = nullptr, index_t tile_bytes = 0);
 
-// Leave-one-out at one bandwidth with the Gaussian kernel (nw/loo.cpp): each
+// Leave-one-out at one bandwidth with the Gaussian kernel (nw/cpu/loo.cpp): each
 // training point predicted from all the others (skipped by index), one
 // exponential per unordered pair. Writes out (n x k) and returns true; or
 // returns false, writing nothing, where the scheme does not apply (another

@@ -1,5 +1,5 @@
-// nw/fused.hpp - the packed training tiles and per-query state that the fused
-// engine (nw/fused.cpp) and the many-bandwidth engine (nw/grid.cpp) share
+// nw/cpu/fused.hpp - the packed training tiles and per-query state that the fused
+// engine (nw/cpu/fused.cpp) and the many-bandwidth engine (nw/cpu/grid.cpp) share
 // between their per-target SIMD code and their drivers.
 //
 // The training set is re-packed into tiles of `tile` points. Tile t starts at
@@ -24,7 +24,7 @@
 #include "kreg/interrupt.hpp"
 #include "kreg/matrix.hpp"
 #include "kreg/nw.hpp"
-#include "nw/engine.hpp"
+#include "nw/cpu/engines.hpp"
 
 namespace kreg::nw::fused {
 
@@ -70,7 +70,7 @@ struct Job {
   bool cancelled() const { return cancel != nullptr && cancel->requested(); }
 };
 
-// The Gaussian engines' exponential (nw/fused-inl.h) takes arguments down to
+// The Gaussian engines' exponential (nw/cpu/fused-inl.h) takes arguments down to
 // -kMinExp2 and is clamped there: no weight falls below 2^-kMinExp2 relative
 // to the nearest point's 1 (1e-30 in float, 1e-301 in double). A weight below
 // 2^-kSkipExp2 relative to it is negligible: n such weights move a prediction
@@ -108,7 +108,7 @@ inline index_t tile_points(index_t d, index_t bytes = kTileBytes, index_t max_ti
 }
 
 // Packs the kept training points [first, first + count) into `dst` (layout
-// in nw/fused.hpp), tiles of `tile` points, each `stride` elements.
+// in nw/cpu/fused.hpp), tiles of `tile` points, each `stride` elements.
 template <class T>
 void pack(const Problem<T>& p, const std::vector<index_t>& keep, index_t first, index_t count,
           index_t tile, index_t stride, T* dst) {
