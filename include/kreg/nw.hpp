@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,18 +34,43 @@
 namespace kreg {
 
 class CancelToken;  // kreg/interrupt.hpp
+namespace nw {      // the engine interface (private: src/nw/backend.hpp)
+class Backend;
+template <class T>
+class Fitted;
+}  // namespace nw
 
 enum class Kernel { gaussian, epanechnikov, tricube, uniform };
 
-enum class Engine {
-  automatic,   // the fastest engine for the problem (today: fused)
-  reference,   // plain loops in long double: the test oracle
-  vectorized,  // BLAS matrix product for distances, then exp and sums, in blocks
-  fused,       // tiled SIMD + threads, never materialises the m x n matrix
+// The engine (backend) that computes predictions, by name. kreg's own:
+// "auto" (the first registered engine that supports the call, in preference
+// order: the fastest first), "fused" (tiled SIMD + threads, never
+// materialises the m x n matrix), "vectorized" (BLAS matrix product for the
+// distances, then exp and sums, in blocks) and "reference" (plain loops in
+// long double: the test oracle). An Engine is a name: parse_engine checks it
+// against the engines this build registered, and one that cannot do a call
+// (reference and vectorized predict at one bandwidth only) says so.
+class Engine {
+ public:
+  static const Engine automatic, reference, vectorized, fused;
+  constexpr Engine() = default;
+  // `name` must outlive the Engine (a literal, or a registered engine's name).
+  constexpr explicit Engine(std::string_view name) : name_(name) {}
+  constexpr std::string_view name() const { return name_; }
+  constexpr bool is_auto() const { return name_ == "auto"; }
+  friend constexpr bool operator==(Engine a, Engine b) { return a.name_ == b.name_; }
+
+ private:
+  std::string_view name_ = "auto";
 };
+inline constexpr Engine Engine::automatic{"auto"};
+inline constexpr Engine Engine::reference{"reference"};
+inline constexpr Engine Engine::vectorized{"vectorized"};
+inline constexpr Engine Engine::fused{"fused"};
 
 // Names as the CLI and Python spell them ("gaussian", "auto", ...). The
-// parsers throw ArgumentError listing the valid names.
+// parsers throw ArgumentError listing the valid names (parse_engine: "auto"
+// and every registered engine).
 Kernel parse_kernel(std::string_view name);
 Engine parse_engine(std::string_view name);
 std::string_view to_string(Kernel kernel);
@@ -64,8 +90,14 @@ struct NadarayaWatsonOptions {
 
 struct PredictReport {
   index_t isolated = 0;  // queries with no training point inside a compact kernel's support
-  Engine engine = Engine::automatic;  // the engine that ran
+  Engine engine;         // the engine that ran (never "auto")
 };
+
+// Pair-operations of predicting m queries from n training points with d
+// features and k outputs at `bandwidths` bandwidths, m n (d + 4 B (k + 1)):
+// one distance per pair, then per bandwidth a weight and k + 1 sums. The one
+// cost model kreg's workflows cut their work by.
+double predict_work(index_t m, index_t n, index_t d, index_t k, index_t bandwidths = 1);
 
 // T is float or double: the precision of stored data and of the arithmetic.
 template <class T>
@@ -85,21 +117,25 @@ class NadarayaWatson {
   Matrix<T> predict(MatrixView<const T> Z, PredictReport* report = nullptr,
                     const CancelToken* cancel = nullptr) const;
 
-  bool fitted() const { return n_ > 0; }
+  bool fitted() const { return fitted_ != nullptr; }
   index_t n_features() const { return d_; }
   index_t n_outputs() const { return k_; }
   const NadarayaWatsonOptions& options() const { return options_; }
+  // The engine that fit chose (options().engine, or the one "auto" picked);
+  // "auto" before fit.
+  Engine engine() const;
 
  private:
   NadarayaWatsonOptions options_;
-  index_t n_ = 0, d_ = 0, k_ = 0;
+  index_t d_ = 0, k_ = 0;
   std::vector<double> center_;  // training mean per feature
   std::vector<double> scale_;   // h_min / h_f per feature (all 1 for one bandwidth)
-  double inv_h2_ = 1.0;         // 1 / h_min^2, clamped to T's largest finite value
-  Matrix<T> X_;                 // (X - center) * scale
-  Matrix<T> Y_;                 // y * 2^-y_exp_
-  std::vector<T> weight_;       // sample weights, scaled by a power of two
   int y_exp_ = 0;               // > 0 only for targets near T's range (nw/scaling.hpp)
+  const nw::Backend* backend_ = nullptr;
+  // The training set as the backend keeps it: (X - center) * scale, y * 2^-y_exp_
+  // and the sample weights (scaled by a power of two). Immutable, so copies
+  // of the model share it.
+  std::shared_ptr<const nw::Fitted<T>> fitted_;
 };
 
 // Squared Euclidean distances between the rows of Z (m x d) and X (n x d):

@@ -32,6 +32,10 @@
 
 namespace kreg {
 
+namespace nw {  // the engine interface (private: src/nw/backend.hpp)
+enum class Exclusion;
+}  // namespace nw
+
 // scikit-learn's regression scorers: r2 (greater is better), mse and mae
 // (smaller is better). Multi-output scores average the outputs
 // (multioutput="uniform_average"); r2 of a constant target is 1 when the
@@ -113,6 +117,10 @@ struct CvOptions {
   CvSpec cv;
   Scoring scoring = Scoring::r2;
   int n_jobs = -1;
+  // The engine that predicts the splits: auto (the first that can predict
+  // many bandwidths at once, kreg/nw.hpp) or one by name; an engine that
+  // cannot is refused when BandwidthCV is made.
+  Engine engine = Engine::automatic;
 };
 
 // Cross-validation of Nadaraya-Watson over bandwidths, for float or double.
@@ -166,6 +174,8 @@ class BandwidthCV {
   };
   Prepared prepare(const BandwidthSet& bandwidths, index_t split, index_t begin, index_t end) const;
   // Predictions out(q, c * B + b) of those queries; isolated counts per bandwidth.
+  // The engine for a block of queries with these exclusions and bandwidths.
+  const nw::Backend& choose_backend(nw::Exclusion exclusion, index_t n_bandwidths) const;
   Matrix<T> predict_block(const BandwidthSet& bandwidths, index_t split, index_t begin, index_t end,
                           std::vector<index_t>& isolated, const CancelToken* cancel) const;
   CvOptions options_;

@@ -11,12 +11,14 @@
 #include <string>
 #include <utility>
 
-#include "core/validate.hpp"
+#include "core/stopwatch.hpp"
 #include "kreg/error.hpp"
 #include "kreg/par.hpp"
 #include "kreg/select.hpp"
-#include "nw/cpu/engines.hpp"
+#include "nw/backend.hpp"
+#include "nw/front.hpp"
 #include "nw/scaling.hpp"
+#include "select/scoring.hpp"
 
 namespace kreg {
 
@@ -32,23 +34,6 @@ constexpr index_t kTaskQuantum = 32;  // queries: the engines' parallel grain
 // which needs every query at once; at this size it takes about a second.
 constexpr index_t kLooWholeMax = 32768;
 
-struct ScoringName {
-  std::string_view name;
-  Scoring scoring;
-};
-constexpr ScoringName kScoringNames[] = {
-    {"r2", Scoring::r2},
-    {"mse", Scoring::mse},
-    {"mae", Scoring::mae},
-    {"neg_mean_squared_error", Scoring::mse},
-    {"neg_mean_absolute_error", Scoring::mae},
-};
-
-template <class T>
-void check_finite(MatrixView<const T> m, const char* name) {
-  detail::require_finite(m, name, "kreg needs finite values (drop or impute the row first)");
-}
-
 // The power of two that keeps q squared errors summed in double finite: the
 // errors (and deviations from the mean) are below 2 max|y| in magnitude.
 int error_scaling(double max_abs_y, index_t q) {
@@ -57,128 +42,16 @@ int error_scaling(double max_abs_y, index_t q) {
   return need > free_bits ? (need - free_bits + 1) / 2 : 0;
 }
 
-// Mean and standard deviation (ddof 0) of the split scores; NaN when any is
-// (numpy's, so scikit-learn's). Summed directly, as numpy does for so few
-// values; only where that overflows (scores near double's range) are the
-// values divided first, so ordinary scores keep their bits.
-std::pair<double, double> mean_and_std(std::span<const double> v) {
-  const auto S = static_cast<double>(v.size());
-  double mean = 0;
-  for (const double x : v) mean += x;
-  mean /= S;
-  if (std::isinf(mean)) {
-    mean = 0;
-    for (const double x : v) mean += x / S;
-  }
-  double var = 0;
-  for (const double x : v) var += (x - mean) * (x - mean);
-  if (std::isinf(var)) {
-    double largest = 0;
-    for (const double x : v) largest = std::max(largest, std::abs(x - mean));
-    const int e = nw::bits_of(largest);
-    var = 0;
-    for (const double x : v) {
-      const double d = std::ldexp(x - mean, -e);
-      var += d * d;
-    }
-    return {mean, std::ldexp(std::sqrt(var / S), e)};
-  }
-  return {mean, std::sqrt(var / S)};
-}
-
 }  // namespace
-
-Scoring parse_scoring(std::string_view name) {
-  for (const auto& s : kScoringNames) {
-    if (s.name == name) return s.scoring;
-  }
-  throw ArgumentError(
-      fmt::format("unknown scoring '{}'; choose r2, mse (neg_mean_squared_error) or mae "
-                  "(neg_mean_absolute_error)",
-                  name));
-}
-
-std::string_view to_string(Scoring scoring) {
-  switch (scoring) {
-    case Scoring::r2:
-      return "r2";
-    case Scoring::mse:
-      return "mse";
-    case Scoring::mae:
-      return "mae";
-  }
-  return "?";
-}
-
-bool greater_is_better(Scoring scoring) { return scoring == Scoring::r2; }
-
-CvSpec parse_cv(std::string_view text) {
-  CvSpec cv;
-  if (text == "loo") {
-    cv.kind = CvSpec::Kind::loo;
-    return cv;
-  }
-  if (text == "holdout") {
-    cv.kind = CvSpec::Kind::holdout;
-    return cv;
-  }
-  long long k = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), k);
-  if (ec != std::errc() || end != text.data() + text.size()) {
-    throw ArgumentError(fmt::format(
-        "cv '{}' is not understood; give loo, holdout or a fold count such as 5", text));
-  }
-  if (k < 2) {
-    throw ArgumentError(fmt::format("cv = {} folds is too few; k-fold needs at least 2", k));
-  }
-  cv.kind = CvSpec::Kind::kfold;
-  cv.folds = static_cast<index_t>(k);
-  return cv;
-}
-
-std::string to_string(const CvSpec& cv) {
-  switch (cv.kind) {
-    case CvSpec::Kind::loo:
-      return "loo";
-    case CvSpec::Kind::holdout:
-      return "holdout";
-    case CvSpec::Kind::kfold:
-      break;
-  }
-  return cv.shuffle ? fmt::format("{}-fold (shuffled, seed {})", cv.folds, cv.seed)
-                    : fmt::format("{}-fold (not shuffled)", cv.folds);
-}
 
 template <class T>
 BandwidthCV<T>::BandwidthCV(MatrixView<const T> X, MatrixView<const T> Y,
                             std::span<const T> sample_weight, CvOptions options,
                             MatrixView<const T> X_test, MatrixView<const T> Y_test)
     : options_(std::move(options)) {
-  if (X.rows() == 0) throw ArgumentError("X is empty: cross-validation needs training points");
-  if (X.cols() == 0) throw ArgumentError("X has no features (0 columns)");
-  if (Y.rows() != X.rows()) {
-    throw ArgumentError(
-        fmt::format("X has {} rows but Y has {}; they must match", X.rows(), Y.rows()));
-  }
-  if (Y.cols() == 0) throw ArgumentError("Y has no columns; give at least one target");
-  if (!sample_weight.empty() && static_cast<index_t>(sample_weight.size()) != X.rows()) {
-    throw ArgumentError(fmt::format("sample_weight has {} values but X has {} rows",
-                                    sample_weight.size(), X.rows()));
-  }
+  nw::validate_training(X, Y, sample_weight, "X is empty: cross-validation needs training points");
   resolve_n_jobs(options_.n_jobs);
-  check_finite(X, "X");
-  check_finite(Y, "Y");
-  double weight_sum = 0;
-  for (std::size_t i = 0; i < sample_weight.size(); ++i) {
-    if (!std::isfinite(sample_weight[i]) || sample_weight[i] < 0) {
-      throw ArgumentError(fmt::format("sample_weight[{}] is {}; weights must be finite and >= 0", i,
-                                      sample_weight[i]));
-    }
-    weight_sum += sample_weight[i];
-  }
-  if (!sample_weight.empty() && !(weight_sum > 0)) {
-    throw ArgumentError("sample_weight is all zero; at least one weight must be > 0");
-  }
+  nw::validate_values(X, Y, sample_weight);
   n_ = X.rows();
   d_ = X.cols();
   k_ = Y.cols();
@@ -197,8 +70,8 @@ BandwidthCV<T>::BandwidthCV(MatrixView<const T> X, MatrixView<const T> Y,
           "Y_test is {} x {} but X_test has {} rows and the training targets {} columns",
           Y_test.rows(), Y_test.cols(), X_test.rows(), k_));
     }
-    check_finite(X_test, "X_test");
-    check_finite(Y_test, "Y_test");
+    nw::require_finite(X_test, "X_test");
+    nw::require_finite(Y_test, "Y_test");
   } else if (X_test.rows() != 0) {
     throw ArgumentError(fmt::format(
         "a test set was given but cv is {}; a test set is only used with holdout", to_string(cv)));
@@ -220,45 +93,24 @@ BandwidthCV<T>::BandwidthCV(MatrixView<const T> X, MatrixView<const T> Y,
 
   // Centre on the training mean (in double): distances far from the origin
   // keep their digits.
-  std::vector<double> center(static_cast<std::size_t>(d_), 0.0);
-  for (index_t i = 0; i < n_; ++i) {
-    for (index_t f = 0; f < d_; ++f) center[f] += static_cast<double>(X(i, f));
-  }
-  for (auto& c : center) c /= static_cast<double>(n_);
-  auto centred = [&](MatrixView<const T> A) {
-    Matrix<T> out(A.rows(), d_);
-    for (index_t i = 0; i < A.rows(); ++i) {
-      for (index_t f = 0; f < d_; ++f) {
-        out(i, f) = static_cast<T>(static_cast<double>(A(i, f)) - center[f]);
-      }
-    }
-    return out;
-  };
-  X_ = centred(X);
+  const std::vector<double> center = nw::column_mean(X);
+  X_ = nw::centred(X, center);
   // Targets and weights near T's range are scaled by powers of two, so the
   // engines' sums stay finite, and the errors by another power of two, so
   // their squares summed in double do (nw/scaling.hpp); ordinary data is not
   // scaled at all.
-  double max_abs_y = 0, max_abs_y_test = 0, max_weight = 0;
-  for (index_t i = 0; i < n_; ++i) {
-    for (index_t c = 0; c < k_; ++c) max_abs_y = std::max(max_abs_y, std::abs(double{Y(i, c)}));
-  }
-  for (index_t i = 0; i < Y_test.rows(); ++i) {
-    for (index_t c = 0; c < k_; ++c) {
-      max_abs_y_test = std::max(max_abs_y_test, std::abs(double{Y_test(i, c)}));
-    }
-  }
+  const double max_abs_y = nw::max_abs(Y), max_abs_y_test = nw::max_abs(Y_test);
+  double max_weight = 0;
   for (const T w : sample_weight) max_weight = std::max(max_weight, double{w});
   const nw::SumScaling scaling = nw::sum_scaling<T>(n_, max_abs_y, max_weight);
   y_exp_ = scaling.y_exp;
   error_exp_ = error_scaling(std::ldexp(std::max(max_abs_y, max_abs_y_test), -y_exp_),
                              std::max(n_, Y_test.rows()));
-  Y_ = Matrix<T>(n_, k_);
-  for (index_t i = 0; i < n_; ++i) {
-    for (index_t c = 0; c < k_; ++c) Y_(i, c) = std::ldexp(Y(i, c), -y_exp_);
-  }
+  Y_ = nw::scaled(Y, y_exp_);
   weight_.clear();
   for (const T w : sample_weight) weight_.push_back(std::ldexp(w, -scaling.weight_exp));
+  choose_backend(options_.cv.kind == CvSpec::Kind::loo ? nw::Exclusion::self : nw::Exclusion::none,
+                 1);  // refuse an engine that cannot, before any work or file
 
   std::vector<index_t> all(static_cast<std::size_t>(n_));
   for (index_t i = 0; i < n_; ++i) all[i] = i;
@@ -270,11 +122,8 @@ BandwidthCV<T>::BandwidthCV(MatrixView<const T> X, MatrixView<const T> Y,
       splits_ = kfold(n_, cv.folds, cv.shuffle, cv.seed);
       break;
     case CvSpec::Kind::holdout: {
-      X_test_ = centred(X_test);
-      Y_test_ = Matrix<T>(Y_test.rows(), k_);
-      for (index_t i = 0; i < Y_test.rows(); ++i) {
-        for (index_t c = 0; c < k_; ++c) Y_test_(i, c) = std::ldexp(Y_test(i, c), -y_exp_);
-      }
+      X_test_ = nw::centred(X_test, center);
+      Y_test_ = nw::scaled(Y_test, y_exp_);
       std::vector<index_t> test(static_cast<std::size_t>(X_test.rows()));
       for (index_t i = 0; i < X_test.rows(); ++i) test[i] = i;
       splits_.push_back({all, test});
@@ -376,29 +225,14 @@ typename BandwidthCV<T>::Prepared BandwidthCV<T>::prepare(const BandwidthSet& bw
                                                           index_t begin, index_t end) const {
   const auto& rows = splits_.at(static_cast<std::size_t>(split));
   const bool holdout = options_.cv.kind == CvSpec::Kind::holdout;
-  const auto B = static_cast<index_t>(bw.h.size());
   double s_min = 1.0;
-  std::vector<double> factor(static_cast<std::size_t>(d_), 1.0);
-  if (!bw.scale.empty()) {
-    s_min = *std::min_element(bw.scale.begin(), bw.scale.end());
-    for (index_t f = 0; f < d_; ++f) factor[f] = s_min / bw.scale[f];
-  }
+  const std::vector<double> factor = nw::feature_factors(bw.scale, s_min);
   Prepared out;
-  for (index_t b = 0; b < B; ++b) {
-    const double h = bw.h[b] * s_min;
-    out.inv_h2.push_back(
-        std::min(1.0 / (h * h), static_cast<double>(std::numeric_limits<T>::max())));
-  }
-  const auto n_train = static_cast<index_t>(rows.train.size());
-  out.X = Matrix<T>(n_train, d_);
-  out.Y = Matrix<T>(n_train, k_);
-  for (index_t r = 0; r < n_train; ++r) {
-    const index_t i = rows.train[r];
-    for (index_t f = 0; f < d_; ++f) {
-      out.X(r, f) = static_cast<T>(static_cast<double>(X_(i, f)) * factor[f]);
-    }
-    for (index_t c = 0; c < k_; ++c) out.Y(r, c) = Y_(i, c);
-    if (!weight_.empty()) out.weights.push_back(weight_[i]);
+  for (const double h : bw.h) out.inv_h2.push_back(nw::clamped_inv_h2<T>(h * s_min));
+  out.X = nw::centred<T>(X_, {}, factor, rows.train);
+  out.Y = nw::scaled<T>(Y_, 0, rows.train);
+  if (!weight_.empty()) {
+    for (const index_t i : rows.train) out.weights.push_back(weight_[i]);
   }
   if (!out.weights.empty() &&
       std::none_of(out.weights.begin(), out.weights.end(), [](T w) { return w > 0; })) {
@@ -408,14 +242,9 @@ typename BandwidthCV<T>::Prepared BandwidthCV<T>::prepare(const BandwidthSet& bw
         split));
   }
   const MatrixView<const T> Xq = holdout ? X_test_.view() : X_.view();
-  out.Z = Matrix<T>(end - begin, d_);
-  for (index_t r = 0; r < end - begin; ++r) {
-    const index_t i = rows.test[begin + r];
-    for (index_t f = 0; f < d_; ++f) {
-      out.Z(r, f) = static_cast<T>(static_cast<double>(Xq(i, f)) * factor[f]);
-    }
-    if (options_.cv.kind == CvSpec::Kind::loo) out.exclude.push_back(i);
-  }
+  const std::span<const index_t> queries(rows.test.data() + begin, rows.test.data() + end);
+  out.Z = nw::centred<T>(Xq, {}, factor, queries);
+  if (options_.cv.kind == CvSpec::Kind::loo) out.exclude.assign(queries.begin(), queries.end());
   return out;
 }
 
@@ -423,20 +252,38 @@ template <class T>
 Matrix<T> BandwidthCV<T>::predict_block(const BandwidthSet& bw, index_t split, index_t begin,
                                         index_t end, std::vector<index_t>& isolated,
                                         const CancelToken* cancel) const {
-  const Prepared p = prepare(bw, split, begin, end);
-  const nw::Problem<T> problem{p.X, p.Y, p.weights, options_.kernel, 1.0};
-  Matrix<T> out(end - begin, k_ * static_cast<index_t>(bw.h.size()));
-  isolated.assign(bw.h.size(), 0);
-  // Leave-one-out of every point at one bandwidth: one exponential per
-  // unordered pair where the symmetric engine applies.
-  if (options_.cv.kind == CvSpec::Kind::loo && bw.h.size() == 1 && begin == 0 && end == n_ &&
-      nw::predict_loo_symmetric<T>(problem, p.inv_h2[0], out, resolve_n_jobs(options_.n_jobs),
-                                   cancel)) {
-    return out;
-  }
-  nw::predict_grid<T>(problem, p.Z, p.inv_h2, p.exclude, out, isolated,
-                      resolve_n_jobs(options_.n_jobs), cancel);
+  Prepared p = prepare(bw, split, begin, end);
+  const auto B = static_cast<index_t>(bw.h.size());
+  Matrix<T> out(end - begin, k_ * B);
+  isolated.assign(static_cast<std::size_t>(B), 0);
+  // A whole leave-one-out: the queries are the training rows, each skipping itself.
+  const bool self = options_.cv.kind == CvSpec::Kind::loo && begin == 0 && end == n_;
+  const nw::Exclusion exclusion = self                ? nw::Exclusion::self
+                                  : p.exclude.empty() ? nw::Exclusion::none
+                                                      : nw::Exclusion::rows;
+  const nw::Backend& backend = choose_backend(exclusion, B);
+  const auto fitted = backend.prepare(
+      nw::TrainingSet<T>{std::move(p.X), std::move(p.Y), std::move(p.weights), options_.kernel});
+  backend.predict_grid(*fitted, p.Z, p.inv_h2, exclusion,
+                       self ? std::span<const index_t>{} : std::span<const index_t>(p.exclude), out,
+                       isolated, resolve_n_jobs(options_.n_jobs), cancel);
   return out;
+}
+
+template <class T>
+const nw::Backend& BandwidthCV<T>::choose_backend(nw::Exclusion exclusion,
+                                                  index_t n_bandwidths) const {
+  nw::Request request;
+  request.operation = nw::Operation::predict_grid;
+  request.kernel = options_.kernel;
+  request.dtype = nw::dtype_of<T>();
+  request.weighted = !weight_.empty();
+  request.bandwidths = n_bandwidths;
+  request.exclusion = exclusion;
+  request.n = n_;
+  request.d = d_;
+  request.k = k_;
+  return nw::choose(request, options_.engine);
 }
 
 template <class T>
@@ -456,7 +303,7 @@ CvPartial BandwidthCV<T>::run(const BandwidthSet& bw, const CvTask& task,
   const BandwidthSet block{
       bw.scale, std::vector<double>(bw.h.begin() + task.b_begin, bw.h.begin() + task.b_end)};
   check(block);
-  const auto start = std::chrono::steady_clock::now();
+  const detail::Stopwatch watch;
   const auto B = static_cast<index_t>(block.h.size());
   CvPartial part;
   const Matrix<T> out =
@@ -478,7 +325,7 @@ CvPartial BandwidthCV<T>::run(const BandwidthSet& bw, const CvTask& task,
       }
     }
   }
-  part.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  part.seconds = watch.seconds();
   return part;
 }
 
@@ -576,7 +423,7 @@ CvScores BandwidthCV<T>::combine(const BandwidthSet& bw, std::span<const CvTask>
   out.mean.resize(static_cast<std::size_t>(B));
   out.std.resize(static_cast<std::size_t>(B));
   for (index_t b = 0; b < B; ++b) {
-    const auto [mean, std_dev] = mean_and_std(out.splits[b]);
+    const auto [mean, std_dev] = detail::mean_and_std(out.splits[b]);
     out.mean[b] = mean;
     out.std[b] = std_dev;
   }
@@ -631,14 +478,10 @@ Matrix<T> BandwidthCV<T>::predict(const BandwidthSet& bw, const CancelToken* can
   for (index_t s = 0; s < n_splits(); ++s) {
     const auto& test = splits_[static_cast<std::size_t>(s)].test;
     const auto m = static_cast<index_t>(test.size());
-    const Matrix<T> out = predict_block(bw, s, 0, m, isolated, cancel);
-    // Back to the targets' scale (a no-op for ordinary data); the clamp keeps a
-    // mean that rounded an ulp past the largest |y| finite.
-    const T limit = std::ldexp(std::numeric_limits<T>::max(), -y_exp_);
+    Matrix<T> out = predict_block(bw, s, 0, m, isolated, cancel);
+    nw::unscale<T>(out, y_exp_);  // back to the targets' scale (a no-op for ordinary data)
     for (index_t r = 0; r < m; ++r) {
-      for (index_t j = 0; j < k_ * B; ++j) {
-        all(test[r], j) = std::ldexp(std::clamp(out(r, j), -limit, limit), y_exp_);
-      }
+      for (index_t j = 0; j < k_ * B; ++j) all(test[r], j) = out(r, j);
     }
   }
   return all;
@@ -646,19 +489,5 @@ Matrix<T> BandwidthCV<T>::predict(const BandwidthSet& bw, const CancelToken* can
 
 template class BandwidthCV<float>;
 template class BandwidthCV<double>;
-
-void for_each_split(index_t n_splits, int n_jobs, const std::function<void(index_t)>& fn,
-                    const CancelToken* cancel) {
-  par::Options options;
-  options.n_jobs = n_jobs;
-  options.batch_size = 1;  // a split is a whole fit: never batch two
-  options.cancel = cancel;
-  try {
-    par::parallel_for(
-        n_splits, [&](index_t s) { fn(s); }, options);
-  } catch (const par::TaskError& e) {
-    std::rethrow_exception(e.nested());  // the split's own exception, type and message
-  }
-}
 
 }  // namespace kreg

@@ -1,0 +1,106 @@
+// nw/registry.cpp - the backends in preference order, and choosing one.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "kreg/error.hpp"
+#include "nw/backend.hpp"
+
+namespace kreg::nw {
+
+namespace {
+
+struct Registry {
+  std::mutex mutex;
+  std::vector<const Backend*> list;
+};
+
+Registry& registry() {
+  // kreg's own backends, fastest first: a CUDA backend goes before the CPU's
+  // when it is built.
+  static Registry* const r = [] {
+    auto* reg = new Registry;
+    reg->list = cpu_backends();
+    return reg;
+  }();
+  return *r;
+}
+
+// "auto, fused, vectorized or reference": the valid names, in preference order.
+std::string names(const std::vector<const Backend*>& list) {
+  std::string out = "auto";
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    out += fmt::format("{} {}", i + 1 == list.size() ? " or" : ",", list[i]->name());
+  }
+  return out;
+}
+
+std::string_view operation_name(const Request& r) {
+  return r.operation == Operation::predict ? "predict" : "predict at many bandwidths";
+}
+
+}  // namespace
+
+std::vector<const Backend*> backends() {
+  Registry& r = registry();
+  const std::lock_guard<std::mutex> lock(r.mutex);
+  return r.list;
+}
+
+void register_backend(const Backend* backend, bool first) {
+  if (backend == nullptr) throw ArgumentError("register_backend: no backend");
+  Registry& r = registry();
+  const std::lock_guard<std::mutex> lock(r.mutex);
+  for (const Backend* b : r.list) {
+    if (b->name() == backend->name()) {
+      throw ArgumentError(
+          fmt::format("register_backend: an engine named '{}' is already registered",
+                      backend->name()));
+    }
+  }
+  r.list.insert(first ? r.list.begin() : r.list.end(), backend);
+}
+
+void unregister_backend(const Backend* backend) {
+  Registry& r = registry();
+  const std::lock_guard<std::mutex> lock(r.mutex);
+  r.list.erase(std::remove(r.list.begin(), r.list.end(), backend), r.list.end());
+}
+
+const Backend& choose(const Request& request, Engine engine) {
+  const std::vector<const Backend*> list = backends();
+  if (engine.is_auto()) {
+    for (const Backend* b : list) {
+      if (b->supports(request)) return *b;
+    }
+    throw ArgumentError(fmt::format("no engine of this kreg build can {} with the {} kernel",
+                                    operation_name(request), to_string(request.kernel)));
+  }
+  for (const Backend* b : list) {
+    if (b->name() != engine.name()) continue;
+    std::string why;
+    if (b->supports(request, &why)) return *b;
+    throw ArgumentError(fmt::format("engine '{}' cannot {} here: {}; use engine 'auto'",
+                                    engine.name(), operation_name(request), why));
+  }
+  throw ArgumentError(fmt::format("unknown engine '{}'; choose {}", engine.name(), names(list)));
+}
+
+}  // namespace kreg
+
+namespace kreg {
+
+Engine parse_engine(std::string_view name) {
+  if (name == "auto") return Engine::automatic;
+  const std::vector<const nw::Backend*> list = nw::backends();
+  for (const nw::Backend* b : list) {
+    // The registered name's storage, not the caller's: an Engine holds a view.
+    if (b->name() == name) return Engine(b->name());
+  }
+  throw ArgumentError(fmt::format("unknown engine '{}'; choose {}", name, nw::names(list)));
+}
+
+std::string_view to_string(Engine engine) { return engine.name(); }
+
+}  // namespace kreg
