@@ -4,17 +4,12 @@
 // The model is fitted in the constructor and never changes afterwards, so
 // predict (const in C++, every engine's scratch space is per call) may run
 // from several Python threads at once. predict releases the GIL and answers
-// Ctrl-C: the queries are cut into chunks of about kChunkWork pair-operations
-// (a tenth of a second on two cores), with a cancellation check between
-// chunks. Each query's result depends on that query alone (kreg/nw.hpp), so
-// chunking changes no bit.
+// Ctrl-C through the engines' own cancel token (kreg/nw.hpp).
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
-#include <algorithm>
-#include <cmath>
 #include <string>
 #include <vector>
 
@@ -25,9 +20,6 @@
 namespace kreg::python {
 
 namespace {
-
-constexpr double kChunkWork = 2e9;
-constexpr index_t kChunkQuantum = 32;  // queries: the engines' parallel grain
 
 template <class T>
 class PyNadarayaWatson {
@@ -45,38 +37,13 @@ class PyNadarayaWatson {
   }
 
   // Predictions (m x k) and the count of isolated queries (kreg/nw.hpp).
-  // chunk_rows > 0 forces that chunk size (tests); 0 sizes chunks by work.
-  std::pair<OutN<T>, index_t> predict(In2<T> Z, index_t chunk_rows) const {
+  std::pair<OutN<T>, index_t> predict(In2<T> Z) const {
     const MatrixView<const T> z = view_of(Z);
-    const index_t k = model_.n_outputs();
-    double per_row =
-        static_cast<double>(n_train_) * static_cast<double>(model_.n_features() + 4 * (k + 1));
-    if (model_.options().engine == Engine::reference) per_row *= 16;  // long double loops
-    index_t isolated = 0;
-    Matrix<T> out =
-        run_interruptible(per_row * static_cast<double>(z.rows()), [&](const CancelToken* cancel) {
-          index_t chunk = chunk_rows;
-          if (chunk <= 0) {
-            chunk = std::max<index_t>(kChunkQuantum * threads_,
-                                      static_cast<index_t>(std::ceil(kChunkWork / per_row)));
-          }
-          PredictReport report;
-          if (z.rows() <= chunk) {
-            Matrix<T> all = model_.predict(z, &report);
-            isolated = report.isolated;
-            return all;
-          }
-          Matrix<T> all(z.rows(), k);
-          for (index_t begin = 0; begin < z.rows(); begin += chunk) {
-            throw_if_cancelled(cancel);
-            const index_t end = std::min(z.rows(), begin + chunk);
-            const Matrix<T> part = model_.predict(z.rows_between(begin, end), &report);
-            std::copy(part.data(), part.data() + part.size(), &all(begin, 0));
-            isolated += report.isolated;
-          }
-          return all;
-        });
-    return {to_numpy(std::move(out)), isolated};
+    const double work = predict_work(z.rows(), n_train_, model_.n_features(), model_.n_outputs());
+    PredictReport report;
+    Matrix<T> out = run_interruptible(
+        work, [&](const CancelToken* cancel) { return model_.predict(z, &report, cancel); });
+    return {to_numpy(std::move(out)), report.isolated};
   }
 
   index_t n_train() const { return n_train_; }
@@ -84,7 +51,8 @@ class PyNadarayaWatson {
   index_t n_outputs() const { return model_.n_outputs(); }
   int n_jobs() const { return threads_; }
   std::string kernel() const { return std::string(to_string(model_.options().kernel)); }
-  std::string engine() const { return std::string(to_string(model_.options().engine)); }
+  // The engine that fit chose: options().engine, or the one "auto" picked.
+  std::string engine() const { return std::string(model_.engine().name()); }
   std::vector<double> bandwidth() const { return model_.options().bandwidth; }
 
  private:
@@ -105,16 +73,16 @@ void bind_model(nb::module_& m, const char* name) {
            nb::arg("sample_weight").noconvert().none(), nb::arg("kernel"), nb::arg("bandwidth"),
            nb::arg("engine"), nb::arg("n_jobs"),
            "Fit on X (n x d) and Y (n x k), both C-contiguous, with optional sample weights.")
-      .def("predict", &M::predict, nb::arg("Z").noconvert(), nb::arg("chunk_rows") = 0,
+      .def("predict", &M::predict, nb::arg("Z").noconvert(),
            "Predictions (m x k) for the queries Z (m x d) and the number of isolated queries "
            "(no training point inside a compact kernel's support). Releases the GIL; Ctrl-C "
-           "raises KeyboardInterrupt between chunks of about a tenth of a second.")
+           "raises KeyboardInterrupt within a few milliseconds.")
       .def_prop_ro("n_train", &M::n_train)
       .def_prop_ro("n_features", &M::n_features)
       .def_prop_ro("n_outputs", &M::n_outputs)
       .def_prop_ro("n_jobs", &M::n_jobs, "The thread count n_jobs resolved to.")
       .def_prop_ro("kernel", &M::kernel)
-      .def_prop_ro("engine", &M::engine)
+      .def_prop_ro("engine", &M::engine, "The engine that predicts (what 'auto' chose).")
       .def_prop_ro("bandwidth", &M::bandwidth);
 }
 

@@ -18,7 +18,8 @@ from ._functions import (
     rule_of_thumb_bandwidth,
 )
 from ._kreg import InputError, __version__, hardware_concurrency
-from ._nw import NadarayaWatsonCV, NadarayaWatsonRegressor
+from ._nw import NadarayaWatsonRegressor
+from ._nw_cv import NadarayaWatsonCV
 
 __all__ = [
     "InputError",

@@ -62,11 +62,11 @@ struct Request {
 // a backend can keep it (the CPU) or upload it and let it go (a device).
 template <class T>
 struct TrainingSet {
-  Matrix<T> X;               // n x d
-  Matrix<T> Y;               // n x k
-  std::vector<T> weights;    // n sample weights, or empty for all ones
+  Matrix<T> X;             // n x d
+  Matrix<T> Y;             // n x k
+  std::vector<T> weights;  // n sample weights, or empty for all ones
   Kernel kernel = Kernel::gaussian;
-  double inv_h2 = 1.0;       // predict's 1 / h^2 (predict_grid takes its own)
+  double inv_h2 = 1.0;  // predict's 1 / h^2 (predict_grid takes its own)
 };
 
 // A training set as one backend keeps it (packed, device-resident, ...).
@@ -98,7 +98,8 @@ class Backend {
   // (nullptr: never) between small units of work and then throws
   // kreg::Cancelled, leaving `out` unfinished.
   virtual index_t predict(const Fitted<float>& fitted, MatrixView<const float> Z,
-                          MatrixView<float> out, int n_threads, const CancelToken* cancel) const = 0;
+                          MatrixView<float> out, int n_threads,
+                          const CancelToken* cancel) const = 0;
   virtual index_t predict(const Fitted<double>& fitted, MatrixView<const double> Z,
                           MatrixView<double> out, int n_threads,
                           const CancelToken* cancel) const = 0;

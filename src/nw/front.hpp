@@ -152,7 +152,8 @@ void unscale(MatrixView<T> out, int e) {
   if (e == 0) return;
   const T limit = std::ldexp(std::numeric_limits<T>::max(), -e);
   for (index_t i = 0; i < out.rows(); ++i) {
-    for (index_t j = 0; j < out.cols(); ++j) out(i, j) = std::ldexp(std::clamp(out(i, j), -limit, limit), e);
+    for (index_t j = 0; j < out.cols(); ++j)
+      out(i, j) = std::ldexp(std::clamp(out(i, j), -limit, limit), e);
   }
 }
 

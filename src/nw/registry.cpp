@@ -54,9 +54,8 @@ void register_backend(const Backend* backend, bool first) {
   const std::lock_guard<std::mutex> lock(r.mutex);
   for (const Backend* b : r.list) {
     if (b->name() == backend->name()) {
-      throw ArgumentError(
-          fmt::format("register_backend: an engine named '{}' is already registered",
-                      backend->name()));
+      throw ArgumentError(fmt::format(
+          "register_backend: an engine named '{}' is already registered", backend->name()));
     }
   }
   r.list.insert(first ? r.list.begin() : r.list.end(), backend);
@@ -87,7 +86,7 @@ const Backend& choose(const Request& request, Engine engine) {
   throw ArgumentError(fmt::format("unknown engine '{}'; choose {}", engine.name(), names(list)));
 }
 
-}  // namespace kreg
+}  // namespace kreg::nw
 
 namespace kreg {
 

@@ -24,7 +24,7 @@ namespace kreg {
 
 namespace {
 
-// Work per task, in pair-operations (pairs x (d + 4 B (k + 1))): about a tenth
+// Work per task, in pair-operations (kreg::predict_work): about a tenth
 // of a second on two cores, so a journal records progress often and Ctrl-C
 // is answered quickly, while a task still keeps every thread busy.
 constexpr double kTaskWork = 2e9;
@@ -187,9 +187,7 @@ std::vector<CvTask> BandwidthCV<T>::plan(index_t n_bandwidths) const {
     tasks.push_back({0, 0, n_, 0, 1});
     return tasks;
   }
-  auto per_pair = [&](index_t bandwidths) {
-    return static_cast<double>(d_ + 4 * bandwidths * (k_ + 1));
-  };
+  auto per_pair = [&](index_t bandwidths) { return predict_work(1, 1, d_, k_, bandwidths); };
   for (index_t s = 0; s < n_splits(); ++s) {
     const auto& split = splits_[static_cast<std::size_t>(s)];
     const auto q = static_cast<index_t>(split.test.size());
@@ -199,8 +197,7 @@ std::vector<CvTask> BandwidthCV<T>::plan(index_t n_bandwidths) const {
     index_t per_block = n_bandwidths;
     const double quantum_pairs = static_cast<double>(kTaskQuantum) * n_train;
     if (quantum_pairs * per_pair(n_bandwidths) > kTaskWork) {
-      const double fit = (kTaskWork / quantum_pairs - static_cast<double>(d_)) /
-                         (4.0 * static_cast<double>(k_ + 1));
+      const double fit = (kTaskWork / quantum_pairs - per_pair(0)) / (per_pair(1) - per_pair(0));
       per_block = std::clamp<index_t>(static_cast<index_t>(std::max(fit, 1.0)), 1, n_bandwidths);
     }
     const double per_query = per_pair(per_block) * n_train;

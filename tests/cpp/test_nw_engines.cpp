@@ -1,5 +1,6 @@
-// The engine consistency harness (like ggml's test-backend-ops): every engine
-// (vectorized, fused, automatic) x type x kernel, over a sample of shapes,
+// The engine consistency harness (like ggml's test-backend-ops): every
+// registered engine but the oracle (src/nw/backend.hpp's registry: fused and
+// vectorized here, CUDA where built) and auto x type x kernel, over a sample of shapes,
 // bandwidths and sample weights that covers each axis, against
 // Engine::reference through NadarayaWatson<T>:
 //
@@ -25,6 +26,7 @@
 #include "kreg/matrix.hpp"
 #include "kreg/nw.hpp"
 #include "kreg/system.hpp"
+#include "nw/backend.hpp"
 
 namespace {
 
@@ -179,8 +181,17 @@ std::vector<Case> harness_cases() {
   constexpr index_t ds[] = {1, 3, 10, 33};
   constexpr index_t ks[] = {1, 3};
   constexpr double hs[] = {1e-3, 0.3, 1.0, 10.0, 1e4};
+  // Every registered engine that predicts, then auto: a new backend joins by registering.
+  std::vector<Engine> engines;
+  kreg::nw::Request predict;
+  for (const kreg::nw::Backend* b : kreg::nw::backends()) {
+    if (b->name() != Engine::reference.name() && b->supports(predict)) {
+      engines.emplace_back(b->name());
+    }
+  }
+  engines.push_back(Engine::automatic);
   std::vector<Case> cases;
-  for (const Engine engine : {Engine::vectorized, Engine::fused, Engine::automatic}) {
+  for (const Engine engine : engines) {
     for (const bool f32 : {false, true}) {
       for (int kern = 0; kern < 4; ++kern) {
         for (int i = 0; i < 10; ++i) {
@@ -207,15 +218,17 @@ class NwEngines : public ::testing::TestWithParam<Case> {
       runs.push_back(predict(data, c.kernel, {c.h}, c.engine, jobs));
       const Result<T>& r = runs.back();
       const std::string what = "n_jobs=" + std::to_string(jobs);
-      EXPECT_EQ(r.report.engine, c.engine == Engine::automatic ? Engine::fused : c.engine);
+      EXPECT_EQ(r.report.engine, c.engine == Engine::automatic
+                                     ? Engine(kreg::nw::backends().front()->name())
+                                     : c.engine);
       expect_close(r.pred, ref.pred, data.Y, rtol<T>(), what);
       EXPECT_EQ(r.report.isolated, ref.report.isolated) << what;
       EXPECT_TRUE(bitwise_equal(r.pred, runs.front().pred))
           << what << " differs in its bits from n_jobs=1";
     }
-    if (c.engine == Engine::automatic) {  // automatic is the fused engine, bit for bit
-      EXPECT_TRUE(
-          bitwise_equal(runs.front().pred, predict(data, c.kernel, {c.h}, Engine::fused, 1).pred));
+    if (c.engine == Engine::automatic) {  // auto is the first engine, bit for bit
+      const Engine first(kreg::nw::backends().front()->name());
+      EXPECT_TRUE(bitwise_equal(runs.front().pred, predict(data, c.kernel, {c.h}, first, 1).pred));
     }
   }
 };

@@ -228,3 +228,11 @@ def test_predict_rejects_mismatched_features(kreg, tmp_path):
     proc = kreg("predict", "--train", tmp_path / "train.csv", "--target", "y", "--query",
                 tmp_path / "narrow.csv", check=False)
     assert proc.returncode == 2 and "has 1 features but" in proc.stderr
+
+
+@pytest.mark.parametrize("engine,ran", [("auto", "fused"), ("vectorized", "vectorized")])
+def test_predict_names_the_engine_that_ran(kreg, tutorial_csv, engine, ran):
+    proc = kreg("predict", "--train", tutorial_csv / "train.csv", "--target", "y", "--query",
+                tutorial_csv / "test.csv", "--bandwidth", 0.5, "--engine", engine, "--out",
+                "-")
+    assert f"gaussian kernel, {ran} engine" in proc.stderr

@@ -468,3 +468,20 @@ def test_one_fitted_estimator_many_threads(engine):
     assert not errors, errors
     for r, e in zip(results, expected):
         np.testing.assert_array_equal(r, e)
+
+
+# ------------------------------------------------------------------ engines
+@pytest.mark.parametrize("engine", ["auto", "fused", "vectorized", "reference"])
+def test_engine_attribute_names_the_engine_that_runs(engine):
+    X, _, y, _ = tutorial_split(n=300)
+    model = NadarayaWatsonRegressor(0.5, engine=engine).fit(X, y)
+    # "auto" takes the first engine that supports the call: fused on the CPU.
+    assert model.engine_ == ("fused" if engine == "auto" else engine)
+    search = NadarayaWatsonCV(bandwidths=[0.3, 1.0], engine=engine).fit(X, y)
+    assert search.engine_ == model.engine_
+
+
+def test_an_unknown_engine_lists_the_registered_ones():
+    X, _, y, _ = tutorial_split(n=50)
+    with pytest.raises(ValueError, match="choose auto, fused, vectorized or reference"):
+        NadarayaWatsonRegressor(engine="cuda").fit(X, y)

@@ -42,8 +42,8 @@ class CpuBackend : public TypedBackend<Derived> {
     return std::make_unique<CpuFitted<T>>(std::move(t));
   }
   template <class T>
-  index_t predict_typed(const Fitted<T>& f, MatrixView<const T> Z, MatrixView<T> out,
-                        int n_threads, const CancelToken* cancel) const {
+  index_t predict_typed(const Fitted<T>& f, MatrixView<const T> Z, MatrixView<T> out, int n_threads,
+                        const CancelToken* cancel) const {
     if (Z.rows() == 0) return 0;
     return static_cast<const Derived&>(*this).run(cpu(f).problem(), Z, out, n_threads, cancel);
   }
@@ -61,9 +61,8 @@ class FusedBackend final : public CpuBackend<FusedBackend> {
   }
 
   template <class T>
-  void predict_grid_typed(const Fitted<T>& f, MatrixView<const T> Z,
-                          std::span<const double> inv_h2, Exclusion exclusion,
-                          std::span<const index_t> exclude, MatrixView<T> out,
+  void predict_grid_typed(const Fitted<T>& f, MatrixView<const T> Z, std::span<const double> inv_h2,
+                          Exclusion exclusion, std::span<const index_t> exclude, MatrixView<T> out,
                           std::span<index_t> isolated, int n_threads,
                           const CancelToken* cancel) const {
     const Problem<T> p = cpu(f).problem();
@@ -71,7 +70,8 @@ class FusedBackend final : public CpuBackend<FusedBackend> {
     if (exclusion == Exclusion::self) {
       // A whole leave-one-out at one bandwidth: one exponential per unordered
       // pair where the symmetric scheme applies (it declines otherwise).
-      if (inv_h2.size() == 1 && nw::predict_loo_symmetric<T>(p, inv_h2[0], out, n_threads, cancel)) {
+      if (inv_h2.size() == 1 &&
+          nw::predict_loo_symmetric<T>(p, inv_h2[0], out, n_threads, cancel)) {
         return;
       }
       self.resize(static_cast<std::size_t>(Z.rows()));
@@ -92,9 +92,9 @@ class SingleBandwidthBackend : public CpuBackend<Derived> {
     return false;
   }
   template <class T>
-  void predict_grid_typed(const Fitted<T>&, MatrixView<const T>, std::span<const double>,
-                          Exclusion, std::span<const index_t>, MatrixView<T>, std::span<index_t>,
-                          int, const CancelToken*) const {
+  void predict_grid_typed(const Fitted<T>&, MatrixView<const T>, std::span<const double>, Exclusion,
+                          std::span<const index_t>, MatrixView<T>, std::span<index_t>, int,
+                          const CancelToken*) const {
     throw ArgumentError(std::string(static_cast<const Derived&>(*this).name()) +
                         " engine: predict_grid is not supported (supports() says so)");
   }

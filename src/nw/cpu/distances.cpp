@@ -21,6 +21,7 @@
 #include "core/validate.hpp"
 #include "kreg/error.hpp"
 #include "kreg/nw.hpp"
+#include "nw/front.hpp"
 
 namespace kreg {
 
@@ -43,22 +44,16 @@ void gemm_nt(index_t m, index_t n, index_t d, const double* a, const double* b, 
               static_cast<int>(n));
 }
 
-// Rows of `v` minus `center`, rounded to T (contiguous), and their squared norms in double.
+// The squared norms of the rows of v, in double.
 template <class T>
-Matrix<T> centred(MatrixView<const T> v, const std::vector<double>& center,
-                  std::vector<double>& norms) {
-  Matrix<T> out(v.rows(), v.cols());
-  norms.assign(static_cast<std::size_t>(v.rows()), 0.0);
+std::vector<double> row_norms(const Matrix<T>& v) {
+  std::vector<double> norms(static_cast<std::size_t>(v.rows()), 0.0);
   for (index_t i = 0; i < v.rows(); ++i) {
-    double s = 0.0;
     for (index_t f = 0; f < v.cols(); ++f) {
-      const auto x = static_cast<T>(static_cast<double>(v(i, f)) - center[f]);
-      out(i, f) = x;
-      s += static_cast<double>(x) * static_cast<double>(x);
+      norms[i] += static_cast<double>(v(i, f)) * static_cast<double>(v(i, f));
     }
-    norms[i] = s;
   }
-  return out;
+  return norms;
 }
 
 }  // namespace
@@ -80,15 +75,10 @@ Matrix<T> pairwise_sq_distances(MatrixView<const T> Z, MatrixView<const T> X) {
         "pairwise_sq_distances: {} x {} by {} x {} exceeds BLAS's 32-bit sizes", m, d, n, d));
   }
 
-  std::vector<double> center(static_cast<std::size_t>(d), 0.0);
-  for (index_t j = 0; j < n; ++j) {
-    for (index_t f = 0; f < d; ++f) center[f] += static_cast<double>(X(j, f));
-  }
-  for (auto& c : center) c /= static_cast<double>(n);
-  std::vector<double> zn;
-  std::vector<double> xn;
-  const Matrix<T> Zc = centred(Z, center, zn);
-  const Matrix<T> Xc = centred(X, center, xn);
+  const std::vector<double> center = nw::column_mean(X);
+  const Matrix<T> Zc = nw::centred(Z, center);
+  const Matrix<T> Xc = nw::centred(X, center);
+  const std::vector<double> zn = row_norms(Zc), xn = row_norms(Xc);
 
   gemm_nt(m, n, d, Zc.data(), Xc.data(), D.data());  // D = -2 Zc Xc^T
 
