@@ -73,6 +73,14 @@ inline constexpr Engine Engine::fused{"fused"};
 // and every registered engine).
 Kernel parse_kernel(std::string_view name);
 Engine parse_engine(std::string_view name);
+
+// The engines this build registered, in auto's preference order, and the
+// device each runs on ("cpu", later "cuda:0").
+struct EngineInfo {
+  Engine engine;
+  std::string_view device;
+};
+std::vector<EngineInfo> available_engines();
 std::string_view to_string(Kernel kernel);
 std::string_view to_string(Engine engine);
 

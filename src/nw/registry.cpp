@@ -102,4 +102,10 @@ Engine parse_engine(std::string_view name) {
 
 std::string_view to_string(Engine engine) { return engine.name(); }
 
+std::vector<EngineInfo> available_engines() {
+  std::vector<EngineInfo> out;
+  for (const nw::Backend* b : nw::backends()) out.push_back({Engine(b->name()), b->device()});
+  return out;
+}
+
 }  // namespace kreg

@@ -221,7 +221,8 @@ void check_grid(const nw::Backend& backend, Kernel kernel) {
       if (exclusion == nw::Exclusion::rows) {
         for (index_t q = 0; q < n; ++q) exclude.push_back(q % 3 == 0 ? (3 * q) % n : -1);
       }
-      const MatrixView<const T> Z = exclusion == nw::Exclusion::self ? data.X.view() : data.Z.view();
+      const MatrixView<const T> Z =
+          exclusion == nw::Exclusion::self ? data.X.view() : data.Z.view();
       const auto fitted = backend.prepare(nw::TrainingSet<T>{
           Matrix<T>::from(data.X.view()), Matrix<T>::from(data.Y.view()), {}, kernel});
       Matrix<T> out(n, k * static_cast<index_t>(B));
@@ -268,6 +269,23 @@ TYPED_TEST(NwBackends, EveryGridEngineMatchesTheReference) {
     ++checked;
   }
   EXPECT_GE(checked, 1) << "no registered engine predicts many bandwidths at once";
+}
+
+}  // namespace
+
+namespace {
+
+TEST(NwBackendsRegistry, AvailableEnginesFollowTheRegistry) {
+  std::vector<std::string> names;
+  for (const auto& e : kreg::available_engines()) {
+    names.emplace_back(e.engine.name());
+    EXPECT_EQ(e.device, "cpu");
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"fused", "vectorized", "reference"}));
+  const K1GaussianOnly backend;
+  const nw::ScopedBackend registered(backend, /*first=*/true);
+  EXPECT_EQ(kreg::available_engines().front().engine.name(), "k1-gaussian-only");
+  EXPECT_EQ(kreg::available_engines().size(), 4U);
 }
 
 }  // namespace
