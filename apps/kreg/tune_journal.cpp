@@ -299,7 +299,7 @@ std::string key_of(std::span<const double> h) {
 
 struct TuneJournal::State {
   Journal journal;
-  std::map<std::string, double> evals;  // recorded optimiser scores, by key_of(h)
+  std::map<std::string, double> evals;          // recorded optimiser scores, by key_of(h)
   std::vector<std::optional<CvPartial>> tasks;  // recorded grid tasks, by plan index
 };
 

@@ -59,7 +59,6 @@ void append_json_array(std::string& out, std::string_view key, std::span<const V
   out += values.empty() ? "]" : "\n    ]";
 }
 
-
 std::string score_name(Scoring scoring) {
   return scoring == Scoring::r2 ? "R^2" : scoring == Scoring::mse ? "MSE" : "MAE";
 }
@@ -92,13 +91,12 @@ void write_json(const TuneReport& r, const CancelToken& cancel, double total_s) 
                            {"message", optimum->message}};
   }
   if (!r.refit.is_null()) result["refit"] = r.refit;
-  result["timing"] = {
-      {"read_s", r.read_s},
-      {"grid_s", r.result.grid_s},
-      {"optimize_s", r.result.optimize_s},
-      {"total_s", total_s},
-      {"grid_task_s", scores.seconds},
-      {"per_bandwidth_s", scores.seconds / static_cast<double>(scores.h.size())}};
+  result["timing"] = {{"read_s", r.read_s},
+                      {"grid_s", r.result.grid_s},
+                      {"optimize_s", r.result.optimize_s},
+                      {"total_s", total_s},
+                      {"grid_task_s", scores.seconds},
+                      {"per_bandwidth_s", scores.seconds / static_cast<double>(scores.h.size())}};
   // cv_results last, written by append_json_array: a million-bandwidth grid
   // takes seconds to format, with a check for a stop request every few
   // thousand values.

@@ -2,9 +2,9 @@
 #include "kreg/model_cv.hpp"
 
 #include <cmath>
-#include <type_traits>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -124,8 +124,7 @@ template ModelCvResult cross_validate_model<std::uint8_t>(MatrixView<const std::
                                                           const ModelCvOptions&,
                                                           const CancelToken*);
 template ModelCvResult cross_validate_model<double>(MatrixView<const double>,
-                                                    std::span<const double>,
-                                                    std::span<const Split>,
+                                                    std::span<const double>, std::span<const Split>,
                                                     const ModelCvOptions&, const CancelToken*);
 
 }  // namespace kreg

@@ -23,8 +23,8 @@ TuneOptimizer parse_tune_optimizer(std::string_view name) {
   if (name == "none") return TuneOptimizer::none;
   if (name == "scalar") return TuneOptimizer::scalar;
   if (name == "per-feature") return TuneOptimizer::per_feature;
-  throw ArgumentError(fmt::format(
-      "--optimize '{}' is not understood; choose none, scalar or per-feature", name));
+  throw ArgumentError(
+      fmt::format("--optimize '{}' is not understood; choose none, scalar or per-feature", name));
 }
 
 std::string_view to_string(TuneOptimizer optimizer) {
@@ -118,9 +118,7 @@ template <class T>
 Tuner<T>::Tuner(MatrixView<const T> X, MatrixView<const T> Y, std::span<const T> sample_weight,
                 CvOptions cv, TuneOptions options, MatrixView<const T> X_test,
                 MatrixView<const T> Y_test)
-    : X_(X),
-      options_(std::move(options)),
-      search_(X, Y, sample_weight, cv, X_test, Y_test) {
+    : X_(X), options_(std::move(options)), search_(X, Y, sample_weight, cv, X_test, Y_test) {
   if (options_.starts < 1) {
     throw ArgumentError(fmt::format("--starts must be >= 1, got {}", options_.starts));
   }
@@ -136,8 +134,9 @@ Tuner<T>::Tuner(MatrixView<const T> X, MatrixView<const T> Y, std::span<const T>
     }
   }
   if (!options_.scale.empty() && static_cast<index_t>(options_.scale.size()) != X.cols()) {
-    throw ArgumentError(fmt::format("per-feature bandwidth has {} values but the data has {} features",
-                                    options_.scale.size(), X.cols()));
+    throw ArgumentError(
+        fmt::format("per-feature bandwidth has {} values but the data has {} features",
+                    options_.scale.size(), X.cols()));
   }
   for (std::size_t f = 0; f < options_.scale.size(); ++f) {
     if (!(options_.scale[f] > 0) || !std::isfinite(options_.scale[f])) {

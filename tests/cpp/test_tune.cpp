@@ -39,8 +39,8 @@ using kreg::Scoring;
 using kreg::TuneHooks;
 using kreg::TuneOptimizer;
 using kreg::TuneOptions;
-using kreg::TuneResult;
 using kreg::Tuner;
+using kreg::TuneResult;
 using kreg::test::expect_error;
 
 struct Problem {
@@ -266,8 +266,8 @@ TEST(Tune, Errors) {
   const Problem p = make(40, 17);
   TuneOptions t = grid_options(TuneOptimizer::per_feature);
   t.starts = 0;
-  expect_error<kreg::ArgumentError>(
-      [&] { Tuner<double>(p.X, p.Y, {}, cv_options(1), t); }, "--starts must be >= 1, got 0");
+  expect_error<kreg::ArgumentError>([&] { Tuner<double>(p.X, p.Y, {}, cv_options(1), t); },
+                                    "--starts must be >= 1, got 0");
   t = grid_options(TuneOptimizer::scalar);
   t.scale = {1.0, 2.0, 3.0};
   expect_error<kreg::ArgumentError>(
@@ -295,9 +295,9 @@ TEST(Tune, Errors) {
   expect_error<kreg::ArgumentError>(
       [&] { tuner.run_grid(bad); },
       "resumed task 1 holds 1 sums for the 9 bandwidths x 1 outputs of its block");
-  expect_error<kreg::ArgumentError>([&] { tuner.run_task(99); },
-                                    "run_task: task 99 is not in this plan of " +
-                                        std::to_string(tuner.plan().size()) + " tasks");
+  expect_error<kreg::ArgumentError>(
+      [&] { tuner.run_task(99); },
+      "run_task: task 99 is not in this plan of " + std::to_string(tuner.plan().size()) + " tasks");
 
   kreg::CancelToken cancel;
   cancel.request();
