@@ -5,7 +5,7 @@
 
 #include "fuzz_file.hpp"
 #include "kreg/error.hpp"
-#include "kreg/journal.hpp"
+#include "tool/journal.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const kreg::fuzz::MemoryFile file(data, size);

@@ -6,7 +6,6 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -19,6 +18,7 @@
 #include <system_error>
 #include <vector>
 
+#include "core/stopwatch.hpp"  // detail::Stopwatch: every command's timer
 #include "kreg/error.hpp"
 #include "kreg/interrupt.hpp"
 #include "kreg/par.hpp"
@@ -47,11 +47,8 @@ class ExitOnSignal : public ScopedExitOnSignal {
   }
 };
 
-using Clock = std::chrono::steady_clock;
-
-inline double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+// Every command's timer: wall-clock seconds since construction or restart().
+using Stopwatch = kreg::detail::Stopwatch;
 
 // R^2 of fewer than 2 rows is undefined: kreg reports nan, as scikit-learn's
 // r2_score does, and says why on stderr (scikit-learn warns too).

@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <memory>
 #include <optional>
 
@@ -61,7 +60,7 @@ void run(const AugmentCliOptions& o) {
   // Reading leaves nothing behind: a signal ends it at once. Augmenting and
   // writing then poll the run's token.
   std::optional<ExitOnSignal> reading(std::in_place);
-  const auto start = std::chrono::steady_clock::now();
+  Stopwatch clock;
   const io::IdxHeader header = io::read_idx_header(o.images);
   if (header.type != io::IdxType::u8 || header.dims.size() != 3) {
     throw InputError(
@@ -86,14 +85,14 @@ void run(const AugmentCliOptions& o) {
   Matrix<std::uint8_t> all = io::read_idx<std::uint8_t>(o.images);
   const index_t n = o.limit < 0 ? n_file : std::min(o.limit, n_file);
   const MatrixView<const std::uint8_t> images = all.view().rows_between(0, n);
-  const double read_s = seconds_since(start);
+  const double read_s = clock.seconds();
   reading.reset();
 
   const CancelToken& cancel = cancel_token();
   options.cancel = &cancel;
-  const auto t_aug = std::chrono::steady_clock::now();
+  clock.restart();
   const Matrix<std::uint8_t> augmented = augment_images(images, height, width, options);
-  const double aug_s = seconds_since(t_aug);
+  const double aug_s = clock.seconds();
 
   // Everything is computed before the first file is written. Each file is
   // whole or absent: a stop request during compression (the slow part of a
@@ -102,7 +101,7 @@ void run(const AugmentCliOptions& o) {
   if (!o.preview.empty() && n > 0) {
     sheet = contact_sheet(images, augmented, height, width, o.copies);
   }
-  const auto t_write = std::chrono::steady_clock::now();
+  clock.restart();
   io::write_idx<std::uint8_t>(o.out, augmented, {augmented.rows(), height, width}, &cancel);
   if (!o.labels_out.empty()) {
     const Matrix<std::uint8_t> repeated =
@@ -114,7 +113,7 @@ void run(const AugmentCliOptions& o) {
   if (!o.preview.empty() && sheet.empty()) {
     fmt::print(stderr, "note: no images, so no --preview was written\n");
   }
-  const double write_s = seconds_since(t_write);
+  const double write_s = clock.seconds();
 
   const double produced = static_cast<double>(augmented.rows());
   fmt::print(stderr,

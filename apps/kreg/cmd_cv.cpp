@@ -9,7 +9,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -28,11 +27,11 @@
 #include "kreg/io/table.hpp"
 #include "kreg/io/text.hpp"
 #include "kreg/linear.hpp"
-#include "kreg/metrics.hpp"
+#include "kreg/model_cv.hpp"
 #include "kreg/nw.hpp"
 #include "kreg/select.hpp"
 #include "kreg/version.hpp"
-#include "target_file.hpp"
+#include "training_data.hpp"
 
 namespace kreg::cli {
 
@@ -44,7 +43,7 @@ struct CvCliOptions {
   std::string model;
   std::string data;
   index_t train_rows = -1;
-  std::string train, target, train_y;
+  TrainingFiles files;
   index_t folds = 5;
   bool stratified = false;
   std::uint32_t seed = 0;
@@ -61,28 +60,7 @@ struct CvCliOptions {
   std::string out;
 };
 
-struct FoldResult {
-  index_t train_size = 0, test_size = 0;
-  double fit_seconds = 0.0, score_seconds = 0.0;
-  double test_score = 0.0;
-  int n_iter = 0;         // logreg only
-  bool converged = true;  // logreg only
-};
-
 std::vector<double> column(const Matrix<double>& y) { return {y.data(), y.data() + y.rows()}; }
-
-double regression_score(Scoring scoring, std::span<const double> truth,
-                        std::span<const double> pred) {
-  switch (scoring) {
-    case Scoring::r2:
-      return r2_score<double>(truth, pred);
-    case Scoring::mse:
-      return mean_squared_error<double>(truth, pred);
-    case Scoring::mae:
-      return mean_absolute_error<double>(truth, pred);
-  }
-  return NAN;
-}
 
 // scikit-learn's check_classification_targets: a classifier refuses a
 // target with non-integer values ("Unknown label type: continuous") instead
@@ -113,13 +91,13 @@ void run(const CvCliOptions& o) {
   }
   const bool logreg = o.model == "logreg";
   check_jobs_option(o.jobs);
-  if (o.data.empty() == o.train.empty()) {
+  if (o.data.empty() == o.files.train.empty()) {
     throw ArgumentError("give the data either as --data DIR (images) or as --train FILE");
   }
   if (!o.data.empty() && !logreg) {
     throw ArgumentError("--model nw needs a table (--train FILE --target COLUMN), not --data");
   }
-  if (!o.train.empty() && o.target.empty() && o.train_y.empty()) {
+  if (!o.files.train.empty() && o.files.target.empty() && o.files.train_y.empty()) {
     throw ArgumentError("--train needs --target COLUMN or --train-y FILE");
   }
   if (o.stratified && !logreg) {
@@ -146,7 +124,7 @@ void run(const CvCliOptions& o) {
   }
 
   // The data: pixels (kept as bytes) or a table.
-  auto t = Clock::now();
+  Stopwatch clock;
   Matrix<std::uint8_t> pixels;
   Matrix<double> X;
   std::vector<double> y;
@@ -158,20 +136,18 @@ void run(const CvCliOptions& o) {
     y = std::move(set.labels);
     source = set.images_path;
   } else {
-    const io::Table<double> table = io::read_table<double>(o.train);
-    io::Dataset<double> ds = io::split_target(table, o.target);
-    if (!o.train_y.empty()) ds.y = target_file<double>(o.train_y, ds.X.rows(), "--train-y");
+    io::Dataset<double> ds = read_training<double>(o.files).data;
     X = std::move(ds.X);
     y = column(ds.y);
-    source = o.train;
+    source = o.files.train;
     if (logreg) {
-      check_class_labels(y, o.train_y.empty()
-                                ? fmt::format("column '{}' of '{}'", ds.target, o.train)
-                                : fmt::format("--train-y '{}'", o.train_y));
+      check_class_labels(y, o.files.train_y.empty()
+                                ? fmt::format("column '{}' of '{}'", ds.target, o.files.train)
+                                : fmt::format("--train-y '{}'", o.files.train_y));
     }
     if (o.train_rows > X.rows()) {
       throw ArgumentError(fmt::format("--train-rows {} asks for more rows than '{}' holds ({})",
-                                      o.train_rows, o.train, X.rows()));
+                                      o.train_rows, o.files.train, X.rows()));
     }
     if (o.train_rows > 0 && o.train_rows < X.rows()) {
       X = Matrix<double>::from(X.view().rows_between(0, o.train_rows));
@@ -179,7 +155,7 @@ void run(const CvCliOptions& o) {
     }
   }
   reading.reset();
-  const double load_s = seconds_since(t);
+  const double load_s = clock.seconds();
   const auto n = static_cast<index_t>(y.size());
   if (o.folds > n) {
     throw ArgumentError(fmt::format("--folds {} is more than the {} rows of the data", o.folds, n));
@@ -196,9 +172,20 @@ void run(const CvCliOptions& o) {
                  smallest, o.folds);
     }
   }
-  const std::vector<Split> splits = o.stratified
-                                        ? stratified_kfold(y, o.folds, !o.no_shuffle, o.seed)
-                                        : kfold(n, o.folds, !o.no_shuffle, o.seed);
+  ModelCvOptions mo;
+  mo.model = logreg ? CvModel::logreg : CvModel::nw;
+  mo.folds = o.folds;
+  mo.stratified = o.stratified;
+  mo.shuffle = !o.no_shuffle;
+  mo.seed = o.seed;
+  mo.n_jobs = o.jobs;
+  mo.scoring = scoring;
+  mo.logreg.C = o.C;
+  mo.logreg.max_iter = o.max_iter;
+  mo.logreg.tol = o.tol;
+  mo.nw.kernel = kernel;
+  mo.nw.bandwidth = {o.bandwidth};
+  const std::vector<Split> splits = plan_model_cv(y, mo);
 
   // R^2 of one row is undefined: such folds score NaN, as scikit-learn's
   // cross_val_score does (with its warning), and so does the mean.
@@ -213,68 +200,12 @@ void run(const CvCliOptions& o) {
 
   CancelToken cancel;
   ScopedSigint sigint(cancel);
-  std::vector<FoldResult> results(splits.size());
-  t = Clock::now();
-  for_each_split(
-      static_cast<index_t>(splits.size()), o.jobs,
-      [&](index_t s) {
-        const Split& split = splits[static_cast<std::size_t>(s)];
-        FoldResult& r = results[static_cast<std::size_t>(s)];
-        r.train_size = static_cast<index_t>(split.train.size());
-        r.test_size = static_cast<index_t>(split.test.size());
-        std::vector<double> y_train, y_test;
-        for (const index_t i : split.train) y_train.push_back(y[static_cast<std::size_t>(i)]);
-        for (const index_t i : split.test) y_test.push_back(y[static_cast<std::size_t>(i)]);
-        const auto fit_start = Clock::now();
-        if (logreg) {
-          LogisticRegressionOptions lo;
-          lo.C = o.C;
-          lo.max_iter = o.max_iter;
-          lo.tol = o.tol;
-          lo.n_jobs = o.jobs;
-          lo.cancel = &cancel;
-          LogisticRegression model(lo);
-          // Pixels stay bytes (the model reads them directly), tables are double.
-          auto fit_predict = [&]<class T>(const Matrix<T>& data) {
-            const Matrix<T> Xtr = take_rows<T>(data, split.train);
-            const Matrix<T> Xte = take_rows<T>(data, split.test);
-            model.fit<T>(Xtr, y_train);
-            r.fit_seconds = seconds_since(fit_start);
-            const auto score_start = Clock::now();
-            std::vector<double> labels = model.predict<T>(Xte, o.jobs);
-            r.score_seconds = seconds_since(score_start);
-            return labels;
-          };
-          const std::vector<double> pred = pixels.empty() ? fit_predict(X) : fit_predict(pixels);
-          r.test_score = accuracy_score<double>(y_test, pred);
-          r.n_iter = model.fit_report().n_iter;
-          r.converged = model.fit_report().converged;
-        } else {
-          NadarayaWatsonOptions no;
-          no.kernel = kernel;
-          no.bandwidth = {o.bandwidth};
-          no.n_jobs = o.jobs;
-          NadarayaWatson<double> model(no);
-          const Matrix<double> Xtr = take_rows<double>(X, split.train);
-          const Matrix<double> Xte = take_rows<double>(X, split.test);
-          const MatrixView<const double> ytr(y_train.data(), r.train_size, 1);
-          model.fit(Xtr, ytr);
-          r.fit_seconds = seconds_since(fit_start);
-          const auto score_start = Clock::now();
-          const Matrix<double> pred = model.predict(Xte, nullptr, &cancel);
-          r.score_seconds = seconds_since(score_start);
-          r.test_score = regression_score(scoring, y_test, column(pred));
-        }
-      },
-      &cancel);
-  const double cv_s = seconds_since(t);
-
-  double mean = 0.0;
-  for (const FoldResult& r : results) mean += r.test_score;
-  mean /= static_cast<double>(results.size());
-  double var = 0.0;
-  for (const FoldResult& r : results) var += (r.test_score - mean) * (r.test_score - mean);
-  const double std_dev = std::sqrt(var / static_cast<double>(results.size()));  // ddof 0
+  // Pixels stay bytes (the model reads them directly), tables are double.
+  const ModelCvResult cv = pixels.empty()
+                               ? cross_validate_model<double>(X, y, splits, mo, &cancel)
+                               : cross_validate_model<std::uint8_t>(pixels, y, splits, mo, &cancel);
+  const std::vector<FoldScore>& results = cv.folds;
+  const double mean = cv.mean, std_dev = cv.std, cv_s = cv.seconds;
 
   const int threads = resolve_n_jobs(o.jobs);
   fmt::print("kreg cv: {} on {} rows of '{}', {}{}-fold ({}), {} threads\n", o.model, n, source,
@@ -284,7 +215,7 @@ void run(const CvCliOptions& o) {
              "score s", scoring_name);
   bool all_converged = true;
   for (std::size_t s = 0; s < results.size(); ++s) {
-    const FoldResult& r = results[s];
+    const FoldScore& r = results[s];
     all_converged = all_converged && r.converged;
     fmt::print("{:<6} {:>8} {:>8} {:>10.3f} {:>10.3f} {:>12.6f}\n", s, r.train_size, r.test_size,
                r.fit_seconds, r.score_seconds, r.test_score);
@@ -300,7 +231,7 @@ void run(const CvCliOptions& o) {
 
   if (!o.out.empty()) {
     json folds = json::array();
-    for (const FoldResult& r : results) {
+    for (const FoldScore& r : results) {
       json f = {{"train_size", r.train_size},
                 {"test_size", r.test_size},
                 {"fit_time", r.fit_seconds},
@@ -347,9 +278,9 @@ void add_cv(CLI::App& root) {
                   "Image directory (train-images-idx3-ubyte[.gz] and labels), for logreg");
   cmd->add_option("--train-rows", o->train_rows, "Use the first N rows (-1: all)")
       ->capture_default_str();
-  cmd->add_option("--train", o->train, "Table of features and target (CSV, NPY, IDX)");
-  cmd->add_option("--target", o->target, "Target column of --train (name or index)");
-  cmd->add_option("--train-y", o->train_y, "Target as its own one-column file");
+  cmd->add_option("--train", o->files.train, "Table of features and target (CSV, NPY, IDX)");
+  cmd->add_option("--target", o->files.target, "Target column of --train (name or index)");
+  cmd->add_option("--train-y", o->files.train_y, "Target as its own one-column file");
   cmd->add_option("--folds", o->folds, "Number of folds (k >= 2)")->capture_default_str();
   cmd->add_flag("--stratified", o->stratified,
                 "Keep class proportions in every fold (StratifiedKFold; logreg)");
@@ -368,7 +299,8 @@ void add_cv(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--out", o->out, "Write the per-fold and mean scores as JSON");
   cmd->callback([o] {
-    check_distinct_paths({{"--out", o->out}}, {{"--train", o->train}, {"--train-y", o->train_y}});
+    check_distinct_paths({{"--out", o->out}},
+                         {{"--train", o->files.train}, {"--train-y", o->files.train_y}});
     run(*o);
   });
 }

@@ -14,7 +14,6 @@
 // Every mode gives the same labels (checked): each row's arithmetic is the same.
 #include <fmt/format.h>
 
-#include <chrono>
 #include <cmath>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -67,9 +66,9 @@ double best_of(int repeat, F&& fn) {
   double best = INFINITY;
   for (int r = 0; r < repeat; ++r) {
     throw_if_cancelled(&cancel_token());
-    const auto t = Clock::now();
+    const Stopwatch clock;
     fn();
-    best = std::min(best, seconds_since(t));
+    best = std::min(best, clock.seconds());
   }
   return best;
 }
@@ -93,7 +92,7 @@ void run(const InferOptions& o) {
   // Loading leaves nothing behind: a signal ends it at once. Training and
   // labelling then poll the run's token.
   std::optional<ExitOnSignal> loading(std::in_place);
-  auto t = Clock::now();
+  Stopwatch clock;
   const ImageSet train =
       load_image_set(o.data, "train", o.train_rows, o.train_rows_given, "--data", "--train-rows");
   const ImageSet test =
@@ -103,7 +102,7 @@ void run(const InferOptions& o) {
                                  train.images_path, train.height, train.width, test.images_path,
                                  test.height, test.width));
   }
-  const double load_s = seconds_since(t);
+  const double load_s = clock.seconds();
   loading.reset();
   const index_t m = test.images.rows();
   const index_t d = test.images.cols();
@@ -117,9 +116,9 @@ void run(const InferOptions& o) {
   lo.n_jobs = o.jobs;
   lo.cancel = &cancel;
   LogisticRegression model(lo);
-  t = Clock::now();
+  clock.restart();
   model.fit<std::uint8_t>(train.images, train.labels);
-  const double fit_s = seconds_since(t);
+  const double fit_s = clock.seconds();
   const FitReport& report = model.fit_report();
   if (!report.converged) {
     fmt::print(stderr,

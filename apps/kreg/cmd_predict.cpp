@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -18,16 +17,14 @@
 #include "kreg/io/table.hpp"
 #include "kreg/metrics.hpp"
 #include "kreg/nw.hpp"
-#include "target_file.hpp"
+#include "training_data.hpp"
 
 namespace kreg::cli {
 
 namespace {
 
 struct PredictOptions {
-  std::string train;
-  std::string target;
-  std::string train_y;
+  TrainingFiles files;
   std::string query;
   std::string query_y;
   std::string bandwidth = "1";
@@ -54,24 +51,9 @@ std::vector<double> parse_bandwidth(const std::string& text) {
   return values;
 }
 
-class Stopwatch {
- public:
-  double lap() {
-    const auto now = std::chrono::steady_clock::now();
-    const double s = std::chrono::duration<double>(now - last_).count();
-    last_ = now;
-    return s;
-  }
-
- private:
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
-
 template <class T>
 void run_typed(const PredictOptions& o) {
-  if (o.target.empty() == o.train_y.empty()) {
-    throw ArgumentError("name the target: --target COLUMN (a column of --train) or --train-y FILE");
-  }
+  check_target_named(o.files);
   NadarayaWatsonOptions options;
   options.kernel = parse_kernel(o.kernel);
   options.engine = parse_engine(o.engine);
@@ -83,31 +65,22 @@ void run_typed(const PredictOptions& o) {
   // on a pipe). Predicting and writing then poll the run's token.
   std::optional<ExitOnSignal> reading(std::in_place);
   Stopwatch clock;
-  const io::Table<T> train_table = io::read_table<T>(o.train);
-  io::Dataset<T> train = io::split_target(train_table, o.target);
-  if (!o.train_y.empty()) {
-    train.y = target_file<T>(o.train_y, train.X.rows(), "--train-y");
-    train.target = "y";
-  }
+  const TrainingData<T> training = read_training<T>(o.files);
+  const io::Dataset<T>& train = training.data;
   // The query file: the same features; its target column, when present, is
-  // held out for scoring. When both files name their columns, the names must
-  // agree in order.
-  const io::Table<T> query_table = io::read_table<T>(o.query);
-  const auto& qcols = query_table.columns;
-  const bool named = !train_table.columns.empty() && !qcols.empty();
-  const bool query_has_target = named && !o.target.empty() &&
-                                std::find(qcols.begin(), qcols.end(), train.target) != qcols.end();
-  io::Dataset<T> query = io::split_target(query_table, query_has_target ? train.target : "");
-  check_same_features(train, o.train, query, o.query, named, "query");
-  if (!o.query_y.empty()) query.y = target_file<T>(o.query_y, query.X.rows(), "--query-y");
-  const double read_s = clock.lap();
+  // held out for scoring.
+  const io::Dataset<T> query = read_scored_set(training, o.files, o.query, o.query_y, "--query-y",
+                                               "query", TargetColumn::if_present);
+  const double read_s = clock.seconds();
+  clock.restart();
   reading.reset();
 
   const CancelToken& cancel = cancel_token();
   model.fit(train.X, train.y);
   PredictReport report;
   const Matrix<T> pred = model.predict(query.X, &report, &cancel);
-  const double predict_s = clock.lap();
+  const double predict_s = clock.seconds();
+  clock.restart();
 
   std::vector<std::string> names;
   if (train.y.cols() == 1) {
@@ -121,7 +94,7 @@ void run_typed(const PredictOptions& o) {
   } else {
     io::write_table<T>(o.out, pred, names);
   }
-  const double write_s = clock.lap();
+  const double write_s = clock.seconds();
 
   const double pairs = static_cast<double>(query.X.rows()) * static_cast<double>(train.X.rows());
   fmt::print(stderr,
@@ -152,12 +125,7 @@ void add_predict(CLI::App& root) {
   auto o = std::make_shared<PredictOptions>();
   auto* cmd = root.add_subcommand(
       "predict", "Fit Nadaraya-Watson on --train and predict --query (R^2 when it has the target)");
-  cmd->add_option("--train", o->train, "Training data (CSV, NPY or IDX)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  cmd->add_option("--target", o->target, "Target column of --train (name or index)");
-  cmd->add_option("--train-y", o->train_y, "Target as a separate file (one column)")
-      ->check(CLI::ExistingFile);
+  add_training_options(cmd, o->files);
   cmd->add_option("--query", o->query, "Points to predict (same features as --train)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -169,23 +137,17 @@ void add_predict(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--engine", o->engine, "auto, fused, vectorized or reference")
       ->capture_default_str();
-  cmd->add_option("--dtype", o->dtype, "f64 or f32: precision of data and arithmetic")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"f32", "f64"}));
+  add_dtype_option(cmd, o->dtype, "f64 or f32: precision of data and arithmetic");
   cmd->add_option("--jobs", o->jobs, "Threads: -1 all cores, -2 all but one, k > 0 exactly k")
       ->capture_default_str();
   cmd->add_option("--out", o->out, "Predictions file (.csv or .npy); - for stdout")
       ->capture_default_str();
   cmd->callback([o] {
-    check_distinct_paths({{"--out", o->out}}, {{"--train", o->train},
-                                               {"--train-y", o->train_y},
+    check_distinct_paths({{"--out", o->out}}, {{"--train", o->files.train},
+                                               {"--train-y", o->files.train_y},
                                                {"--query", o->query},
                                                {"--query-y", o->query_y}});
-    if (o->dtype == "f32") {
-      run_typed<float>(*o);
-    } else {
-      run_typed<double>(*o);
-    }
+    with_dtype(o->dtype, [&]<class T>() { run_typed<T>(*o); });
   });
 }
 

@@ -1,8 +1,8 @@
-// python/bind_select.cpp - kreg::BandwidthCV for Python: one call scores a
-// whole bandwidth grid by leave-one-out or k-fold cross-validation in one
-// pass (kreg/select.hpp), with the GIL released and Ctrl-C answered between
-// tasks. The Python layer (NadarayaWatsonCV) turns the scores into
-// scikit-learn's cv_results_.
+// bindings/python/bind_select.cpp - the tune workflow's grid for Python
+// (kreg/tune.hpp): one call scores a whole bandwidth grid by leave-one-out or
+// k-fold cross-validation in one pass, with the GIL released and Ctrl-C
+// answered between tasks. The Python layer (NadarayaWatsonCV) turns the
+// scores into scikit-learn's cv_results_.
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
@@ -14,6 +14,7 @@
 #include "common.hpp"
 #include "kreg/bandwidth.hpp"
 #include "kreg/select.hpp"
+#include "kreg/tune.hpp"
 
 namespace kreg::python {
 
@@ -36,19 +37,25 @@ nb::dict bandwidth_cv(In2<T> X, In2<T> Y, std::optional<In1<T>> sample_weight,
   const std::span<const T> w = span_of(sample_weight);
   const MatrixView<const T> x_test = X_test ? view_of(*X_test) : MatrixView<const T>{};
   const MatrixView<const T> y_test = Y_test ? view_of(*Y_test) : MatrixView<const T>{};
-  const BandwidthSet set{std::move(scale), std::move(bandwidths)};
+  TuneOptions tune;
+  tune.bandwidths = std::move(bandwidths);
+  tune.scale = std::move(scale);
   const double n = static_cast<double>(x.rows());
   const double m = x_test.rows() > 0 ? static_cast<double>(x_test.rows()) : n;
   const double work =
       n * m *
-      static_cast<double>(x.cols() + 4 * static_cast<index_t>(set.h.size()) * (y.cols() + 1));
+      static_cast<double>(x.cols() +
+                          4 * static_cast<index_t>(tune.bandwidths.size()) * (y.cols() + 1));
   struct Result {
     CvScores scores;
     index_t n_splits = 0;
   };
+  // The library's tune workflow, grid only (the Python layer refines nothing).
   Result r = run_interruptible(work, [&](const CancelToken* cancel) {
-    const BandwidthCV<T> search(x, y, w, options, x_test, y_test);
-    return Result{search.score(set, cancel), search.n_splits()};
+    const Tuner<T> tuner(x, y, w, options, std::move(tune), x_test, y_test);
+    TuneHooks hooks;
+    hooks.cancel = cancel;
+    return Result{tuner.run_grid(hooks), tuner.search().n_splits()};
   });
   const CvScores& s = r.scores;
   const auto B = static_cast<index_t>(s.h.size());

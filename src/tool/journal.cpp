@@ -1,4 +1,4 @@
-// tool/journal.cpp - the append-only JSON-lines journal (see kreg/journal.hpp).
+// tool/journal.cpp - the append-only JSON-lines journal (see tool/journal.hpp).
 //
 // Everything goes through raw POSIX descriptors, never stdio or iostreams: a
 // buffered stream could hold half a record in user space when the process is
@@ -6,7 +6,7 @@
 // record reaches the kernel in one write(2) (looping only on a short write,
 // which a regular file gives only on a full disk or a fatal signal) and is on
 // disk when fdatasync returns.
-#include "kreg/journal.hpp"
+#include "tool/journal.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>

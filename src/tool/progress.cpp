@@ -3,7 +3,7 @@
 // All state is guarded by one mutex; the line is built and written under it,
 // so concurrent updates never interleave their output. Output errors are
 // ignored: a progress line that cannot be shown must not stop the run.
-#include "kreg/progress.hpp"
+#include "tool/progress.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>

@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "kreg/error.hpp"
-#include "kreg/journal.hpp"
 #include "test_support.hpp"
+#include "tool/journal.hpp"
 
 namespace {
 

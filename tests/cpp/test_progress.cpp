@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "kreg/error.hpp"
-#include "kreg/progress.hpp"
 #include "test_support.hpp"
+#include "tool/progress.hpp"
 
 namespace {
 

@@ -1,5 +1,5 @@
-// kreg/journal.hpp - an append-only JSON-lines file that a killed run cannot
-// corrupt.
+// tool/journal.hpp - an append-only JSON-lines file that a killed run cannot
+// corrupt. A kreg tool internal: neither installed nor part of libkreg.
 //
 // Layout: line 1 is a header, every later line is one record. The caller gives
 // each line as text without a newline (normally one JSON object); the journal

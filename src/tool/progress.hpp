@@ -1,4 +1,5 @@
-// kreg/progress.hpp - a one-line progress display for long runs.
+// tool/progress.hpp - a one-line progress display for long runs (a kreg tool
+// internal: neither installed nor part of libkreg).
 //
 // The line looks like
 //

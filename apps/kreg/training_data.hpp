@@ -1,0 +1,110 @@
+// training_data.hpp - the training-data options (--train, --target,
+// --train-y) and their reading, the scored second file (--query, --test) with
+// its targets, and the f32/f64 dispatch: written once for every command that
+// fits a model on a table.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "kreg/error.hpp"
+#include "kreg/io/table.hpp"
+#include "target_file.hpp"
+
+namespace kreg::cli {
+
+// Where the training set comes from: the table, and its target as a column
+// of it or as a file of its own.
+struct TrainingFiles {
+  std::string train, target, train_y;
+};
+
+// --train (required, an existing file), --target and --train-y on `cmd`.
+inline void add_training_options(CLI::App* cmd, TrainingFiles& files) {
+  cmd->add_option("--train", files.train, "Training data (CSV, NPY or IDX)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--target", files.target, "Target column of --train (name or index)");
+  cmd->add_option("--train-y", files.train_y, "Target as a separate file (one column)")
+      ->check(CLI::ExistingFile);
+}
+
+// Exactly one of --target and --train-y, checked before any reading.
+inline void check_target_named(const TrainingFiles& files) {
+  if (files.target.empty() == files.train_y.empty()) {
+    throw ArgumentError("name the target: --target COLUMN (a column of --train) or --train-y FILE");
+  }
+}
+
+template <class T>
+struct TrainingData {
+  io::Dataset<T> data;  // features, target ("y" when it came from --train-y)
+  bool named = false;   // the file names its columns
+};
+
+template <class T>
+TrainingData<T> read_training(const TrainingFiles& files) {
+  const io::Table<T> table = io::read_table<T>(files.train);
+  TrainingData<T> out{io::split_target(table, files.target), !table.columns.empty()};
+  if (!files.train_y.empty()) {
+    out.data.y = target_file<T>(files.train_y, out.data.X.rows(), "--train-y");
+    out.data.target = "y";
+  }
+  return out;
+}
+
+// Where a file scored against the training set finds its targets.
+//   if_present  the training target's column when the file has it (--query)
+//   required    that column, unless its own target file is given (--test)
+enum class TargetColumn { if_present, required };
+
+// The file `path` with the training features (by name and order when both
+// files name their columns; `role` names it in messages: "query", "test")
+// and its targets: from `y_path` (the option `y_option`) when given.
+template <class T>
+io::Dataset<T> read_scored_set(const TrainingData<T>& train, const TrainingFiles& files,
+                               const std::string& path, const std::string& y_path,
+                               const char* y_option, std::string_view role, TargetColumn where) {
+  const io::Table<T> table = io::read_table<T>(path);
+  const bool named = train.named && !table.columns.empty();
+  std::string column;
+  if (where == TargetColumn::required && y_path.empty()) {
+    if (files.target.empty()) {
+      throw ArgumentError(fmt::format("--train-y needs {} for the {} targets", y_option, role));
+    }
+    column = files.target;
+  } else if (where == TargetColumn::if_present && named && !files.target.empty() &&
+             std::find(table.columns.begin(), table.columns.end(), train.data.target) !=
+                 table.columns.end()) {
+    column = train.data.target;
+  }
+  io::Dataset<T> out = io::split_target(table, column);
+  check_same_features(train.data, files.train, out, path, named, role);
+  if (!y_path.empty()) out.y = target_file<T>(y_path, out.X.rows(), y_option);
+  return out;
+}
+
+// --dtype on `cmd`: f64 (the default in `dtype`) or f32.
+inline void add_dtype_option(CLI::App* cmd, std::string& dtype, const char* help) {
+  cmd->add_option("--dtype", dtype, help)
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f32", "f64"}));
+}
+
+// fn.template operator()<float>() for "f32", <double> otherwise: a command's
+// typed body, called as with_dtype(o.dtype, [&]<class T>() { ... }).
+template <class F>
+void with_dtype(std::string_view dtype, F&& fn) {
+  if (dtype == "f32") {
+    fn.template operator()<float>();
+  } else {
+    fn.template operator()<double>();
+  }
+}
+
+}  // namespace kreg::cli
