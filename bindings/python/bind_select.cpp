@@ -40,12 +40,8 @@ nb::dict bandwidth_cv(In2<T> X, In2<T> Y, std::optional<In1<T>> sample_weight,
   TuneOptions tune;
   tune.bandwidths = std::move(bandwidths);
   tune.scale = std::move(scale);
-  const double n = static_cast<double>(x.rows());
-  const double m = x_test.rows() > 0 ? static_cast<double>(x_test.rows()) : n;
-  const double work =
-      n * m *
-      static_cast<double>(x.cols() +
-                          4 * static_cast<index_t>(tune.bandwidths.size()) * (y.cols() + 1));
+  const double work = predict_work(x_test.rows() > 0 ? x_test.rows() : x.rows(), x.rows(), x.cols(),
+                                   y.cols(), static_cast<index_t>(tune.bandwidths.size()));
   struct Result {
     CvScores scores;
     index_t n_splits = 0;

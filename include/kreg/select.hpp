@@ -154,6 +154,10 @@ class BandwidthCV {
   CvScores combine(const BandwidthSet& bandwidths, std::span<const CvTask> tasks,
                    std::span<const CvPartial> partials) const;
 
+  // Throws ArgumentError unless `bandwidths` has at least one h, every h and
+  // scale is finite and > 0, and the scale is empty or has one value a feature.
+  void check(const BandwidthSet& bandwidths) const;
+
   // plan + run + combine.
   CvScores score(const BandwidthSet& bandwidths, const CancelToken* cancel = nullptr) const;
 
@@ -162,7 +166,6 @@ class BandwidthCV {
   Matrix<T> predict(const BandwidthSet& bandwidths, const CancelToken* cancel = nullptr) const;
 
  private:
-  void check(const BandwidthSet& bandwidths) const;
   // Throws ArgumentError when r2 is scored on a split of fewer than 2 test points.
   void check_scores_defined() const;
   // One split's training rows and queries [begin, end), scaled for `bandwidths`.

@@ -127,23 +127,7 @@ Tuner<T>::Tuner(MatrixView<const T> X, MatrixView<const T> Y, std::span<const T>
         "the optimiser searches plain bandwidths; give no per-feature scale with it");
   }
   grid_ = options_.bandwidths.empty() ? default_grid(X) : options_.bandwidths;
-  for (std::size_t b = 0; b < grid_.size(); ++b) {
-    if (!(grid_[b] > 0) || !std::isfinite(grid_[b])) {
-      throw ArgumentError(
-          fmt::format("bandwidth[{}] must be a finite number > 0, got {}", b, grid_[b]));
-    }
-  }
-  if (!options_.scale.empty() && static_cast<index_t>(options_.scale.size()) != X.cols()) {
-    throw ArgumentError(
-        fmt::format("per-feature bandwidth has {} values but the data has {} features",
-                    options_.scale.size(), X.cols()));
-  }
-  for (std::size_t f = 0; f < options_.scale.size(); ++f) {
-    if (!(options_.scale[f] > 0) || !std::isfinite(options_.scale[f])) {
-      throw ArgumentError(fmt::format(
-          "per-feature bandwidth[{}] must be a finite number > 0, got {}", f, options_.scale[f]));
-    }
-  }
+  search_.check({options_.scale, grid_});
   tasks_ = search_.plan(static_cast<index_t>(grid_.size()));
 }
 
