@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "kreg/nw.hpp"
 #include "kreg/system.hpp"
 #include "kreg/version.hpp"
 
@@ -49,7 +50,20 @@ std::string blas_origin(const SystemInfo& s) {
   return fmt::format("OpenBLAS did not use OPENBLAS_CORETYPE={}", s.blas_core_forced);
 }
 
+// The registered engines, in the order "auto" tries them.
+std::string engines_text() {
+  std::string out;
+  for (const EngineInfo& e : available_engines()) {
+    out += fmt::format("{}{} ({})", out.empty() ? "" : ", ", e.engine.name(), e.device);
+  }
+  return out;
+}
+
 nlohmann::json to_json(const SystemInfo& s) {
+  nlohmann::json engines = nlohmann::json::array();
+  for (const EngineInfo& e : available_engines()) {
+    engines.push_back({{"name", e.engine.name()}, {"device", e.device}});
+  }
   nlohmann::json devices = nlohmann::json::array();
   for (const auto& d : s.cuda_devices) {
     devices.push_back(
@@ -74,7 +88,8 @@ nlohmann::json to_json(const SystemInfo& s) {
         {"core", s.blas_core},
         {"core_forced_by", forced_by("OPENBLAS_CORETYPE", blas_forced(s))},
         {"threads", s.blas_threads}}},
-      {"cuda", {{"status", s.cuda_status}, {"devices", devices}}}};
+      {"cuda", {{"status", s.cuda_status}, {"devices", devices}}},
+      {"engines", engines}};
 }
 
 void print_text(const SystemInfo& s) {
@@ -88,6 +103,7 @@ void print_text(const SystemInfo& s) {
   fmt::print("BLAS:           {}\n", s.blas_library);
   fmt::print("BLAS core:      {} ({})\n", s.blas_core, blas_origin(s));
   fmt::print("BLAS threads:   {}\n", s.blas_threads);
+  fmt::print("engines:        {}; auto tries them in this order\n", engines_text());
   if (s.cuda_devices.empty()) {
     fmt::print("CUDA:           {}\n", s.cuda_status);
     fmt::print("compute device: CPU ({} logical cores, {})\n", s.logical_cores, s.simd_active);

@@ -46,6 +46,12 @@ def test_info_json(kreg):
     assert cuda["devices"] or cuda["status"].startswith("no CUDA device")
     text = kreg("info").stdout
     assert "SIMD in use:" in text and "compute device:" in text
+    # The registered engines in auto's order; the CPU's are always there.
+    names = [e["name"] for e in info["engines"]]
+    assert names[-3:] == ["fused", "vectorized", "reference"]
+    assert all(e["device"] for e in info["engines"])
+    assert "engines:        " + ", ".join(
+        f"{e['name']} ({e['device']})" for e in info["engines"]) in text
 
 
 @pytest.mark.parametrize("n,d,seed", [(10000, 10, 123), (37, 3, 7)])
