@@ -5,7 +5,7 @@
 // workers started with a task_group. Under ThreadSanitizer they are plain
 // std::threads instead: Debian's libtbb is not instrumented, so TSan would see
 // none of its hand-offs and report them all as races; with std::threads it
-// checks kreg's own sharing. This file is the only place that knows.
+// checks kreg's own sharing. No other file of kreg starts threads.
 //
 // The loops: one Loop per call. Its state sits under one mutex: the next
 // unclaimed index, the batches running, the finished batches waiting for the

@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <exception>
 #include <functional>
 
 #include "kreg/matrix.hpp"
