@@ -71,7 +71,8 @@ void Objective::set_anchor(const double* theta) {
   });
 }
 
-void Objective::logits(index_t r0, index_t rows, const double* W, const double* b, double* S) const {
+void Objective::logits(index_t r0, index_t rows, const double* W, const double* b,
+                       double* S) const {
   const index_t K = p_.K, d = p_.d();
   const auto iK = static_cast<int>(K), id = static_cast<int>(d);
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), iK, id, 1.0,
