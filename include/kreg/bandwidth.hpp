@@ -1,8 +1,8 @@
 // kreg/bandwidth.hpp - bandwidth grids and rule-of-thumb bandwidths.
 //
-// parse_bandwidth_grid turns the CLI's --bandwidths text into values, with
-// numpy's arithmetic so that a grid written in a notebook and the same grid
-// given to kreg hold the same numbers. The rules of thumb give one bandwidth
+// parse_bandwidth_grid turns a grid spec such as logspace:-1:1:9 into values,
+// with numpy's arithmetic so that a grid written in a notebook and the same
+// grid given to kreg hold the same numbers. The rules of thumb give one bandwidth
 // per feature, as implied by scipy.stats.gaussian_kde's scotts_factor and
 // silverman_factor: the factor times each feature's sample standard deviation.
 // Every function throws ArgumentError on input outside its contract.

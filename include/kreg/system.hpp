@@ -45,11 +45,9 @@ SystemInfo system_info();
 std::string simd_active_target();
 
 // OpenBLAS starts its thread pool when the library loads, and those threads
-// spin for about 0.1 s waiting for work: at the start of a command they take
-// a core from kreg's own threads (a 2-thread grid search's first ~50 ms ran
-// at 1-thread speed in about half the runs). This stops them; OpenBLAS starts
-// them again on its next multi-threaded call. The command-line tool calls it
-// first thing.
+// spin a while waiting for work: at the start of a command they take a core
+// from kreg's own threads. This stops them; OpenBLAS starts them again on its
+// next multi-threaded call. The command-line tool calls it first thing.
 void park_blas_threads();
 
 }  // namespace kreg

@@ -1,19 +1,20 @@
-// core/par.cpp - the scheduler behind kreg::par (kreg/par.hpp).
+// core/par.cpp - kreg's scheduler: the thread team (core/parallel.hpp) and
+// the loops of kreg::par (kreg/par.hpp) that run on it.
 //
-// One Loop per call. Its state sits under one mutex: the next unclaimed index,
-// the batches running, the finished batches waiting for the sink, the free
-// result buffers ("slots"), the first error. Every thread (the caller and
-// n_jobs - 1 workers) runs the same cycle: claim a batch under the lock, run
-// it unlocked, record it under the lock. Only the caller runs the callbacks
-// (sink, progress), between its own batches and while it waits for others.
-// That lock per batch is the engine's whole overhead, which automatic batching
-// keeps under a few tenths of a percent.
-//
-// Threads: a oneTBB arena of exactly n_jobs slots (the caller takes one), the
+// The team: a oneTBB arena of exactly n slots (the caller takes one), the
 // workers started with a task_group. Under ThreadSanitizer they are plain
 // std::threads instead: Debian's libtbb is not instrumented, so TSan would see
-// none of its hand-offs and report them all as races (as in core/parallel.hpp);
-// with std::threads it checks the engine's own sharing.
+// none of its hand-offs and report them all as races; with std::threads it
+// checks kreg's own sharing. No other file of kreg starts threads.
+//
+// The loops: one Loop per call. Its state sits under one mutex: the next
+// unclaimed index, the batches running, the finished batches waiting for the
+// sink, the free result buffers ("slots"), the first error. Every thread (the
+// caller and n_jobs - 1 workers) runs the same cycle: claim a batch under the
+// lock, run it unlocked, record it under the lock. Only the caller runs the
+// callbacks (sink, progress), between its own batches and while it waits for
+// others. That lock per batch is the loop's whole overhead, which automatic
+// batching keeps small against the batch's work.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -28,15 +29,107 @@
 #include "core/parallel.hpp"
 #include "kreg/par.hpp"
 
-#if defined(__SANITIZE_THREAD__)
-#define KREG_PAR_STD_THREADS 1
-#else
+#if !defined(__SANITIZE_THREAD__)
 #include <tbb/global_control.h>
 #include <tbb/task_arena.h>
 #include <tbb/task_group.h>
 
 #include <optional>
 #endif
+
+namespace kreg::detail {
+
+#if !defined(__SANITIZE_THREAD__)
+namespace {
+
+// oneTBB stops its worker threads once no thread holds any of its state. A
+// caller that runs each kreg call on a fresh thread (a server's thread per
+// request, the Python extension's interruptible calls) would pay a pool
+// restart per call, and a worker arriving late leaves a 2-thread loop running
+// on one thread. One initialised arena, never destroyed, keeps the pool alive
+// for the life of the process.
+void keep_tbb_workers_alive() {
+  static tbb::task_arena* const keep = [] {
+    auto* arena = new tbb::task_arena();
+    arena->initialize();
+    return arena;
+  }();
+  (void)keep;
+}
+
+}  // namespace
+#endif
+
+void run_team(int n_threads, const std::function<void(int rank)>& member) {
+  if (n_threads <= 1) {
+    member(0);
+    return;
+  }
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  const auto record = [&](std::exception_ptr e) {
+    const std::lock_guard lock(error_mutex);
+    if (!error) error = std::move(e);
+  };
+  const auto guarded = [&](int rank) {
+    try {
+      member(rank);
+    } catch (...) {
+      record(std::current_exception());
+    }
+  };
+#if defined(__SANITIZE_THREAD__)
+  std::vector<std::thread> workers;
+  try {
+    workers.reserve(static_cast<std::size_t>(n_threads - 1));
+    for (int rank = 1; rank < n_threads; ++rank) workers.emplace_back(guarded, rank);
+  } catch (...) {
+    record(std::current_exception());
+  }
+  guarded(0);
+  for (auto& w : workers) w.join();
+#else
+  keep_tbb_workers_alive();
+  // oneTBB caps every arena at the machine's concurrency unless told
+  // otherwise; joblib's n_jobs may ask for more threads than cores.
+  const auto allowed = static_cast<int>(
+      tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism));
+  std::optional<tbb::global_control> raise;
+  if (n_threads > allowed) {
+    raise.emplace(tbb::global_control::max_allowed_parallelism,
+                  static_cast<std::size_t>(n_threads));
+  }
+  tbb::task_arena arena(n_threads);
+  arena.execute([&] {
+    const auto caller = std::this_thread::get_id();
+    tbb::task_group group;
+    try {
+      for (int rank = 1; rank < n_threads; ++rank) {
+        // oneTBB may hand a worker's task to the caller while it waits in
+        // task_group::wait, after rank 0 has returned: no work is left.
+        group.run([&, rank] {
+          if (std::this_thread::get_id() != caller) guarded(rank);
+        });
+      }
+    } catch (...) {
+      record(std::current_exception());
+    }
+    guarded(0);
+    group.wait();
+  });
+#endif
+  if (error) std::rethrow_exception(error);
+}
+
+void run_isolated(const std::function<void()>& fn) {
+#if defined(__SANITIZE_THREAD__)
+  fn();
+#else
+  tbb::this_task_arena::isolate(fn);
+#endif
+}
+
+}  // namespace kreg::detail
 
 namespace kreg::par {
 
@@ -86,7 +179,6 @@ class Loop {
   // Runs the loop with the calling thread as the caller; re-throws the first
   // error once every thread has stopped.
   void run() {
-    caller_id_ = std::this_thread::get_id();
     if (threads_ == 1) {
       caller();
     } else {
@@ -100,41 +192,13 @@ class Loop {
   enum class Claim { ok, wait, done };
 
   void run_threads() {
-#if defined(KREG_PAR_STD_THREADS)
-    std::vector<std::thread> workers;
-    try {
-      workers.reserve(static_cast<std::size_t>(threads_ - 1));
-      for (int t = 1; t < threads_; ++t) workers.emplace_back([this] { worker(); });
-    } catch (...) {
-      const std::lock_guard lock(mutex_);
-      fail(std::current_exception());
-    }
-    caller();
-    for (auto& w : workers) w.join();
-#else
-    ::kreg::detail::keep_tbb_workers_alive();
-    // oneTBB caps every arena at the machine's concurrency unless told
-    // otherwise; joblib's n_jobs may ask for more threads than cores.
-    const auto allowed = static_cast<int>(
-        tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism));
-    std::optional<tbb::global_control> raise;
-    if (threads_ > allowed) {
-      raise.emplace(tbb::global_control::max_allowed_parallelism,
-                    static_cast<std::size_t>(threads_));
-    }
-    tbb::task_arena arena(threads_);
-    arena.execute([this] {
-      tbb::task_group group;
-      try {
-        for (int t = 1; t < threads_; ++t) group.run([this] { worker(); });
-      } catch (...) {
-        const std::lock_guard lock(mutex_);
-        fail(std::current_exception());
+    ::kreg::detail::run_team(threads_, [this](int rank) {
+      if (rank == 0) {
+        caller();
+      } else {
+        worker();
       }
-      caller();
-      group.wait();
     });
-#endif
   }
 
   // The first error wins; everyone stops claiming. mutex_ held.
@@ -177,14 +241,10 @@ class Loop {
     const auto start = std::chrono::steady_clock::now();
     std::exception_ptr error;
     try {
-#if defined(KREG_PAR_STD_THREADS)
-      body_(batch.begin, batch.end, batch.slot);
-#else
-      // A task's own oneTBB work (kreg's engines) must not let this thread
-      // pick up another of our workers while it waits: that worker could
-      // block on a slot this very batch holds.
-      tbb::this_task_arena::isolate([&] { body_(batch.begin, batch.end, batch.slot); });
-#endif
+      // A task's own parallel work (kreg's engines) must not let this
+      // thread pick up another of our workers while it waits: that worker
+      // could block on a slot this very batch holds.
+      ::kreg::detail::run_isolated([&] { body_(batch.begin, batch.end, batch.slot); });
     } catch (...) {
       error = std::current_exception();
     }
@@ -302,9 +362,6 @@ class Loop {
   }
 
   void worker() {
-    // oneTBB may hand a worker's task to the caller while it waits in
-    // task_group::wait; the caller's loop has already done the work.
-    if (std::this_thread::get_id() == caller_id_) return;
     std::unique_lock lock(mutex_);
     for (;;) {
       Batch batch;
@@ -327,7 +384,6 @@ class Loop {
   const detail::Drain& drain_;
   const int threads_;
   const bool has_progress_;
-  std::thread::id caller_id_;
 
   std::mutex mutex_;
   std::condition_variable batch_done_;  // the caller waits for completions

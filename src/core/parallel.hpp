@@ -1,47 +1,40 @@
-// core/parallel.hpp - run a loop over [0, count) in blocks on n threads.
+// core/parallel.hpp - kreg's one scheduler, as the engines use it.
 //
-// The engines' only threading primitive until kreg::par arrives: blocks go to
-// a oneTBB arena of exactly n_threads threads; n_threads == 1 runs a plain
-// loop on the calling thread. Callers make each index's result independent of
-// the block it lands in, so the thread count never changes the answer. An
-// exception thrown by fn propagates to the caller.
+// run_team runs one function on a team of exactly n threads: the calling
+// thread and n - 1 workers of a oneTBB arena (plain std::threads under
+// ThreadSanitizer). kreg::par's loops (core/par.cpp) and parallel_blocks below
+// are both built on it, so kreg starts threads, raises oneTBB's thread cap and
+// works around TSan in one place.
+//
+// parallel_blocks(n_threads, count, grain, fn) calls fn(begin, end) over
+// disjoint blocks that cover [0, count); n_threads == 1 (or a single block)
+// runs a plain loop on the calling thread. Callers make each index's result
+// independent of the block it lands in, so the thread count never changes the
+// answer. An exception thrown by fn stops further blocks from starting and
+// propagates to the caller once the running ones have finished.
 #pragma once
 
-#include <tbb/blocked_range.h>
-#include <tbb/global_control.h>
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
-
 #include <algorithm>
-#include <optional>
-
-#if defined(__SANITIZE_THREAD__)
 #include <atomic>
-#include <exception>
-#include <mutex>
-#include <thread>
-#include <vector>
-#endif
+#include <functional>
 
 #include "kreg/matrix.hpp"
 
 namespace kreg::detail {
 
-// oneTBB stops its worker threads once no thread holds any of its state. A
-// caller that runs each kreg call on a fresh thread (a server's thread per
-// request, the Python extension's interruptible calls) would pay a pool
-// restart per call, and the late worker made a 2-thread loop run at 1-thread
-// speed about half the time. One initialised arena, never destroyed, keeps
-// the pool alive for the life of the process. Every arena kreg creates calls
-// this first.
-inline void keep_tbb_workers_alive() {
-  static tbb::task_arena* const keep = [] {
-    auto* arena = new tbb::task_arena();
-    arena->initialize();
-    return arena;
-  }();
-  (void)keep;
-}
+// Calls member(rank) for every rank in [0, n_threads) at the same time, rank 0
+// on the calling thread, on exactly n_threads threads (more than the cores is
+// allowed). Returns once every member has returned, then re-throws the first
+// exception a member (or starting a thread) threw. Members share work through
+// their own state (an atomic counter, a locked queue) and return when none is
+// left; a worker that starts only after rank 0 has returned is skipped, since
+// rank 0 returns only when no work is left. n_threads <= 1 calls member(0).
+void run_team(int n_threads, const std::function<void(int rank)>& member);
+
+// Runs fn so that a thread waiting inside it for nested oneTBB work (kreg's
+// engines inside a kreg::par task) does not pick up another member of an
+// enclosing team, which might wait on what this very call holds.
+void run_isolated(const std::function<void()>& fn);
 
 template <class F>
 void parallel_blocks(int n_threads, index_t count, index_t grain, F&& fn) {
@@ -50,45 +43,28 @@ void parallel_blocks(int n_threads, index_t count, index_t grain, F&& fn) {
     for (index_t b = 0; b < count; b += grain) fn(b, std::min(count, b + grain));
     return;
   }
-#if defined(__SANITIZE_THREAD__)
-  // ThreadSanitizer cannot see the synchronisation inside an uninstrumented
-  // libtbb and reports every hand-off to a worker as a race. Under TSan the
-  // blocks run on plain std::threads instead, which it does see, so the
-  // engines' own sharing is what gets checked.
+  // Claims shrink from a share of what is left (fewer claims, each block's
+  // setup paid less often) down to one grain (the last blocks still spread
+  // over every thread); every claim is a whole number of grains.
+  const index_t grains = (count + grain - 1) / grain;
+  const int threads = static_cast<int>(std::min<index_t>(n_threads, grains));
+  const index_t divisor = 2 * index_t{threads};
   std::atomic<index_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto worker = [&] {
-    for (index_t b; (b = next.fetch_add(grain)) < count;) {
+  run_team(threads, [&](int) {
+    index_t begin = next.load(std::memory_order_relaxed);
+    for (;;) {
+      if (begin >= count) return;
+      const index_t share = (count - begin) / divisor / grain * grain;
+      const index_t end = std::min(count, begin + std::max(grain, share));
+      if (!next.compare_exchange_weak(begin, end, std::memory_order_relaxed)) continue;
       try {
-        fn(b, std::min(count, b + grain));
+        fn(begin, end);
       } catch (...) {
-        const std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
+        next.store(count, std::memory_order_relaxed);  // no block starts after a failure
+        throw;
       }
+      begin = next.load(std::memory_order_relaxed);
     }
-  };
-  std::vector<std::thread> threads;
-  for (int t = 1; t < n_threads; ++t) threads.emplace_back(worker);
-  worker();
-  for (auto& t : threads) t.join();
-  if (error) std::rethrow_exception(error);
-  return;
-#endif
-  keep_tbb_workers_alive();
-  // oneTBB caps every arena at the machine's concurrency unless told
-  // otherwise; joblib's n_jobs may ask for more threads than cores.
-  const auto allowed = static_cast<int>(
-      tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism));
-  std::optional<tbb::global_control> raise;
-  if (n_threads > allowed) {
-    raise.emplace(tbb::global_control::max_allowed_parallelism,
-                  static_cast<std::size_t>(n_threads));
-  }
-  tbb::task_arena arena(n_threads);
-  arena.execute([&] {
-    tbb::parallel_for(tbb::blocked_range<index_t>(0, count, grain),
-                      [&](const tbb::blocked_range<index_t>& r) { fn(r.begin(), r.end()); });
   });
 }
 

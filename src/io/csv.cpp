@@ -1,4 +1,5 @@
-// io/csv.cpp - delimited text: a single-pass reader and a to_chars writer.
+// io/csv.cpp - reading delimited text in a single pass (the writer is in
+// io/csv_write.cpp).
 //
 // Reading works on the whole file held in memory. The fast path walks the
 // text once, parsing each unquoted number in place with std::from_chars
@@ -20,6 +21,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "io/csv_delimiter.hpp"
 #include "io/file.hpp"
 #include "kreg/error.hpp"
 
@@ -33,23 +35,6 @@ constexpr std::string_view kNonFiniteHint =
 template <class T>
 constexpr const char* type_name() {
   return std::is_same_v<T, float> ? "float" : "double";
-}
-
-// Delimiters that would collide with numbers, quotes or line ends.
-void check_delimiter(char delimiter, std::string_view who) {
-  const auto c = static_cast<unsigned char>(delimiter);
-  const bool ok =
-      delimiter == '\t' || (c >= 0x20 && c < 0x7f && delimiter != '"' && delimiter != '.' &&
-                            delimiter != '+' && delimiter != '-' && !(c >= '0' && c <= '9') &&
-                            !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z'));
-  if (!ok) {
-    const std::string shown =
-        (c >= 0x20 && c < 0x7f) ? fmt::format("'{}'", delimiter) : fmt::format("byte 0x{:02x}", c);
-    throw ArgumentError(fmt::format(
-        "{}: {} cannot be a CSV delimiter; use a punctuation character such as ',', ';' or "
-        "'|', a space or a tab",
-        who, shown));
-  }
 }
 
 // A cell's text as shown in a message: control bytes escaped, long text cut.
@@ -359,7 +344,7 @@ std::size_t count_newlines(const char* p, const char* end) {
 
 template <class T>
 Table<T> parse_csv(std::string_view text, const CsvOptions& options, std::string_view source) {
-  check_delimiter(options.delimiter, "read_csv");
+  detail::check_csv_delimiter(options.delimiter, "read_csv");
   // Old Mac files end their lines with CR alone: read them as LF.
   if (text.find('\n') == std::string_view::npos && text.find('\r') != std::string_view::npos) {
     std::string lf(text);
@@ -519,91 +504,13 @@ Table<T> parse_csv(std::string_view text, const CsvOptions& options, std::string
 
 template <class T>
 Table<T> read_csv(const std::string& path, const CsvOptions& options) {
-  check_delimiter(options.delimiter, "read_csv");
+  detail::check_csv_delimiter(options.delimiter, "read_csv");
   const std::string text = detail::read_text(path);
   return parse_csv<T>(text, options, path);
-}
-
-namespace {
-
-bool needs_quotes(std::string_view name, char delimiter) {
-  if (name.empty()) return false;
-  const auto ws = [delimiter](char ch) {
-    return (ch == ' ' && delimiter != ' ') || (ch == '\t' && delimiter != '\t');
-  };
-  if (ws(name.front()) || ws(name.back())) return true;  // the reader trims unquoted names
-  return name.find_first_of(std::string{delimiter, '"', '\n', '\r'}) != std::string_view::npos;
-}
-
-}  // namespace
-
-template <class T>
-std::string format_csv(MatrixView<const T> data, const std::vector<std::string>& columns,
-                       char delimiter) {
-  check_delimiter(delimiter, "write_csv");
-  if (!columns.empty() && static_cast<index_t>(columns.size()) != data.cols()) {
-    throw ArgumentError(fmt::format("write_csv: {} column names given for a matrix of {} columns",
-                                    columns.size(), data.cols()));
-  }
-  std::string out;
-  for (std::size_t j = 0; j < columns.size(); ++j) {
-    if (j > 0) out += delimiter;
-    const std::string& name = columns[j];
-    if (needs_quotes(name, delimiter)) {
-      out += '"';
-      for (const char ch : name) {
-        if (ch == '"') out += '"';
-        out += ch;
-      }
-      out += '"';
-    } else {
-      out += name;
-    }
-  }
-  if (!columns.empty()) out += '\n';
-
-  // The longest shortest-round-trip forms: -1.2345678e-38 (float),
-  // -2.2250738585072014e-308 (double); plus a delimiter.
-  constexpr std::size_t kMaxValue = std::is_same_v<T, float> ? 16 : 25;
-  const auto rows = static_cast<std::size_t>(data.rows());
-  const auto cols = static_cast<std::size_t>(data.cols());
-  const std::size_t row_max = cols * kMaxValue + 1;
-  std::size_t pos = out.size();
-  out.resize(pos + rows * (cols * (kMaxValue - 4) + 1) + row_max);  // typical size, grows below
-  for (index_t i = 0; i < data.rows(); ++i) {
-    if (out.size() - pos < row_max) out.resize(std::max(out.size() * 3 / 2, pos + row_max));
-    char* w = out.data() + pos;
-    char* const limit = out.data() + out.size();
-    const T* row = data.data() + i * data.ld();
-    for (std::size_t j = 0; j < cols; ++j) {
-      if (j > 0) *w++ = delimiter;
-      w = std::to_chars(w, limit, row[j]).ptr;
-    }
-    *w++ = '\n';
-    pos = static_cast<std::size_t>(w - out.data());
-  }
-  out.resize(pos);
-  return out;
-}
-
-template <class T>
-void write_csv(const std::string& path, MatrixView<const T> data,
-               const std::vector<std::string>& columns, char delimiter) {
-  const std::string text = format_csv<T>(data, columns, delimiter);
-  detail::write_file_atomic(path, text);
 }
 
 template Table<float> read_csv<float>(const std::string&, const CsvOptions&);
 template Table<double> read_csv<double>(const std::string&, const CsvOptions&);
 template Table<float> parse_csv<float>(std::string_view, const CsvOptions&, std::string_view);
 template Table<double> parse_csv<double>(std::string_view, const CsvOptions&, std::string_view);
-template void write_csv<float>(const std::string&, MatrixView<const float>,
-                               const std::vector<std::string>&, char);
-template void write_csv<double>(const std::string&, MatrixView<const double>,
-                                const std::vector<std::string>&, char);
-template std::string format_csv<float>(MatrixView<const float>, const std::vector<std::string>&,
-                                       char);
-template std::string format_csv<double>(MatrixView<const double>, const std::vector<std::string>&,
-                                        char);
-
 }  // namespace kreg::io

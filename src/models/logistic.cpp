@@ -1,22 +1,10 @@
 // models/logistic.cpp - LogisticRegression (kreg/linear.hpp): multinomial
 // logistic regression with an L2 penalty, trained by L-BFGS (libLBFGS).
 //
-// The problem, over the (standardised) features z_i and class indices y_i:
-//
-//     f(W, b) = (1/n) sum_i [logsumexp(W z_i + b) - (W z_i + b)_{y_i}]
-//               + ||W||^2 / (2 C n)
-//
-// scikit-learn's LogisticRegression(solver='lbfgs') objective (its
-// LinearModelLoss with l2_reg_strength = 1 / (C n)); the intercept is not
-// penalised. Started at zero like scikit-learn.
-//
-// Gradient: the rows are cut into blocks of kBlockRows (fixed, whatever
-// n_jobs). A block computes its logits with one dgemm, a max-shifted log-
-// softmax, R = P - Y, its share of the loss and its gradient R^T Z (a second
-// dgemm). The block partials are summed in block order, so the objective and
-// gradient - and hence the whole L-BFGS path - are the same bits for any
-// n_jobs. OpenBLAS is held single-threaded for the whole fit (its own threads
-// could split the products differently).
+// The objective (scikit-learn's, with its L2 penalty) and its gradient are in
+// models/logistic_objective.hpp; they are the same bits for any n_jobs.
+// Started at zero like scikit-learn. OpenBLAS is held single-threaded for
+// the whole fit (its own threads could split the products differently).
 //
 // Stopping, as scikit-learn via scipy: converged when max |gradient| <= tol
 // (checked at the start and after every iteration), else after max_iter
@@ -47,203 +35,24 @@
 #include <vector>
 
 #include "core/blas_threads.hpp"
-#include "core/parallel.hpp"
 #include "kreg/data.hpp"
 #include "kreg/error.hpp"
 #include "kreg/linear.hpp"
 #include "kreg/metrics.hpp"
 #include "kreg/par.hpp"
+#include "models/logistic_objective.hpp"
 
 namespace kreg {
 
 namespace {
 
-// Rows per gradient block: big enough for efficient dgemm, small enough to
-// spread 10000 rows over many threads. Part of the arithmetic's definition.
-constexpr index_t kBlockRows = 512;
+using logistic::Objective;
+using logistic::Problem;
+
 // L-BFGS restarts after failed line searches (see fit); each needs progress.
 constexpr int kMaxRestarts = 50;
 
 const char* nonfinite_name(double v) { return std::isnan(v) ? "NaN" : "infinite"; }
-
-// The training problem in double, standardised, with class indices.
-struct Problem {
-  Matrix<double> Z;        // n x d
-  std::vector<index_t> y;  // class index per row
-  index_t K = 0;
-  bool intercept = true;
-  double l2 = 0.0;  // 1 / (C n)
-  int threads = 1;
-
-  index_t n() const { return Z.rows(); }
-  index_t d() const { return Z.cols(); }
-  index_t n_vars() const { return K * d() + (intercept ? K : 0); }
-  index_t n_blocks() const { return (n() + kBlockRows - 1) / kBlockRows; }
-};
-
-// Objective and gradient over fixed row blocks; owns the per-block scratch.
-//
-// Two modes. Absolute: f itself. Anchored (after set_anchor(theta_a)): f(theta)
-// - f(theta_a), computed from the differences themselves so that it keeps its
-// relative precision when tiny: with D = Z (W - W_a)^T + (b - b_a) (W - W_a is
-// exact for nearby points), each row's loss changes by
-//     log1p(sum_k p_a,k expm1(D_k)) - D_y        (p_a = softmax at theta_a)
-// and the penalty by (W - W_a) . (W + W_a) / (2 C n). Near the optimum f
-// changes by ~|g|^2 / curvature, far below the rounding of f itself (1e-17
-// for f ~ 0.1): a line search on absolute values cannot get the gradient much
-// below 1e-9, one on anchored values can. The gradient is the same in both.
-class Objective {
- public:
-  explicit Objective(const Problem& p)
-      : p_(p),
-        logits_(static_cast<std::size_t>(p.n() * p.K)),
-        partial_(static_cast<std::size_t>(p.n_blocks() * p.n_vars())),
-        loss_(static_cast<std::size_t>(p.n_blocks())) {}
-
-  // f(theta) (or f(theta) - f(theta_a) when anchored); the gradient goes to
-  // g. theta = [W (K x d, row-major), b (K)].
-  double operator()(const double* theta, double* g) {
-    const index_t K = p_.K, d = p_.d(), nv = p_.n_vars();
-    const double* W = theta;
-    const double* b = p_.intercept ? theta + K * d : nullptr;
-    if (anchored()) {
-      for (index_t v = 0; v < nv; ++v)
-        delta_[static_cast<std::size_t>(v)] = theta[v] - anchor_[static_cast<std::size_t>(v)];
-    }
-    for_blocks([&](index_t blk) { block(blk, W, b); });
-
-    // Sum the blocks in order.
-    double loss = 0.0;
-    for (const double l : loss_) loss += l;
-    std::fill(g, g + nv, 0.0);
-    for (index_t blk = 0; blk < p_.n_blocks(); ++blk) {
-      const double* part = partial_.data() + blk * nv;
-      for (index_t v = 0; v < nv; ++v) g[v] += part[v];
-    }
-    double penalty = 0.0;
-    for (index_t v = 0; v < K * d; ++v) {
-      penalty += anchored() ? delta_[static_cast<std::size_t>(v)] *
-                                  (W[v] + anchor_[static_cast<std::size_t>(v)])
-                            : W[v] * W[v];
-      g[v] += p_.l2 * W[v];
-    }
-    return loss * inv_n() + 0.5 * p_.l2 * penalty;
-  }
-
-  // From now on, values are relative to theta_a.
-  void set_anchor(const double* theta) {
-    const index_t K = p_.K, d = p_.d(), n = p_.n(), nv = p_.n_vars();
-    anchor_.assign(theta, theta + nv);
-    delta_.assign(static_cast<std::size_t>(nv), 0.0);
-    anchor_logits_.resize(static_cast<std::size_t>(n * K));
-    anchor_p_.resize(static_cast<std::size_t>(n * K));
-    const double* b = p_.intercept ? theta + K * d : nullptr;
-    for_blocks([&](index_t blk) {
-      const index_t r0 = blk * kBlockRows, rows = std::min(kBlockRows, n - r0);
-      double* S = anchor_logits_.data() + r0 * K;
-      logits(r0, rows, theta, b, S);
-      double* P = anchor_p_.data() + r0 * K;
-      for (index_t i = 0; i < rows; ++i) softmax(S + i * K, P + i * K);
-    });
-  }
-  bool anchored() const { return !anchor_.empty(); }
-
- private:
-  double inv_n() const { return 1.0 / static_cast<double>(p_.n()); }
-
-  template <class F>
-  void for_blocks(const F& fn) {
-    detail::parallel_blocks(p_.threads, p_.n_blocks(), 1, [&](index_t b0, index_t b1) {
-      for (index_t blk = b0; blk < b1; ++blk) fn(blk);
-    });
-  }
-
-  // S (rows x K) = Z[r0 : r0 + rows] W^T + b.
-  void logits(index_t r0, index_t rows, const double* W, const double* b, double* S) const {
-    const index_t K = p_.K, d = p_.d();
-    const auto iK = static_cast<int>(K), id = static_cast<int>(d);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), iK, id, 1.0,
-                p_.Z.data() + r0 * d, id, W, id, 0.0, S, iK);
-    if (b) {
-      for (index_t i = 0; i < rows; ++i) {
-        for (index_t k = 0; k < K; ++k) S[i * K + k] += b[k];
-      }
-    }
-  }
-
-  // P = softmax(s), max-shifted; returns log(sum exp(s - max)) and the max.
-  std::pair<double, double> softmax(const double* s, double* P) const {
-    const index_t K = p_.K;
-    double m = s[0];
-    for (index_t k = 1; k < K; ++k) m = std::max(m, s[k]);
-    double sum = 0.0;
-    for (index_t k = 0; k < K; ++k) {
-      P[k] = std::exp(s[k] - m);
-      sum += P[k];
-    }
-    const double inv_sum = 1.0 / sum;
-    for (index_t k = 0; k < K; ++k) P[k] *= inv_sum;
-    return {std::log(sum), m};
-  }
-
-  // Block blk's loss sum (unscaled; a difference when anchored) and gradient
-  // share (scaled by 1/n).
-  void block(index_t blk, const double* W, const double* b) {
-    const index_t K = p_.K, d = p_.d(), nv = p_.n_vars();
-    const index_t r0 = blk * kBlockRows;
-    const index_t rows = std::min(kBlockRows, p_.n() - r0);
-    double* S = logits_.data() + r0 * K;  // rows x K
-    double loss = 0.0;
-    if (anchored()) {
-      const double* dW = delta_.data();
-      logits(r0, rows, dW, b ? dW + K * d : nullptr, S);  // D
-      const double* Sa = anchor_logits_.data() + r0 * K;
-      const double* Pa = anchor_p_.data() + r0 * K;
-      for (index_t i = 0; i < rows; ++i) {
-        double* s = S + i * K;
-        const index_t yi = p_.y[static_cast<std::size_t>(r0 + i)];
-        double t = 0.0;
-        for (index_t k = 0; k < K; ++k) t += Pa[i * K + k] * std::expm1(s[k]);
-        loss += std::log1p(t) - s[yi];
-        for (index_t k = 0; k < K; ++k) s[k] += Sa[i * K + k];  // the logits at theta
-        softmax(s, s);
-        s[yi] -= 1.0;  // R = P - Y
-      }
-    } else {
-      logits(r0, rows, W, b, S);
-      for (index_t i = 0; i < rows; ++i) {
-        double* s = S + i * K;
-        const index_t yi = p_.y[static_cast<std::size_t>(r0 + i)];
-        const double shifted_y = s[yi];
-        const auto [log_sum, m] = softmax(s, s);
-        loss += log_sum - (shifted_y - m);  // -log softmax(s)_y
-        s[yi] -= 1.0;                       // R = P - Y
-      }
-    }
-    loss_[static_cast<std::size_t>(blk)] = loss;
-
-    double* part = partial_.data() + blk * nv;
-    const auto iK = static_cast<int>(K), id = static_cast<int>(d);
-    // dW = R^T Zb / n
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, iK, id, static_cast<int>(rows), inv_n(), S,
-                iK, p_.Z.data() + r0 * d, id, 0.0, part, id);
-    if (b) {
-      double* db = part + K * d;
-      for (index_t k = 0; k < K; ++k) db[k] = 0.0;
-      for (index_t i = 0; i < rows; ++i) {
-        for (index_t k = 0; k < K; ++k) db[k] += S[i * K + k];
-      }
-      for (index_t k = 0; k < K; ++k) db[k] *= inv_n();
-    }
-  }
-
-  const Problem& p_;
-  std::vector<double> logits_;
-  std::vector<double> partial_;
-  std::vector<double> loss_;
-  // Anchored mode: theta_a, theta - theta_a, and the logits and softmax at theta_a.
-  std::vector<double> anchor_, delta_, anchor_logits_, anchor_p_;
-};
 
 double max_abs(const double* v, index_t n) {
   double m = 0.0;

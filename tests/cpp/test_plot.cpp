@@ -24,6 +24,7 @@
 
 #include "kreg/error.hpp"
 #include "kreg/plot.hpp"
+#include "svg_support.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -38,195 +39,17 @@ const double inf = std::numeric_limits<double>::infinity();
 const double max_double = std::numeric_limits<double>::max();
 
 const auto expect_argument_error = kreg::test::expect_error<kreg::ArgumentError>;
+using kreg::test::attribute;
+using kreg::test::count;
+using kreg::test::group_lines;
+using kreg::test::Px;
+using kreg::test::start_tags;
+using kreg::test::tick_labels;
+using kreg::test::vertices;
+using kreg::test::x_tick_at;
+using kreg::test::xml_problem;
 
 // ------------------------------------------------------------- helpers ----
-
-// Whether `doc` is well-formed XML, as far as these documents need: an
-// optional declaration, one root element, tags balanced and nested, attribute
-// values quoted and unique per element, no raw '<' in text or values, '&' only
-// in the five predefined entities or character references. "" when it is,
-// otherwise what is wrong and at which byte.
-std::string xml_problem(const std::string& doc) {
-  std::size_t i = 0;
-  const auto at = [&](const std::string& what) { return fmt::format("{} at byte {}", what, i); };
-  const auto name_char = [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == ':' ||
-           c == '.';
-  };
-  const auto read_name = [&] {
-    const std::size_t start = i;
-    while (i < doc.size() && name_char(doc[i])) ++i;
-    return doc.substr(start, i - start);
-  };
-  const auto entity_ok = [&](std::size_t amp) {
-    const std::size_t end = doc.find(';', amp);
-    if (end == std::string::npos) return false;
-    const std::string e = doc.substr(amp + 1, end - amp - 1);
-    if (e == "amp" || e == "lt" || e == "gt" || e == "quot" || e == "apos") return true;
-    if (e.size() < 2 || e[0] != '#') return false;
-    const bool hex = e[1] == 'x';
-    const std::string digits = e.substr(hex ? 2 : 1);
-    if (digits.empty()) return false;
-    for (const char c : digits) {
-      if (!(hex ? std::isxdigit(static_cast<unsigned char>(c)) : std::isdigit(c))) return false;
-    }
-    return true;
-  };
-  const auto space = [&] {
-    while (i < doc.size() && std::isspace(static_cast<unsigned char>(doc[i]))) ++i;
-  };
-  if (doc.rfind("<?xml", 0) == 0) {
-    i = doc.find("?>");
-    if (i == std::string::npos) return "unterminated XML declaration";
-    i += 2;
-  }
-  std::vector<std::string> open;
-  bool root_seen = false;
-  while (i < doc.size()) {
-    const char c = doc[i];
-    if (c != '<') {
-      if (open.empty() && !std::isspace(static_cast<unsigned char>(c))) {
-        return at("text outside the root element");
-      }
-      if (c == '&' && !entity_ok(i)) return at("bad entity");
-      ++i;
-      continue;
-    }
-    ++i;
-    if (i < doc.size() && doc[i] == '/') {
-      ++i;
-      const std::string name = read_name();
-      space();
-      if (i >= doc.size() || doc[i] != '>') return at("bad end tag </" + name);
-      ++i;
-      if (open.empty() || open.back() != name) return at("mismatched </" + name + ">");
-      open.pop_back();
-      continue;
-    }
-    if (open.empty() && root_seen) return at("second root element");
-    root_seen = true;
-    const std::string name = read_name();
-    if (name.empty()) return at("raw '<' or empty tag name");
-    std::vector<std::string> attributes;
-    for (;;) {
-      const std::size_t before = i;
-      space();
-      if (i >= doc.size()) return at("unterminated tag <" + name);
-      if (doc[i] == '>') {
-        ++i;
-        open.push_back(name);
-        break;
-      }
-      if (doc.compare(i, 2, "/>") == 0) {
-        i += 2;
-        break;
-      }
-      if (i == before) return at("no space before an attribute of <" + name + ">");
-      const std::string attribute = read_name();
-      if (attribute.empty()) return at("bad attribute in <" + name + ">");
-      for (const auto& a : attributes) {
-        if (a == attribute) return at("duplicate attribute " + attribute);
-      }
-      attributes.push_back(attribute);
-      if (i >= doc.size() || doc[i] != '=') return at("attribute " + attribute + " without '='");
-      ++i;
-      if (i >= doc.size() || (doc[i] != '"' && doc[i] != '\'')) {
-        return at("unquoted value of " + attribute);
-      }
-      const char quote = doc[i++];
-      while (i < doc.size() && doc[i] != quote) {
-        if (doc[i] == '<') return at("raw '<' in value of " + attribute);
-        if (doc[i] == '&' && !entity_ok(i)) return at("bad entity in value of " + attribute);
-        ++i;
-      }
-      if (i >= doc.size()) return at("unterminated value of " + attribute);
-      ++i;
-    }
-  }
-  if (!open.empty()) return "unclosed <" + open.back() + ">";
-  if (!root_seen) return "no root element";
-  return "";
-}
-
-// The start tags `<tag ...>` (or `<tag .../>`) in doc, in order.
-std::vector<std::string> start_tags(const std::string& doc, const std::string& tag) {
-  std::vector<std::string> tags;
-  const std::string open = "<" + tag + " ";
-  for (std::size_t at = doc.find(open); at != std::string::npos; at = doc.find(open, at + 1)) {
-    tags.push_back(doc.substr(at, doc.find('>', at) - at + 1));
-  }
-  return tags;
-}
-
-// The value of attribute `name` in a start tag, or "" without it.
-std::string attribute(const std::string& tag, const std::string& name) {
-  const std::string key = " " + name + "=\"";
-  const std::size_t at = tag.find(key);
-  if (at == std::string::npos) return "";
-  const std::size_t start = at + key.size();
-  return tag.substr(start, tag.find('"', start) - start);
-}
-
-struct Px {
-  double x;
-  double y;
-};
-
-// The vertices of a polyline start tag.
-std::vector<Px> vertices(const std::string& polyline) {
-  std::vector<Px> out;
-  std::istringstream in(attribute(polyline, "points"));
-  std::string pair;
-  while (in >> pair) {
-    const std::size_t comma = pair.find(',');
-    out.push_back({std::stod(pair.substr(0, comma)), std::stod(pair.substr(comma + 1))});
-  }
-  return out;
-}
-
-// The lines of the group <g class="cls" ...> ... </g>, without the group tags.
-std::vector<std::string> group_lines(const std::string& doc, const std::string& cls) {
-  std::vector<std::string> lines;
-  std::istringstream in(doc);
-  std::string line;
-  bool inside = false;
-  while (std::getline(in, line)) {
-    if (!inside) {
-      inside = line.find("<g class=\"" + cls + "\"") != std::string::npos;
-      continue;
-    }
-    if (line.find("</g>") != std::string::npos) break;
-    lines.push_back(line);
-  }
-  return lines;
-}
-
-// The x pixel of the x tick labelled `label`; NaN when there is none.
-double x_tick_at(const std::string& doc, const std::string& label) {
-  for (const auto& line : group_lines(doc, "x-tick-labels")) {
-    if (line.find(">" + label + "</text>") != std::string::npos) {
-      return std::stod(attribute(line, "x"));
-    }
-  }
-  return nan;
-}
-
-// The texts of the tick labels in group `cls`.
-std::vector<std::string> tick_labels(const std::string& doc, const std::string& cls) {
-  std::vector<std::string> out;
-  for (const auto& line : group_lines(doc, cls)) {
-    const std::size_t end = line.rfind("</text>");
-    const std::size_t start = line.rfind('>', end) + 1;
-    out.push_back(line.substr(start, end - start));
-  }
-  return out;
-}
-
-std::size_t count(const std::string& doc, const std::string& what) {
-  std::size_t n = 0;
-  for (std::size_t at = doc.find(what); at != std::string::npos; at = doc.find(what, at + 1)) ++n;
-  return n;
-}
 
 Series make_series(D x, D y) {
   Series s;
@@ -272,92 +95,6 @@ LineChart tune_chart() {
 // The project's virtual environment's Python, when there is one.
 fs::path venv_python() {
   return fs::path(KREG_TEST_DATA).parent_path().parent_path() / ".venv/bin/python";
-}
-
-// -------------------------------------------------------------- ticks ----
-
-TEST(PlotTicks, LinearOneTwoFiveSteps) {
-  EXPECT_EQ(kreg::linear_ticks(0, 1).major, (D{0, 0.2, 0.4, 0.6, 0.8, 1}));
-  EXPECT_EQ(kreg::linear_ticks(0, 0.7).major, (D{0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7}));
-  EXPECT_EQ(kreg::linear_ticks(-3, 7).major, (D{-2, 0, 2, 4, 6}));
-  EXPECT_EQ(kreg::linear_ticks(0.81, 0.93).major, (D{0.82, 0.84, 0.86, 0.88, 0.9, 0.92}));
-  EXPECT_EQ(kreg::linear_ticks(-0.31, 0.84).major, (D{-0.2, 0, 0.2, 0.4, 0.6, 0.8}));
-  EXPECT_EQ(kreg::linear_ticks(0, 1000).major, (D{0, 200, 400, 600, 800, 1000}));
-  EXPECT_EQ(kreg::linear_ticks(1e6, 5e6).major, (D{1e6, 2e6, 3e6, 4e6, 5e6}));
-  EXPECT_EQ(kreg::linear_ticks(0, 1, 3).major, (D{0, 0.5, 1}));
-  EXPECT_TRUE(kreg::linear_ticks(0, 1).minor.empty());
-}
-
-TEST(PlotTicks, LinearDegenerateAndHugeRanges) {
-  EXPECT_EQ(kreg::linear_ticks(5, 5).major, (D{5}));
-  EXPECT_EQ(kreg::linear_ticks(-max_double, max_double).major,
-            (D{-1.5e308, -1e308, -5e307, 0, 5e307, 1e308, 1.5e308}));
-  EXPECT_EQ(kreg::linear_ticks(1e-300, 5e-300).major, (D{1e-300, 2e-300, 3e-300, 4e-300, 5e-300}));
-}
-
-TEST(PlotTicks, RangesAtTheLimitsOfDoubles) {
-  // Adjacent doubles: tick indices past 2^53 must not stall the loop.
-  const D near_one = kreg::linear_ticks(1.0, std::nextafter(1.0, 2.0)).major;
-  ASSERT_FALSE(near_one.empty());
-  EXPECT_LE(near_one.size(), 8U);
-  EXPECT_TRUE(std::is_sorted(near_one.begin(), near_one.end()));
-  const double tiny = std::numeric_limits<double>::denorm_min();
-  EXPECT_EQ(kreg::linear_ticks(0, tiny).major, (D{0, tiny}));
-}
-
-TEST(PlotTicks, LogDecades) {
-  const kreg::AxisTicks t = kreg::log_ticks(0.01, 10);
-  EXPECT_EQ(t.major, (D{0.01, 0.1, 1, 10}));
-  ASSERT_EQ(t.minor.size(), 24U);  // 2..9 in each of the three full decades
-  EXPECT_EQ(t.minor.front(), 0.02);
-  EXPECT_EQ(t.minor[8], 0.2);
-  EXPECT_EQ(t.minor.back(), 9.0);
-  EXPECT_EQ(kreg::log_ticks(0.79, 1260).major, (D{1, 10, 100, 1000}));
-  // Many decades: every 100th power, no minor marks.
-  const kreg::AxisTicks wide = kreg::log_ticks(1e-300, 1e300);
-  EXPECT_EQ(wide.major, (D{1e-300, 1e-200, 1e-100, 1, 1e100, 1e200, 1e300}));
-  EXPECT_TRUE(wide.minor.empty());
-  EXPECT_EQ(kreg::log_ticks(1e-9, 1e9).major, (D{1e-5, 1, 1e5}));
-}
-
-TEST(PlotTicks, LogShortRanges) {
-  // Under three decades: 1, 2 and 5 x 10^k.
-  const kreg::AxisTicks t = kreg::log_ticks(0.3, 20);
-  EXPECT_EQ(t.major, (D{0.5, 1, 2, 5, 10, 20}));
-  EXPECT_EQ(t.minor, (D{0.3, 0.4, 0.6, 0.7, 0.8, 0.9, 3, 4, 6, 7, 8, 9}));
-  // Inside one decade: ordinary linear steps.
-  EXPECT_EQ(kreg::log_ticks(2, 4).major, (D{2, 2.5, 3, 3.5, 4}));
-  EXPECT_EQ(kreg::log_ticks(7, 7).major, (D{7}));
-}
-
-TEST(PlotTicks, Labels) {
-  EXPECT_EQ(kreg::format_tick(0.0), "0");
-  EXPECT_EQ(kreg::format_tick(-0.0), "0");
-  EXPECT_EQ(kreg::format_tick(0.1), "0.1");
-  EXPECT_EQ(kreg::format_tick(1.0), "1");
-  EXPECT_EQ(kreg::format_tick(10.0), "10");
-  EXPECT_EQ(kreg::format_tick(1000.0), "1000");
-  EXPECT_EQ(kreg::format_tick(-0.25), "-0.25");
-  EXPECT_EQ(kreg::format_tick(0.0001), "0.0001");
-  EXPECT_EQ(kreg::format_tick(999999.0), "999999");
-  EXPECT_EQ(kreg::format_tick(1e6), "1e+06");
-  EXPECT_EQ(kreg::format_tick(2.5e7), "2.5e+07");
-  EXPECT_EQ(kreg::format_tick(1e-5), "1e-05");
-  EXPECT_EQ(kreg::format_tick(-1e300), "-1e+300");
-  EXPECT_EQ(kreg::format_tick(0.1 + 0.2), "0.30000000000000004");  // never rounds a value away
-}
-
-TEST(PlotTicks, Errors) {
-  expect_argument_error([] { kreg::linear_ticks(1, 0); },
-                        "linear_ticks: need finite lo <= hi, got [1, 0]");
-  expect_argument_error([] { kreg::linear_ticks(0, inf); },
-                        "linear_ticks: need finite lo <= hi, got [0, inf]");
-  expect_argument_error([] { kreg::linear_ticks(0, 1, 1); },
-                        "linear_ticks: max_count is 1; need at least 2");
-  expect_argument_error([] { kreg::log_ticks(0, 1); },
-                        "log_ticks: need finite 0 < lo <= hi, got [0, 1]");
-  expect_argument_error([] { kreg::log_ticks(1, nan); },
-                        "log_ticks: need finite 0 < lo <= hi, got [1, nan]");
 }
 
 // ----------------------------------------------------------- document ----
