@@ -18,7 +18,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <mutex>
@@ -27,6 +26,7 @@
 
 #include "core/blas_threads.hpp"
 #include "core/parallel.hpp"
+#include "core/stopwatch.hpp"
 #include "kreg/par.hpp"
 
 #if !defined(__SANITIZE_THREAD__)
@@ -238,7 +238,7 @@ class Loop {
 
   // Runs the batch's tasks without the lock; returns what they threw.
   std::exception_ptr execute(const Batch& batch, double& ns) {
-    const auto start = std::chrono::steady_clock::now();
+    const ::kreg::detail::Stopwatch watch;
     std::exception_ptr error;
     try {
       // A task's own parallel work (kreg's engines) must not let this
@@ -248,9 +248,7 @@ class Loop {
     } catch (...) {
       error = std::current_exception();
     }
-    ns = static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                 std::chrono::steady_clock::now() - start)
-                                 .count());
+    ns = watch.seconds() * 1e9;
     return error;
   }
 
