@@ -47,7 +47,9 @@ namespace kreg::nw::tiled {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-template <class T>
+// kExclude: job.exclude is set. Without it no exclusion code is compiled in,
+// so that predict_fused's hot path carries nothing of leave-one-out.
+template <bool kExclude, class T>
 void OneBandwidth(const Job<T>& job, index_t q0, index_t q1) {
   using D = hn::ScalableTag<T>;
   using V = hn::Vec<D>;
@@ -88,7 +90,7 @@ void OneBandwidth(const Job<T>& job, index_t q0, index_t q1) {
         const index_t q = g + r;
         T* s = buf.get() + r * P;
         index_t skip = -1;
-        if (job.exclude != nullptr) {
+        if constexpr (kExclude) {
           const index_t e = job.exclude[q] - tile_start;
           if (e >= 0 && e < tt.valid) {
             skip = e;
@@ -100,8 +102,8 @@ void OneBandwidth(const Job<T>& job, index_t q0, index_t q1) {
         T& nearest = st.nearest[q];
         // Only the one tile that holds a query's own point checks for it.
         auto run = [&](const auto& w) {
-          if (skip >= 0) {
-            SumTile<true>(d, s, all, skip, tt, wbuf.get(), w, sums.get());
+          if (kExclude && skip >= 0) [[unlikely]] {
+            SumTile<kExclude>(d, s, all, skip, tt, wbuf.get(), w, sums.get());
           } else {
             SumTile<false>(d, s, all, skip, tt, wbuf.get(), w, sums.get());
           }
@@ -114,7 +116,13 @@ void OneBandwidth(const Job<T>& job, index_t q0, index_t q1) {
           // Every s so far infinite (coordinates near the type's limit): equal
           // weights, as the reference gives; a finite s later rescales them to 0.
           const V vm = hn::Set(d, std::isinf(nearest) ? T{0} : nearest);
-          run([&](V sv) { return Exp2Scaled(d, hn::Min(hn::Sub(sv, vm), vlim), va); });
+          auto w = [&](V sv) { return Exp2Scaled(d, hn::Min(hn::Sub(sv, vm), vlim), va); };
+          // Not through `run`: the hot path stays inlined in this function.
+          if (kExclude && skip >= 0) [[unlikely]] {
+            SumTile<kExclude>(d, s, all, skip, tt, wbuf.get(), w, sums.get());
+          } else {
+            SumTile<false>(d, s, all, skip, tt, wbuf.get(), w, sums.get());
+          }
         } else {
           TrackNearest(s, tmin[r], skip, tt, nearest, st.tie_w[q], st.tie_y + q * k);
           switch (job.kernel) {
@@ -136,8 +144,20 @@ void OneBandwidth(const Job<T>& job, index_t q0, index_t q1) {
   }
 }
 
-void OneBandwidthF32(const Job<float>& job, index_t q0, index_t q1) { OneBandwidth(job, q0, q1); }
-void OneBandwidthF64(const Job<double>& job, index_t q0, index_t q1) { OneBandwidth(job, q0, q1); }
+template <class T>
+void OneBandwidthFor(const Job<T>& job, index_t q0, index_t q1) {
+  if (job.exclude != nullptr) {
+    OneBandwidth<true>(job, q0, q1);
+  } else {
+    OneBandwidth<false>(job, q0, q1);
+  }
+}
+void OneBandwidthF32(const Job<float>& job, index_t q0, index_t q1) {
+  OneBandwidthFor(job, q0, q1);
+}
+void OneBandwidthF64(const Job<double>& job, index_t q0, index_t q1) {
+  OneBandwidthFor(job, q0, q1);
+}
 
 }  // namespace HWY_NAMESPACE
 }  // namespace kreg::nw::tiled

@@ -76,27 +76,37 @@ struct TileTargets {
   index_t k = 0;
 };
 
-// The vectors a tile sum runs over, as lane offsets: every vector that holds
-// one of the tile's `valid` points...
+// The vectors a tile sum runs over: every vector that holds one of the
+// tile's `valid` points...
 struct EveryVector {
   static constexpr bool kListed = false;
-  index_t lanes = 0;
   index_t full = 0;   // vectors wholly inside `valid`
   index_t count = 0;  // and with the tile's last, partial one
-  index_t operator[](index_t i) const { return i * lanes; }
 };
-// ... or those listed (NearVectors), any of which may be the partial one.
+// ... or those listed by lane offset (NearVectors), any of which may be the
+// partial one.
 struct ListedVectors {
   static constexpr bool kListed = true;
   const index_t* offsets = nullptr;
   index_t count = 0;
-  index_t operator[](index_t i) const { return offsets[i]; }
 };
 
 template <class D>
-EveryVector AllVectors(D d, index_t valid) {
+HWY_INLINE EveryVector AllVectors(D d, index_t valid) {
   const auto L = static_cast<index_t>(hn::Lanes(d));
-  return {L, valid / L, (valid + L - 1) / L};
+  return {valid / L, (valid + L - 1) / L};
+}
+
+// The lane offset of the i-th vector of `vectors` (L lanes a vector: a
+// compile-time constant on fixed-width targets, so that every-vector loops
+// keep constant strides).
+template <class Vectors>
+HWY_INLINE index_t VectorOffset(const Vectors& vectors, index_t i, index_t L) {
+  if constexpr (Vectors::kListed) {
+    return vectors.offsets[i];
+  } else {
+    return i * L;
+  }
 }
 
 // sums[0] = sum_p w_p and sums[1 + c] = sum_p w_p y[c][p] over the lanes of
@@ -122,7 +132,7 @@ HWY_INLINE void TileSums(D d, const T* HWY_RESTRICT t, const Vectors& vectors, i
     V den0 = hn::Zero(d), den1 = hn::Zero(d), num0 = hn::Zero(d), num1 = hn::Zero(d);
     index_t i = 0;
     for (; i + 2 <= pairs; i += 2) {
-      const index_t p0 = vectors[i], p1 = vectors[i + 1];
+      const index_t p0 = VectorOffset(vectors, i, L), p1 = VectorOffset(vectors, i + 1, L);
       const V w0 = WeightsAt<kWeighted, kSkip, kListed>(d, t, sw, p0, valid, skip, weight);
       const V w1 = WeightsAt<kWeighted, kSkip, kListed>(d, t, sw, p1, valid, skip, weight);
       den0 = hn::Add(den0, w0);
@@ -131,7 +141,7 @@ HWY_INLINE void TileSums(D d, const T* HWY_RESTRICT t, const Vectors& vectors, i
       num1 = hn::MulAdd(w1, hn::Load(d, y + p1), num1);
     }
     for (; i < n; ++i) {
-      const index_t p = vectors[i];
+      const index_t p = VectorOffset(vectors, i, L);
       const V w = WeightsAt<kWeighted, kSkip, true>(d, t, sw, p, valid, skip, weight);
       den0 = hn::Add(den0, w);
       num0 = hn::MulAdd(w, hn::Load(d, y + p), num0);
@@ -142,7 +152,8 @@ HWY_INLINE void TileSums(D d, const T* HWY_RESTRICT t, const Vectors& vectors, i
   }
   V den = hn::Zero(d);
   for (index_t i = 0; i < n; ++i) {
-    const V w = WeightsAt<kWeighted, kSkip, true>(d, t, sw, vectors[i], valid, skip, weight);
+    const V w = WeightsAt<kWeighted, kSkip, true>(d, t, sw, VectorOffset(vectors, i, L), valid,
+                                                  skip, weight);
     hn::Store(w, d, wbuf + i * L);
     den = hn::Add(den, w);
   }
@@ -151,7 +162,8 @@ HWY_INLINE void TileSums(D d, const T* HWY_RESTRICT t, const Vectors& vectors, i
     const T* HWY_RESTRICT yc = y + c * tt.tile;
     V num = hn::Zero(d);
     for (index_t i = 0; i < n; ++i) {
-      num = hn::MulAdd(hn::Load(d, wbuf + i * L), hn::Load(d, yc + vectors[i]), num);
+      num =
+          hn::MulAdd(hn::Load(d, wbuf + i * L), hn::Load(d, yc + VectorOffset(vectors, i, L)), num);
     }
     sums[1 + c] = hn::GetLane(hn::SumOfLanes(d, num));
   }
