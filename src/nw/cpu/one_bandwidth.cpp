@@ -15,6 +15,11 @@
 //      Compact kernels need no shift and no exp; they track the nearest
 //      point(s) instead, for queries with nothing inside the support.
 //
+// A tile adds nothing for a query when all its weights are negligible (the
+// Gaussian's below 2^-kSkipExp2 relative to the shift point's 1, as the
+// many-bandwidth kernel rules) or 0 (outside a compact kernel's support):
+// it is skipped after the distances, which at narrow bandwidths is most tiles.
+//
 // The exponential (nw/cpu/simd/exp2-inl.h) is clamped at 2^-kMinExp2, so the
 // running sums never see subnormals. A query's own training point (leave-one-
 // out) is skipped by index in the one tile that holds it.
@@ -113,6 +118,8 @@ void OneBandwidth(const Job<T>& job, index_t q0, index_t q1) {
             MoveShift(static_cast<double>(nearest) - tmin[r], &inv_h2, 1, k, den, num);
             nearest = tmin[r];
           }
+          // Every weight of the tile negligible (see the top of this file).
+          if (!std::isinf(nearest) && tmin[r] - nearest >= bc.t_skip) continue;
           // Every s so far infinite (coordinates near the type's limit): equal
           // weights, as the reference gives; a finite s later rescales them to 0.
           const V vm = hn::Set(d, std::isinf(nearest) ? T{0} : nearest);
@@ -125,17 +132,26 @@ void OneBandwidth(const Job<T>& job, index_t q0, index_t q1) {
           }
         } else {
           TrackNearest(s, tmin[r], skip, tt, nearest, st.tie_w[q], st.tie_y + q * k);
+          // A weight that is 0 at the tile's nearest point is 0 on the whole
+          // tile (it never grows with s): nothing to sum.
+          auto run_compact = [&](const auto& w) {
+            if (hn::GetLane(w(hn::Set(d, tmin[r]))) == T{0}) return false;
+            run(w);
+            return true;
+          };
+          bool summed = false;
           switch (job.kernel) {
             case Kernel::epanechnikov:  // 1 - u^2 for u < 1
-              run([&](V sv) { return EpanechnikovWeight(d, sv, vih2); });
+              summed = run_compact([&](V sv) { return EpanechnikovWeight(d, sv, vih2); });
               break;
             case Kernel::tricube:  // (1 - u^3)^3 for u < 1
-              run([&](V sv) { return TricubeWeight(d, sv, vih2); });
+              summed = run_compact([&](V sv) { return TricubeWeight(d, sv, vih2); });
               break;
             default:  // uniform: 1 for u <= 1
-              run([&](V sv) { return UniformWeight(d, sv, vih2); });
+              summed = run_compact([&](V sv) { return UniformWeight(d, sv, vih2); });
               break;
           }
+          if (!summed) continue;
         }
         den[0] += static_cast<double>(sums[0]);
         for (index_t c = 0; c < k; ++c) num[c] += static_cast<double>(sums[1 + c]);
