@@ -3,7 +3,7 @@
 //
 //   Roofline/fma/<type>       independent FMA chains in registers: lane-FMAs a
 //                             second, the arithmetic ceiling.
-//   Roofline/exp/<type>       the engines' 2^x (nw/cpu/fused-inl.h) over an L1-
+//   Roofline/exp/<type>       the engines' 2^x (nw/cpu/simd/exp2-inl.h) over an L1-
 //                             resident array, summed: exponentials a second.
 //
 // A Gaussian prediction needs per query-training pair d FMAs for the squared
@@ -20,7 +20,7 @@
 
 #include <cstdint>
 
-#include "nw/cpu/fused-inl.h"
+#include "nw/cpu/simd/exp2-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace kreg::bench {
@@ -59,8 +59,8 @@ T ExpT(const T* t, std::int64_t n, std::int64_t reps) {
   V s0 = hn::Zero(d), s1 = hn::Zero(d);
   for (std::int64_t r = 0; r < reps; ++r) {
     for (std::int64_t p = 0; p < n; p += 2 * L) {
-      s0 = hn::Add(s0, kreg::nw::fused::HWY_NAMESPACE::Exp2Scaled(d, hn::Load(d, t + p), a));
-      s1 = hn::Add(s1, kreg::nw::fused::HWY_NAMESPACE::Exp2Scaled(d, hn::Load(d, t + p + L), a));
+      s0 = hn::Add(s0, kreg::nw::tiled::HWY_NAMESPACE::Exp2Scaled(d, hn::Load(d, t + p), a));
+      s1 = hn::Add(s1, kreg::nw::tiled::HWY_NAMESPACE::Exp2Scaled(d, hn::Load(d, t + p + L), a));
     }
   }
   return hn::GetLane(hn::SumOfLanes(d, hn::Add(s0, s1)));

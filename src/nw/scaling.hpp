@@ -2,7 +2,7 @@
 //
 // The engines sum n terms w_j y_j and w_j (w_j: a kernel factor <= 1 times
 // the sample weight) in T, the grid engine also power sums that can grow by
-// about 2^40 more (nw/cpu/grid.cpp). Targets or sample weights near T's largest
+// about 2^40 more (nw/cpu/simd/power_sums-inl.h). Targets or sample weights near T's largest
 // value overflow those sums to inf, and inf / inf is NaN. Multiplying every
 // y by 2^-a, or every sample weight by 2^-b, only changes exponents, so it is
 // exact (barring underflow); the prediction scales by the same 2^-a and does

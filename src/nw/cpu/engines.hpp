@@ -47,18 +47,19 @@ template <class T>
 index_t predict_fused(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> out, int n_threads,
                       const CancelToken* cancel = nullptr);
 
-// Many bandwidths in one pass (nw/cpu/grid.cpp): the distances do not depend on
+// Many bandwidths in one pass (nw/cpu/tiled.cpp): the distances do not depend on
 // the bandwidth, so B bandwidths cost one distance pass plus B weights per
 // pair. inv_h2 holds the B values of 1 / h^2 (finite, > 0; p.inv_h2 is not
 // used). exclude is empty, or holds for each query the row of p.X it must not
 // see (leave-one-out: skipped by index, never by distance) or -1. Writes
 // out(q, c * B + b), the prediction of output c at bandwidth b, and adds each
 // bandwidth's isolated-query count to isolated[b]. Polls `cancel` once per
-// query and tile and every grid::kCancelStride bandwidths (so the work between
+// query and tile and every tiled::kCancelStride bandwidths (so the work between
 // polls is bounded whatever B is) and throws kreg::Cancelled when it is set,
 // leaving `out` unfinished. Results are the same bits for any n_threads.
 // tile_bytes sizes the tiles of training points (0: the engine's own,
-// nw/cpu/grid.hpp); tests make them small to cross many.
+// nw/cpu/tiled.hpp); tests make them small to cross many. predict_fused is
+// predict_grid with B = 1, p.inv_h2 and no exclusions.
 template <class T>
 void predict_grid(const Problem<T>& p, MatrixView<const T> Z, std::span<const double> inv_h2,
                   std::span<const index_t> exclude, MatrixView<T> out, std::span<index_t> isolated,

@@ -18,7 +18,8 @@
 // the same negligible share the many-bandwidth engine skips. Points that
 // fail (far from every other point relative to the bandwidth: outliers, or
 // every point at a tiny bandwidth) are predicted again by the many-bandwidth
-// engine (nw/cpu/grid.cpp), which shifts each query by its own nearest point.
+// engine (predict_grid, nw/cpu/tiled.cpp), which shifts each query by its
+// own nearest point.
 //
 // The pass walks the upper triangle of tile pairs (I, J >= I) with the rows
 // of tile I as queries; a diagonal pair (I, I) is done one way, over all its
@@ -40,34 +41,30 @@
 #include <cstddef>
 #include <limits>
 
-#include "nw/cpu/fused-inl.h"
 #include "nw/cpu/loo.hpp"
+#include "nw/cpu/simd/distances-inl.h"
+#include "nw/cpu/simd/exp2-inl.h"
+#include "nw/cpu/simd/weights-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace kreg::nw::loo {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-using fused::HWY_NAMESPACE::Distances;
-using fused::HWY_NAMESPACE::Exp2Scaled;
-using fused::HWY_NAMESPACE::kGroup;
+using tiled::HWY_NAMESPACE::Distances;
+using tiled::HWY_NAMESPACE::Exp2Scaled;
+using tiled::HWY_NAMESPACE::kGroup;
+using tiled::HWY_NAMESPACE::WeightsAt;
 
 constexpr double kLog2e = 1.4426950408889634074;
 
 // w = e^(-c s) for lanes [p, p + L) of one row's squared distances s: 0 past
-// `valid` and at lane `skip` (the point itself, or -1).
+// `valid` and at lane `skip` (the point itself, or -1). The sample weights
+// enter the sums separately (a pair's weight serves both of its points).
 template <class D, class V = hn::Vec<D>, class T = hn::TFromD<D>>
 HWY_INLINE V Weight(D d, const T* HWY_RESTRICT s, index_t p, V va, V vlim, index_t valid,
                     index_t skip) {
-  const auto L = static_cast<index_t>(hn::Lanes(d));
-  V w = Exp2Scaled(d, hn::Min(hn::Load(d, s + p), vlim), va);
-  if (p + L > valid) [[unlikely]] {
-    w = hn::IfThenElseZero(hn::FirstN(d, static_cast<std::size_t>(valid - p)), w);
-  }
-  if (skip >= p && skip < p + L) [[unlikely]] {
-    w = hn::IfThenZeroElse(hn::Eq(hn::Iota(d, static_cast<T>(p)), hn::Set(d, static_cast<T>(skip))),
-                           w);
-  }
-  return w;
+  return WeightsAt<false, true, true>(d, s, static_cast<const T*>(nullptr), p, valid, skip,
+                                      [&](V sv) { return Exp2Scaled(d, hn::Min(sv, vlim), va); });
 }
 
 // One output; kRows consecutive rows i, i + 1, ... against one tile: their
@@ -82,7 +79,7 @@ HWY_INLINE void RowsK1(D d, const Job<T>& job, index_t i, const T* HWY_RESTRICT 
   const auto L = static_cast<index_t>(hn::Lanes(d));
   const double alpha = 0.5 * job.inv_h2 * kLog2e;
   const V va = hn::Set(d, static_cast<T>(-alpha));
-  const V vlim = hn::Set(d, static_cast<T>(fused::kMinExp2<T> / alpha));
+  const V vlim = hn::Set(d, static_cast<T>(tiled::kMinExp2<T> / alpha));
   const bool diagonal = skip >= 0;
   V vs[kRows], vsy[kRows], den[kRows], num[kRows];
   for (int r = 0; r < kRows; ++r) {
@@ -131,7 +128,7 @@ HWY_INLINE void RowK(D d, const Job<T>& job, index_t i, const T* HWY_RESTRICT s,
   const index_t k = job.tiles.k, e1 = 1 + k;
   const double alpha = 0.5 * job.inv_h2 * kLog2e;
   const V va = hn::Set(d, static_cast<T>(-alpha));
-  const V vlim = hn::Set(d, static_cast<T>(fused::kMinExp2<T> / alpha));
+  const V vlim = hn::Set(d, static_cast<T>(tiled::kMinExp2<T> / alpha));
   const bool diagonal = skip >= 0;
   double* rs = job.row_sums + i * e1;
   const V vs = hn::Set(d, job.sy[i * e1]);
@@ -163,7 +160,7 @@ template <bool kWeighted, bool kK1, class T>
 void SumsTask(const Job<T>& job, index_t I) {
   using D = hn::ScalableTag<T>;
   const D d;
-  const fused::Tiles<T>& tl = job.tiles;
+  const tiled::Tiles<T>& tl = job.tiles;
   const index_t P = tl.tile, k = tl.k, e1 = 1 + k;
   const index_t i0 = I * P, rows = I + 1 == tl.count ? tl.last_valid : P;
   auto buf = hwy::AllocateAligned<T>(static_cast<std::size_t>(kGroup * P));
@@ -244,7 +241,6 @@ constexpr double kMaxBufferBytes = 256.0 * (1 << 20);
 template <class T>
 bool predict_loo_symmetric(const Problem<T>& p, double inv_h2, MatrixView<T> out, int n_threads,
                            const CancelToken* cancel) {
-  using namespace fused;  // NOLINT(google-build-using-namespace)
   detail::use_simd_target();
   const index_t n = p.X.rows(), d = p.X.cols(), k = p.Y.cols();
   if (out.rows() != n || out.cols() != k) {
@@ -257,8 +253,8 @@ bool predict_loo_symmetric(const Problem<T>& p, double inv_h2, MatrixView<T> out
   }
   // 32 to 64 tiles of 64 to 256 points: smaller tiles cost more per pair,
   // fewer leave more of the work on the diagonal, which is done one way.
-  index_t tile = kMinTile;
-  while (tile < kMaxTile && tile * 32 <= n) tile *= 2;
+  index_t tile = tiled::kMinTile;
+  while (tile < tiled::kMaxTile && tile * 32 <= n) tile *= 2;
   const index_t n_tiles = (n + tile - 1) / tile;
   const index_t e1 = 1 + k;
   if (static_cast<double>(n_tiles) * static_cast<double>(n * e1) * sizeof(double) >
@@ -267,7 +263,7 @@ bool predict_loo_symmetric(const Problem<T>& p, double inv_h2, MatrixView<T> out
   }
   const index_t stride = (d + k + (weighted ? 1 : 0)) * tile;
   auto packed = hwy::AllocateAligned<T>(static_cast<std::size_t>(n_tiles * stride));
-  pack(p, {}, 0, n, tile, stride, packed.get());
+  tiled::pack(p, {}, 0, n, tile, stride, packed.get());
   std::vector<T> sy(static_cast<std::size_t>(n * e1));
   for (index_t i = 0; i < n; ++i) {
     const T s = weighted ? p.weights[static_cast<std::size_t>(i)] : T{1};

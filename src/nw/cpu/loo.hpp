@@ -4,23 +4,23 @@
 
 #include "kreg/interrupt.hpp"
 #include "kreg/matrix.hpp"
-#include "nw/cpu/fused.hpp"
+#include "nw/cpu/tiled.hpp"
 
 namespace kreg::nw::loo {
 
 // How small a point's largest weight may be, 2^-kRangeExp2: the exponential's
 // clamp 2^-kMinExp2 is then below 2^-kSkipExp2 of it, negligible
-// (nw/cpu/fused.hpp).
+// (nw/cpu/tiled.hpp).
 template <class T>
-inline constexpr double kRangeExp2 = fused::kMinExp2<T> - fused::kSkipExp2<T>;
+inline constexpr double kRangeExp2 = tiled::kMinExp2<T> - tiled::kSkipExp2<T>;
 
-// Tiles: all n points in one chunk (nw/cpu/fused.hpp), packed position = row.
+// Tiles: all n points in one chunk (nw/cpu/tiled.hpp), packed position = row.
 // Task I writes row_sums[i * (1 + k) + e] for its rows i (e = 0: the sum of
 // weights, 1 + c: of weight times y[c]) and col_sums[(I * n + j) * (1 + k) + e]
 // for the rows j of later tiles.
 template <class T>
 struct Job {
-  fused::Tiles<T> tiles;
+  tiled::Tiles<T> tiles;
   index_t n = 0;
   const T* z = nullptr;  // the n points, row-major, row stride ldz
   index_t ldz = 0;

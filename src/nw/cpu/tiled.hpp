@@ -1,0 +1,178 @@
+// nw/cpu/tiled.hpp - the tiled engine's data: packed training tiles, one
+// block's job, and the constants its driver (nw/cpu/tiled.cpp) and block
+// kernels (nw/cpu/one_bandwidth.cpp, nw/cpu/many_bandwidths.cpp) share.
+//
+// The training set is re-packed into tiles of `tile` points. Tile t starts at
+// data + t * stride and holds, each row padded to `tile` values,
+//
+//     x[f][p]  f < d     features, feature-major (one row per feature)
+//     y[c][p]  c < k     targets
+//     s[p]               sample weights (only when weighted)
+//
+// so that SIMD lanes run over training points. Points of zero sample weight
+// are dropped when packing; padding lanes are zero and never contribute (the
+// kernels mask them). Queries keep their running sums in QueryState between
+// chunks of tiles, so the packed copy can be smaller than the training set.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "kreg/interrupt.hpp"
+#include "kreg/matrix.hpp"
+#include "kreg/nw.hpp"
+#include "nw/cpu/engines.hpp"
+
+namespace kreg::nw::tiled {
+
+template <class T>
+struct Tiles {
+  const T* data = nullptr;
+  index_t stride = 0;      // elements per tile
+  index_t tile = 0;        // points per tile: a multiple of 64 (any vector length)
+  index_t count = 0;       // tiles in this chunk
+  index_t last_valid = 0;  // points in the chunk's last tile (1..tile)
+  index_t d = 0;
+  index_t k = 0;
+  bool weighted = false;
+};
+
+// Per-query running state over B bandwidths: nearest[q], den[q * B + b],
+// num[(q * B + b) * k + c], tie_w[q], tie_y[q * k + c].
+template <class T>
+struct QueryState {
+  T* nearest = nullptr;     // smallest ||z - x||^2 seen so far (+inf at start): the
+                            // Gaussian's shift, a compact kernel's fallback
+  double* den = nullptr;    // sums of weights (relative to the shift, for the Gaussian)
+  double* num = nullptr;    // sums of weight * y
+  double* tie_w = nullptr;  // compact kernels: sample weights of the nearest point(s)
+  double* tie_y = nullptr;  //   and their weighted sums of y
+};
+
+// One chunk of tiles against all queries; a block kernel takes the queries
+// [q0, q1) and adds the chunk's sums to their state.
+template <class T>
+struct Job {
+  Tiles<T> tiles;
+  index_t first_tile = 0;  // index of this chunk's first tile among all tiles
+  Kernel kernel = Kernel::gaussian;
+  index_t B = 1;                   // bandwidths
+  const double* inv_h2 = nullptr;  // B values of 1 / h^2
+  // The bandwidths by ascending inv_h2 (widest first), and each one's place
+  // in that order: sorted once per call, not once per block (B > 1 only).
+  const index_t* order = nullptr;
+  const index_t* rank = nullptr;
+  const T* z = nullptr;  // m x d queries, row stride ldz
+  index_t ldz = 0;
+  const index_t* exclude = nullptr;  // per query: packed position to skip, or -1; or null
+  QueryState<T> state;
+  // Polled once per group of queries (or query) and tile; when requested,
+  // blocks return early with their sums unfinished and the driver throws
+  // kreg::Cancelled. nullptr: never cancelled.
+  const CancelToken* cancel = nullptr;
+  bool cancelled() const { return cancel != nullptr && cancel->requested(); }
+};
+
+// The block kernels, each dispatched to the best SIMD target for this CPU.
+template <class T>
+void sum_one_bandwidth(const Job<T>& job, index_t q0, index_t q1);  // B == 1
+template <class T>
+void sum_many_bandwidths(const Job<T>& job, index_t q0, index_t q1);
+
+// The Gaussian engines' exponential (nw/cpu/simd/exp2-inl.h) takes arguments
+// down to -kMinExp2 and is clamped there: no weight falls below 2^-kMinExp2
+// relative to the nearest point's 1 (1e-30 in float, 1e-301 in double). A
+// weight below 2^-kSkipExp2 relative to it is negligible: n such weights move
+// a prediction by at most n 2^-kSkipExp2 relative (1e-13 for a million points
+// in double, 1e-6 in float: far inside the engines' 1e-9 and 1e-4).
+template <class T>
+inline constexpr double kMinExp2 = std::numeric_limits<T>::digits == 24 ? 100.0 : 1000.0;
+template <class T>
+inline constexpr double kSkipExp2 = std::numeric_limits<T>::digits == 24 ? 40.0 : 64.0;
+
+// One bandwidth's constants in T, each clamped to T's range. The Gaussian's
+// weight is w = 2^(t neg_alpha) with t = s - shift clamped at t_lim (so
+// 2^-kMinExp2 at least), = e^(t neg_c); a tile whose nearest t is at least
+// t_skip adds nothing that matters. Compact kernels use u^2 = s inv_h2.
+template <class T>
+struct BandwidthConstants {
+  T neg_alpha, t_lim, t_skip, neg_c, inv_h2;
+
+  // Unweighted, t_skip is where a weight falls below 2^-kSkipExp2 relative to
+  // the shift point's 1 (negligible). With sample weights, whose ratios are
+  // unbounded, only weights already clamped at 2^-kMinExp2 are skipped.
+  BandwidthConstants(double ih2, bool weighted) {
+    constexpr auto kMax = static_cast<double>(std::numeric_limits<T>::max());
+    const double alpha = 0.5 * ih2 * 1.4426950408889634074;  // log2(e) / (2 h^2)
+    const double skip_exp2 = weighted ? kMinExp2<T> : kSkipExp2<T>;
+    neg_alpha = static_cast<T>(-std::min(alpha, kMax));
+    t_lim = static_cast<T>(std::min(kMinExp2<T> / alpha, kMax));
+    t_skip = static_cast<T>(std::min(skip_exp2 / alpha, kMax));
+    neg_c = static_cast<T>(-std::min(0.5 * ih2, kMax));
+    inv_h2 = static_cast<T>(std::min(ih2, kMax));
+  }
+};
+
+// Every tile holds a multiple of this many points: two vectors of the widest
+// target (AVX-512: 16 floats). With 64-byte aligned storage, every row of a
+// tile is then aligned for any target's vector loads.
+inline constexpr index_t kTileQuantum = 64;
+
+// Queries per parallel block. A block streams every tile once, so larger
+// blocks read the packed training set less often; smaller ones balance better.
+inline constexpr index_t kGrain = 32;
+// Points per tile: a power of two in [kMinTile, max tile] whose features fill
+// at most the target bytes; the tile is re-read by every group of a block.
+// One bandwidth: small tiles that stay in L1. Many bandwidths: per query and
+// tile the block pays for every bandwidth's set-up and reductions and for the
+// power sums' cost model and evaluation, so tiles 16 times larger amortise
+// more. (The figures: docs/benchmarks.md, "Why the engine constants are what
+// they are".)
+inline constexpr index_t kMinTile = 64;
+inline constexpr index_t kTileBytes = 16 * 1024;
+inline constexpr index_t kMaxTile = 256;
+inline constexpr index_t kGridTileBytes = index_t{256} << 10;
+inline constexpr index_t kGridMaxTile = 4096;
+// The most bytes of packed tiles at a time; larger training sets are packed
+// and processed in chunks (the queries' running sums carry over).
+inline constexpr index_t kChunkBytes = index_t{32} << 20;
+// A many-bandwidth block polls the cancel token once per query and tile, and
+// once every kCancelStride bandwidths within: so any stretch of work between
+// two polls is at most kCancelStride bandwidths over one tile (about a
+// million exponentials, a millisecond or two), however many bandwidths.
+inline constexpr index_t kCancelStride = 256;
+
+static_assert(kMinTile % kTileQuantum == 0 && kMaxTile % kMinTile == 0 &&
+              kGridMaxTile % kMinTile == 0);
+
+template <class T>
+inline index_t tile_points(index_t d, index_t bytes, index_t max_tile) {
+  index_t p = max_tile;
+  while (p > kMinTile && p * d * static_cast<index_t>(sizeof(T)) > bytes) p /= 2;
+  return p;
+}
+
+// Packs the kept training points [first, first + count) into `dst` (layout
+// above; keep empty: every row), tiles of `tile` points, each `stride`
+// elements.
+template <class T>
+void pack(const Problem<T>& p, const std::vector<index_t>& keep, index_t first, index_t count,
+          index_t tile, index_t stride, T* dst) {
+  const index_t d = p.X.cols(), k = p.Y.cols();
+  const bool weighted = !p.weights.empty();
+  const index_t tiles = (count + tile - 1) / tile;
+  std::fill(dst, dst + tiles * stride, T{0});
+  for (index_t i = 0; i < count; ++i) {
+    const index_t j = keep.empty() ? first + i : keep[static_cast<std::size_t>(first + i)];
+    T* xt = dst + (i / tile) * stride + i % tile;
+    const T* x = &p.X(j, 0);
+    for (index_t f = 0; f < d; ++f) xt[f * tile] = x[f];
+    T* yt = xt + d * tile;
+    for (index_t c = 0; c < k; ++c) yt[c * tile] = p.Y(j, c);
+    if (weighted) yt[k * tile] = p.weights[static_cast<std::size_t>(j)];
+  }
+}
+
+}  // namespace kreg::nw::tiled

@@ -1,0 +1,152 @@
+// The tiled engine's driver (nw/cpu/tiled.cpp): predict_fused is predict_grid
+// with one bandwidth, bit for bit; and one bandwidth with leave-one-out
+// exclusions (the one-bandwidth kernel skipping a query's own point by index)
+// against a brute-force refit without that point, for every type x kernel,
+// weighted (with zero weights, which the driver drops and re-indexes) or not,
+// over several tiles with the own point in each.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kreg/nw.hpp"
+#include "nw/cpu/engines.hpp"
+
+namespace {
+
+using kreg::index_t;
+using kreg::Kernel;
+using kreg::Matrix;
+
+constexpr Kernel kKernels[] = {Kernel::gaussian, Kernel::epanechnikov, Kernel::tricube,
+                               Kernel::uniform};
+
+template <class T>
+constexpr double rtol() {
+  return sizeof(T) == 4 ? 1e-4 : 1e-9;
+}
+
+template <class T>
+struct Data {
+  Matrix<T> X, Y;
+  std::vector<T> w;
+};
+
+// X ~ N(0, 1), y_c = sum_f sin(x_f) (1 + c) + noise; row 1 duplicates row 0
+// (a real distance 0 between two training points); weights in [0.1, 2] with
+// every 4th 0.
+template <class T>
+Data<T> make(index_t n, index_t d, index_t k, bool weighted, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal;
+  std::uniform_real_distribution<double> uniform(0.1, 2.0);
+  Data<T> data{Matrix<T>(n, d), Matrix<T>(n, k), {}};
+  for (index_t i = 0; i < n; ++i) {
+    double base = 0;
+    for (index_t f = 0; f < d; ++f) {
+      const double x = i == 1 ? static_cast<double>(data.X(0, f)) : normal(rng);
+      data.X(i, f) = static_cast<T>(x);
+      base += std::sin(x);
+    }
+    for (index_t c = 0; c < k; ++c) {
+      data.Y(i, c) = static_cast<T>(base * (1.0 + static_cast<double>(c)) + 0.1 * normal(rng));
+    }
+    if (weighted) data.w.push_back(i % 4 == 3 ? T{0} : static_cast<T>(uniform(rng)));
+  }
+  return data;
+}
+
+template <class T>
+void check_fused_is_grid(Kernel kernel, bool weighted, index_t k, double h) {
+  SCOPED_TRACE(testing::Message() << "T=" << (sizeof(T) == 4 ? "f32" : "f64")
+                                  << " kernel=" << kreg::to_string(kernel)
+                                  << " weighted=" << weighted << " k=" << k << " h=" << h);
+  const index_t n = 1000, m = 77, d = 3;
+  const auto data = make<T>(n, d, k, weighted, 3);
+  const auto queries = make<T>(m, d, 1, false, 4);
+  kreg::nw::Problem<T> p{data.X, data.Y, data.w, kernel, 1.0 / (h * h)};
+  Matrix<T> fused(m, k), grid(m, k);
+  const index_t fused_isolated = kreg::nw::predict_fused<T>(p, queries.X, fused, 2);
+  const double inv_h2[] = {p.inv_h2};
+  std::vector<index_t> grid_isolated(1, 0);
+  kreg::nw::predict_grid<T>(p, queries.X, inv_h2, {}, grid, grid_isolated, 3);
+  EXPECT_EQ(0, std::memcmp(fused.data(), grid.data(), sizeof(T) * m * k));
+  EXPECT_EQ(fused_isolated, grid_isolated[0]);
+}
+
+TEST(NwTiled, FusedIsGridWithOneBandwidth) {
+  for (const Kernel kernel : kKernels) {
+    for (const bool weighted : {false, true}) {
+      for (const index_t k : {1, 3}) {
+        for (const double h : {0.05, 0.5, 50.0}) {
+          check_fused_is_grid<double>(kernel, weighted, k, h);
+          check_fused_is_grid<float>(kernel, weighted, k, h);
+        }
+      }
+    }
+  }
+}
+
+// Query i = training row i, excluded by index, at one bandwidth per call, in
+// tiles of 64 points (the driver's smallest: 150 points make three, the last
+// partial); against the reference engine refitted without row i.
+template <class T>
+void check_leave_one_out(Kernel kernel, bool weighted, index_t k) {
+  SCOPED_TRACE(testing::Message() << "T=" << (sizeof(T) == 4 ? "f32" : "f64")
+                                  << " kernel=" << kreg::to_string(kernel)
+                                  << " weighted=" << weighted << " k=" << k);
+  const index_t n = 150, d = 2;
+  const auto data = make<T>(n, d, k, weighted, 5);
+  std::vector<index_t> exclude;
+  for (index_t i = 0; i < n; ++i) exclude.push_back(i);
+  kreg::nw::Problem<T> p{data.X, data.Y, data.w, kernel, 1.0};
+  for (const double h : {1e-6, 0.2, 0.8, 5.0}) {
+    SCOPED_TRACE(testing::Message() << "h=" << h);
+    const double inv_h2[] = {1.0 / (h * h)};
+    Matrix<T> out(n, k);
+    std::vector<index_t> isolated(1, 0);
+    kreg::nw::predict_grid<T>(p, data.X, inv_h2, exclude, out, isolated, 2, nullptr, 1);
+    index_t ref_isolated = 0;
+    for (index_t i = 0; i < n; ++i) {
+      Matrix<T> X(n - 1, d), Y(n - 1, k), z(1, d);
+      std::vector<T> w;
+      for (index_t j = 0, r = 0; j < n; ++j) {
+        if (j == i) continue;
+        for (index_t f = 0; f < d; ++f) X(r, f) = data.X(j, f);
+        for (index_t c = 0; c < k; ++c) Y(r, c) = data.Y(j, c);
+        if (weighted) w.push_back(data.w[static_cast<std::size_t>(j)]);
+        ++r;
+      }
+      for (index_t f = 0; f < d; ++f) z(0, f) = data.X(i, f);
+      kreg::NadarayaWatson<T> model({kernel, {h}, kreg::Engine::reference, 1});
+      model.fit(X, Y, w);
+      kreg::PredictReport report;
+      const Matrix<T> ref = model.predict(z, &report);
+      ref_isolated += report.isolated;
+      for (index_t c = 0; c < k; ++c) {
+        ASSERT_NEAR(out(i, c), ref(0, c), rtol<T>() * 10) << "row " << i << " output " << c;
+      }
+    }
+    EXPECT_EQ(isolated[0], ref_isolated);
+    if (!weighted && h < 1e-3) {
+      // Rows 0 and 1 coincide: each one's prediction is the other's y.
+      EXPECT_EQ(out(0, 0), data.Y(1, 0));
+      EXPECT_EQ(out(1, 0), data.Y(0, 0));
+    }
+  }
+}
+
+TEST(NwTiled, OneBandwidthLeaveOneOutSkipsByIndex) {
+  for (const Kernel kernel : kKernels) {
+    for (const bool weighted : {false, true}) {
+      for (const index_t k : {1, 2}) {
+        check_leave_one_out<double>(kernel, weighted, k);
+        check_leave_one_out<float>(kernel, weighted, k);
+      }
+    }
+  }
+}
+
+}  // namespace
