@@ -48,6 +48,7 @@ void run_typed(const TuneCliOptions& o) {
   check_target_named(o.files);
   CvOptions options;
   options.kernel = parse_kernel(o.kernel);
+  options.engine = parse_engine(o.engine);
   options.scoring = parse_scoring(o.scoring);
   options.cv = parse_cv(o.cv);
   options.cv.seed = o.seed;
@@ -108,10 +109,10 @@ void run_typed(const TuneCliOptions& o) {
   const index_t n = train.X.rows(), d = train.X.cols();
   if (!o.quiet) {
     fmt::print(stderr,
-               "kreg tune: {} training points, d = {}, {} kernel, {}, cv {}, scoring {}, {} "
-               "bandwidths, {} threads\n",
-               n, d, o.kernel, o.dtype, to_string(options.cv), to_string(options.scoring),
-               tuner.grid().size(), resolve_n_jobs(o.jobs));
+               "kreg tune: {} training points, d = {}, {} kernel, {} engine, {}, cv {}, scoring "
+               "{}, {} bandwidths, {} threads\n",
+               n, d, o.kernel, tuner.search().engine().name(), o.dtype, to_string(options.cv),
+               to_string(options.scoring), tuner.grid().size(), resolve_n_jobs(o.jobs));
   }
   std::optional<TuneJournal> journal;
   bool results_complete = false;
@@ -143,7 +144,7 @@ void run_typed(const TuneCliOptions& o) {
                    o.files.train, test.X.rows(), o.test);
       }
       const std::vector<double> chosen = result.chosen();
-      NadarayaWatson<T> model({options.kernel, chosen, Engine::automatic, o.jobs});
+      NadarayaWatson<T> model({options.kernel, chosen, options.engine, o.jobs});
       model.fit(train.X, train.y);
       const Matrix<T> pred = model.predict(test.X, nullptr, &cancel);
       io::write_table<T>(o.refit, pred, {train.target.empty() ? "y" : train.target});
@@ -200,6 +201,9 @@ void add_tune(CLI::App& root) {
   cmd->add_flag("--no-shuffle", o->no_shuffle, "k-fold without shuffling (scikit-learn's cv=K)");
   cmd->add_option("--scoring", o->scoring, "r2, mse or mae")->capture_default_str();
   cmd->add_option("--kernel", o->kernel, "gaussian, epanechnikov, tricube or uniform")
+      ->capture_default_str();
+  cmd->add_option("--engine", o->engine,
+                  "auto or an engine that scores many bandwidths at once (kreg info lists them)")
       ->capture_default_str();
   add_dtype_option(cmd, o->dtype, "f64 or f32");
   cmd->add_option("--jobs", o->jobs, "Threads: -1 all cores, -2 all but one, k > 0 exactly k")

@@ -32,6 +32,7 @@ struct TuneCliOptions {
   bool no_shuffle = false;
   std::string scoring = "r2";
   std::string kernel = "gaussian";
+  std::string engine = "auto";
   std::string dtype = "f64";
   int jobs = -1;
   std::string out, csv, plot, journal, refit;

@@ -142,6 +142,8 @@ class BandwidthCV {
   index_t n_features() const { return d_; }
   index_t n_outputs() const { return k_; }
   const CvOptions& options() const { return options_; }
+  // The engine that scores the splits (options().engine, or what auto chose).
+  Engine engine() const { return engine_; }
 
   // The tasks for `n_bandwidths` bandwidths: deterministic, in split order.
   std::vector<CvTask> plan(index_t n_bandwidths) const;
@@ -187,7 +189,8 @@ class BandwidthCV {
   std::vector<T> weight_;
   Matrix<T> X_test_, Y_test_;  // holdout only, centred like X
   std::vector<Split> splits_;  // loo: one split, test = all rows (each skipping itself)
-  int y_exp_ = 0;              // > 0 only for targets near T's range (nw/scaling.hpp)
+  Engine engine_;
+  int y_exp_ = 0;      // > 0 only for targets near T's range (nw/scaling.hpp)
   int error_exp_ = 0;  // errors are summed times 2^-error_exp_ (> 0 only near double's range)
 };
 

@@ -109,8 +109,12 @@ BandwidthCV<T>::BandwidthCV(MatrixView<const T> X, MatrixView<const T> Y,
   Y_ = nw::scaled(Y, y_exp_);
   weight_.clear();
   for (const T w : sample_weight) weight_.push_back(std::ldexp(w, -scaling.weight_exp));
-  choose_backend(options_.cv.kind == CvSpec::Kind::loo ? nw::Exclusion::self : nw::Exclusion::none,
-                 1);  // refuse an engine that cannot, before any work or file
+  // Refuse an engine that cannot score many bandwidths at once, before any
+  // work or file.
+  engine_ = Engine(
+      choose_backend(
+          options_.cv.kind == CvSpec::Kind::loo ? nw::Exclusion::self : nw::Exclusion::none, 2)
+          .name());
 
   std::vector<index_t> all(static_cast<std::size_t>(n_));
   for (index_t i = 0; i < n_; ++i) all[i] = i;

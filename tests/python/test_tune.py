@@ -189,11 +189,23 @@ def test_bad_arguments(kreg, data, tmp_path):
         (["--optimize", "fast"], "--optimize 'fast' is not understood"),
         (["--refit", tmp_path / "p.csv"], "--refit writes predictions for --test"),
         (["--jobs", "0"], "n_jobs = 0 is not valid"),
+        (["--engine", "gpu"], "unknown engine 'gpu'; choose auto, fused"),
+        (["--engine", "vectorized"],
+         "engine 'vectorized' cannot predict at many bandwidths here"),
     ]
     for args, message in cases:
         proc, _ = tune(kreg, root, tmp_path, *args, "--journal", tmp_path / "none", check=False)
         assert proc.returncode == 2, (args, proc.stderr)
         assert message in proc.stderr, (args, proc.stderr)
+
+
+def test_engine_is_named_and_auto_is_the_fused_engine(kreg, data, tmp_path):
+    root, *_ = data
+    args = ["--cv", "3", "--bandwidths", "logspace:-1:1:5"]
+    proc, auto = tune(kreg, root, tmp_path, *args)
+    assert "gaussian kernel, fused engine" in proc.stderr
+    _, fused = tune(kreg, root, tmp_path, *args, "--engine", "fused")
+    assert auto["cv_results"] == fused["cv_results"]
 
 
 # ---- interrupted runs --------------------------------------------------------
