@@ -199,4 +199,15 @@ inline CLI::Validator jobs_validator() {
       "", "jobs");
 }
 
+// Options several commands share, worded once.
+inline void add_jobs_option(CLI::App* cmd, int& jobs) {
+  cmd->add_option("--jobs", jobs, "Threads: -1 all cores, -2 all but one, k > 0 exactly k")
+      ->capture_default_str();
+}
+inline void add_kernel_option(CLI::App* cmd, std::string& kernel, std::string_view prefix = "") {
+  cmd->add_option("--kernel", kernel,
+                  std::string(prefix) + "gaussian, epanechnikov, tricube or uniform")
+      ->capture_default_str();
+}
+
 }  // namespace kreg::cli

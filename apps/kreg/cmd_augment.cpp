@@ -139,8 +139,7 @@ void add_augment(CLI::App& root) {
   cmd->add_option("--seed", o->seed,
                   "Root seed; copy c of image i uses task_seed(seed, i*copies+c)")
       ->capture_default_str();
-  cmd->add_option("--jobs", o->jobs, "Threads: -1 all cores, -2 all but one, k > 0 exactly k")
-      ->capture_default_str();
+  add_jobs_option(cmd, o->jobs);
   cmd->add_option("--out", o->out, "Augmented images (IDX; .gz compresses)")->required();
   cmd->add_option("--labels-out", o->labels_out, "Repeated labels (IDX; .gz compresses)");
   cmd->add_option("--preview", o->preview, "PNG contact sheet of the first 8 images and copies");

@@ -286,8 +286,7 @@ void add_cv(CLI::App& root) {
                 "Keep class proportions in every fold (StratifiedKFold; logreg)");
   cmd->add_option("--seed", o->seed, "Seed of the fold shuffle")->capture_default_str();
   cmd->add_flag("--no-shuffle", o->no_shuffle, "Consecutive folds (scikit-learn's cv=K)");
-  cmd->add_option("--jobs", o->jobs, "Threads: -1 all cores, -2 all but one, k > 0 exactly k")
-      ->capture_default_str();
+  add_jobs_option(cmd, o->jobs);
   cmd->add_option("--scoring", o->scoring, "logreg: accuracy; nw: r2 (default), mse or mae");
   cmd->add_option("--C", o->C, "logreg: inverse L2 strength")->capture_default_str();
   cmd->add_option("--max-iter", o->max_iter, "logreg: L-BFGS iterations at most")
@@ -295,8 +294,7 @@ void add_cv(CLI::App& root) {
   cmd->add_option("--tol", o->tol, "logreg: stop when max |gradient| <= tol")
       ->capture_default_str();
   cmd->add_option("--bandwidth", o->bandwidth, "nw: the bandwidth")->capture_default_str();
-  cmd->add_option("--kernel", o->kernel, "nw: gaussian, epanechnikov, tricube or uniform")
-      ->capture_default_str();
+  add_kernel_option(cmd, o->kernel, "nw: ");
   cmd->add_option("--out", o->out, "Write the per-fold and mean scores as JSON");
   cmd->callback([o] {
     check_distinct_paths({{"--out", o->out}},

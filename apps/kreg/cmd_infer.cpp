@@ -257,8 +257,7 @@ void add_infer(CLI::App& root) {
                         ->capture_default_str();
   cmd->add_option("--mode", o->mode, "serial, parallel, batched, network or all")
       ->capture_default_str();
-  cmd->add_option("--jobs", o->jobs, "Threads: -1 all cores, -2 all but one, k > 0 exactly k")
-      ->capture_default_str();
+  add_jobs_option(cmd, o->jobs);
   cmd->add_option("--C", o->C, "Inverse L2 strength (scikit-learn's C)")->capture_default_str();
   cmd->add_option("--max-iter", o->max_iter, "L-BFGS iterations at most")->capture_default_str();
   cmd->add_option("--tol", o->tol, "Stop when max |gradient| <= tol")->capture_default_str();

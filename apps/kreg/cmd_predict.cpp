@@ -133,13 +133,12 @@ void add_predict(CLI::App& root) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--bandwidth", o->bandwidth, "One bandwidth, or one per feature: 0.5,1,2")
       ->capture_default_str();
-  cmd->add_option("--kernel", o->kernel, "gaussian, epanechnikov, tricube or uniform")
-      ->capture_default_str();
-  cmd->add_option("--engine", o->engine, "auto, fused, vectorized or reference")
+  add_kernel_option(cmd, o->kernel);
+  cmd->add_option("--engine", o->engine,
+                  "auto or an engine kreg info lists (fused, vectorized, reference)")
       ->capture_default_str();
   add_dtype_option(cmd, o->dtype, "f64 or f32: precision of data and arithmetic");
-  cmd->add_option("--jobs", o->jobs, "Threads: -1 all cores, -2 all but one, k > 0 exactly k")
-      ->capture_default_str();
+  add_jobs_option(cmd, o->jobs);
   cmd->add_option("--out", o->out, "Predictions file (.csv or .npy); - for stdout")
       ->capture_default_str();
   cmd->callback([o] {

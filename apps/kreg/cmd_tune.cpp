@@ -200,14 +200,12 @@ void add_tune(CLI::App& root) {
       ->capture_default_str();
   cmd->add_flag("--no-shuffle", o->no_shuffle, "k-fold without shuffling (scikit-learn's cv=K)");
   cmd->add_option("--scoring", o->scoring, "r2, mse or mae")->capture_default_str();
-  cmd->add_option("--kernel", o->kernel, "gaussian, epanechnikov, tricube or uniform")
-      ->capture_default_str();
+  add_kernel_option(cmd, o->kernel);
   cmd->add_option("--engine", o->engine,
                   "auto or an engine that scores many bandwidths at once (kreg info lists them)")
       ->capture_default_str();
   add_dtype_option(cmd, o->dtype, "f64 or f32");
-  cmd->add_option("--jobs", o->jobs, "Threads: -1 all cores, -2 all but one, k > 0 exactly k")
-      ->capture_default_str();
+  add_jobs_option(cmd, o->jobs);
   cmd->add_option("--optimize", o->optimize,
                   "none, scalar (Brent on log h around the best grid point) or per-feature "
                   "(Nelder-Mead on log h, --starts starts)")
