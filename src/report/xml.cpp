@@ -144,8 +144,7 @@ std::string px(double v) {
     while (s.back() == '0') s.pop_back();
     if (s.back() == '.') s.pop_back();
   }
-  if (s == "-0") s = "0";
-  return s;
+  return s == "-0" ? std::string("0") : s;
 }
 
 XmlWriter::XmlWriter() : out_("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n") {}
