@@ -40,21 +40,25 @@
 namespace kreg::detail {
 
 #if !defined(__SANITIZE_THREAD__)
-namespace {
-
 // oneTBB stops its worker threads once no thread holds any of its state. A
 // caller that runs each kreg call on a fresh thread (a server's thread per
 // request, the Python extension's interruptible calls) would pay a pool
 // restart per call, and a worker arriving late leaves a 2-thread loop running
 // on one thread. One initialised arena, never destroyed, keeps the pool alive
-// for the life of the process.
+// for the life of the process. It is held by a variable of external linkage,
+// which the optimiser cannot drop, so leak checkers see it reachable.
+extern tbb::task_arena* kept_tbb_arena;
+tbb::task_arena* kept_tbb_arena = nullptr;
+
+namespace {
+
 void keep_tbb_workers_alive() {
-  static tbb::task_arena* const keep = [] {
-    auto* arena = new tbb::task_arena();
-    arena->initialize();
-    return arena;
+  static const bool kept = [] {
+    kept_tbb_arena = new tbb::task_arena();
+    kept_tbb_arena->initialize();
+    return true;
   }();
-  (void)keep;
+  (void)kept;
 }
 
 }  // namespace
