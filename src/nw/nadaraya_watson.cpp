@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
-#include <thread>
 
 #include "kreg/error.hpp"
 #include "kreg/nw.hpp"
