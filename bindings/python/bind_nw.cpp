@@ -94,6 +94,17 @@ void bind_nw(nb::module_& m) {
   m.def("resolve_n_jobs", &resolve_n_jobs, nb::arg("n_jobs"),
         "joblib's n_jobs as a thread count: -1 all cores, -2 all but one, k > 0 exactly k; 0 "
         "and k > max_n_jobs() raise ValueError.");
+  m.def(
+      "available_engines",
+      [] {
+        std::vector<std::pair<std::string, std::string>> out;
+        for (const EngineInfo& e : kreg::available_engines()) {
+          out.emplace_back(std::string(e.engine.name()), std::string(e.device));
+        }
+        return out;
+      },
+      "The engines of this build as (name, device) pairs, in the order engine='auto' tries "
+      "them (as `kreg info` lists them).");
   m.def("max_n_jobs", &max_n_jobs,
         "The largest n_jobs kreg accepts: 1024 or the core count, whichever is larger.");
 }

@@ -17,7 +17,7 @@ from ._functions import (
     read_idx,
     rule_of_thumb_bandwidth,
 )
-from ._kreg import InputError, __version__, hardware_concurrency
+from ._kreg import InputError, __version__, available_engines, hardware_concurrency
 from ._nw import NadarayaWatsonRegressor
 from ._nw_cv import NadarayaWatsonCV
 
@@ -26,6 +26,7 @@ __all__ = [
     "NadarayaWatsonCV",
     "NadarayaWatsonRegressor",
     "__version__",
+    "available_engines",
     "generate_data",
     "hardware_concurrency",
     "pairwise_sq_distances",

@@ -485,3 +485,15 @@ def test_an_unknown_engine_lists_the_registered_ones():
     X, _, y, _ = tutorial_split(n=50)
     with pytest.raises(ValueError, match="choose auto, fused, vectorized or reference"):
         NadarayaWatsonRegressor(engine="cuda").fit(X, y)
+
+
+def test_available_engines_match_kreg_info(kreg_bin):
+    import json
+    import subprocess
+
+    info = json.loads(subprocess.run([kreg_bin, "info", "--json"], check=True,
+                                     capture_output=True, text=True).stdout)
+    assert kreg.available_engines() == [(e["name"], e["device"]) for e in info["engines"]]
+    # auto is the first of them.
+    X, _, y, _ = tutorial_split(n=50)
+    assert NadarayaWatsonRegressor().fit(X, y).engine_ == kreg.available_engines()[0][0]
