@@ -73,6 +73,8 @@ inline constexpr Engine Engine::fused{"fused"};
 // and every registered engine).
 Kernel parse_kernel(std::string_view name);
 Engine parse_engine(std::string_view name);
+std::string_view to_string(Kernel kernel);
+std::string_view to_string(Engine engine);
 
 // The engines this build registered, in auto's preference order, and the
 // device each runs on ("cpu", later "cuda:0").
@@ -81,8 +83,6 @@ struct EngineInfo {
   std::string_view device;
 };
 std::vector<EngineInfo> available_engines();
-std::string_view to_string(Kernel kernel);
-std::string_view to_string(Engine engine);
 
 // joblib's n_jobs: -1 all cores, -2 all but one (-k: all but k-1, at least 1),
 // k > 0 exactly k threads (more than the cores is allowed, up to 1024 or the
@@ -137,7 +137,7 @@ class NadarayaWatson {
   NadarayaWatsonOptions options_;
   index_t d_ = 0, k_ = 0;
   std::vector<double> center_;  // training mean per feature
-  std::vector<double> scale_;   // h_min / h_f per feature (all 1 for one bandwidth)
+  std::vector<double> scale_;   // h_min / h_f per feature (empty for one bandwidth: all 1)
   int y_exp_ = 0;               // > 0 only for targets near T's range (nw/scaling.hpp)
   const nw::Backend* backend_ = nullptr;
   // The training set as the backend keeps it: (X - center) * scale, y * 2^-y_exp_
