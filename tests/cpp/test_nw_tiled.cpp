@@ -13,6 +13,7 @@
 
 #include "kreg/nw.hpp"
 #include "nw/cpu/engines.hpp"
+#include "nw_training_data.hpp"
 
 namespace {
 
@@ -29,33 +30,11 @@ constexpr double rtol() {
 }
 
 template <class T>
-struct Data {
-  Matrix<T> X, Y;
-  std::vector<T> w;
-};
+using Data = kreg::test::TrainingData<T>;
 
-// X ~ N(0, 1), y_c = sum_f sin(x_f) (1 + c) + noise; row 1 duplicates row 0
-// (a real distance 0 between two training points); weights in [0.1, 2] with
-// every 4th 0.
 template <class T>
 Data<T> make(index_t n, index_t d, index_t k, bool weighted, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  std::uniform_real_distribution<double> uniform(0.1, 2.0);
-  Data<T> data{Matrix<T>(n, d), Matrix<T>(n, k), {}};
-  for (index_t i = 0; i < n; ++i) {
-    double base = 0;
-    for (index_t f = 0; f < d; ++f) {
-      const double x = i == 1 ? static_cast<double>(data.X(0, f)) : normal(rng);
-      data.X(i, f) = static_cast<T>(x);
-      base += std::sin(x);
-    }
-    for (index_t c = 0; c < k; ++c) {
-      data.Y(i, c) = static_cast<T>(base * (1.0 + static_cast<double>(c)) + 0.1 * normal(rng));
-    }
-    if (weighted) data.w.push_back(i % 4 == 3 ? T{0} : static_cast<T>(uniform(rng)));
-  }
-  return data;
+  return kreg::test::make_training<T>(n, d, k, weighted, seed, 4);
 }
 
 template <class T>
