@@ -9,6 +9,8 @@
 // series - its label, or "series N" counting from 1 - and the index):
 //   - the chart has at least one series; each series has as many x as y values;
 //   - x values are finite, and > 0 when log_x; marker coordinates likewise;
+//   - a band (Series::band_lo/band_hi) is empty or has one lower and one upper
+//     value per x, each lower <= its upper where both are finite;
 //   - y values that are NaN or infinite are missing: not drawn, the line
 //     breaks there instead of joining across, and a note says how many were
 //     left out. With no finite point at all the chart says "no finite values".
@@ -33,6 +35,12 @@ struct Series {
   std::string color;        // any SVG colour; empty: the next of a fixed palette (red first)
   double line_width = 2.5;  // pixels, finite and > 0
   bool markers = false;     // also draw a dot at every finite point
+  // A shaded band around the line, e.g. the mean +- 1 standard deviation
+  // across folds: empty, or one lower and one upper value per x. Drawn beneath
+  // every line in the series' colour, over runs where y and both bounds are
+  // finite; the axes make room for it.
+  std::vector<double> band_lo;
+  std::vector<double> band_hi;
 };
 
 // A point to call out (e.g. the best bandwidth): a ringed dot and a label such

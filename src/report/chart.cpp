@@ -7,7 +7,7 @@
 //   report/ticks   1-2-5 steps and decades, and their labels.
 //   report/layout  axis ranges, ticks, margins and the data in pixels, once.
 //   this file      the chart's contract (validate), then one draw_* per part,
-//                  called by render_svg in paint order: grid, series,
+//                  called by render_svg in paint order: grid, bands, series,
 //                  markers, frame and ticks, words, legend, notes.
 // Numbers are written locale-independently with 2 decimals for pixels, and
 // nothing depends on addresses or the clock, so equal charts give equal bytes.
@@ -63,6 +63,25 @@ void check_coordinate(const std::string& what, double v, bool must_be_positive) 
   }
 }
 
+// A band is absent or has a lower and an upper value per x, lower <= upper
+// where both are finite (a non-finite bound leaves a gap, as a missing y does).
+void check_band(const std::string& name, const Series& s) {
+  if (s.band_lo.empty() && s.band_hi.empty()) return;
+  if (s.band_lo.size() != s.x.size() || s.band_hi.size() != s.x.size()) {
+    throw ArgumentError(
+        fmt::format("line chart: {} has {} x values but a band of {} lower and {} upper values; "
+                    "give one of each per x, or none",
+                    name, s.x.size(), s.band_lo.size(), s.band_hi.size()));
+  }
+  for (std::size_t j = 0; j < s.x.size(); ++j) {
+    if (std::isfinite(s.band_lo[j]) && std::isfinite(s.band_hi[j]) && s.band_lo[j] > s.band_hi[j]) {
+      throw ArgumentError(fmt::format("line chart: {} band at x[{}]: lower {} is above upper {}",
+                                      name, j, format_tick(s.band_lo[j]),
+                                      format_tick(s.band_hi[j])));
+    }
+  }
+}
+
 void validate(const LineChart& chart) {
   if (chart.width < 200 || chart.height < 150) {
     throw ArgumentError(fmt::format("line chart: size is {} x {} pixels; need at least 200 x 150",
@@ -85,6 +104,7 @@ void validate(const LineChart& chart) {
     for (std::size_t j = 0; j < s.x.size(); ++j) {
       check_coordinate(fmt::format("{} x[{}]", name, j), s.x[j], chart.log_x);
     }
+    check_band(name, s);
   }
   for (std::size_t i = 0; i < chart.markers.size(); ++i) {
     const std::string name = marker_name(chart, i);
@@ -111,6 +131,37 @@ void draw_grid(XmlWriter& w, const Layout& layout) {
     w.leaf("line", {{"x1", px(f.left)}, {"y1", y}, {"x2", px(f.right)}, {"y2", y}});
   }
   w.close();
+}
+
+// Bands beneath every line: each a translucent area in its series' colour
+// (a lone point's band, a translucent bar).
+void draw_bands(XmlWriter& w, const LineChart& chart, const Layout& layout) {
+  for (std::size_t i = 0; i < chart.series.size(); ++i) {
+    if (layout.bands[i].empty()) continue;
+    w.open("g", {{"class", "band"},
+                 {"fill", series_color(chart, i)},
+                 {"fill-opacity", "0.2"},
+                 {"stroke", "none"}});
+    for (const auto& outline : layout.bands[i]) {
+      if (outline.size() == 2) {  // a lone point's band: a bar from upper to lower
+        w.leaf("line", {{"x1", px(outline[0].x)},
+                        {"y1", px(outline[0].y)},
+                        {"x2", px(outline[1].x)},
+                        {"y2", px(outline[1].y)},
+                        {"stroke", series_color(chart, i)},
+                        {"stroke-opacity", "0.35"},
+                        {"stroke-width", "6"}});
+        continue;
+      }
+      std::string points;
+      for (const Point& p : outline) {
+        if (!points.empty()) points += ' ';
+        points += px(p.x) + ',' + px(p.y);
+      }
+      w.leaf("polygon", {{"points", points}});
+    }
+    w.close();
+  }
 }
 
 // One group per series: a polyline per run of finite points. A finite point
@@ -393,6 +444,7 @@ std::string render(const LineChart& chart) {
   if (!chart.title.empty()) w.plain("title", {}, chart.title);
   w.leaf("rect", {{"width", width}, {"height", height}, {"fill", "#ffffff"}});
   draw_grid(w, layout);
+  draw_bands(w, chart, layout);
   draw_series(w, chart, layout);
   const std::vector<Box> labels = draw_markers(w, chart, layout);
   draw_axes(w, layout);

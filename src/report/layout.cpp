@@ -145,6 +145,11 @@ Layout lay_out(const LineChart& chart) {
         ++layout.missing_points;
       }
     }
+    for (const auto* bound : {&s.band_lo, &s.band_hi}) {
+      for (const double v : *bound) {
+        if (std::isfinite(v)) ys.add(v);
+      }
+    }
   }
   for (const Marker& m : chart.markers) {
     xs.add(m.x);
@@ -194,6 +199,25 @@ Layout lay_out(const LineChart& chart) {
       } else if (!run.empty()) {
         layout.traces[i].segments.push_back(std::move(run));
         run.clear();
+      }
+    }
+  }
+  layout.bands.resize(chart.series.size());
+  for (std::size_t i = 0; i < chart.series.size(); ++i) {
+    const Series& s = chart.series[i];
+    if (s.band_lo.empty()) continue;
+    std::vector<Point> upper;
+    std::vector<Point> lower;
+    for (std::size_t j = 0; j <= s.x.size(); ++j) {
+      if (j < s.x.size() && std::isfinite(s.y[j]) && std::isfinite(s.band_lo[j]) &&
+          std::isfinite(s.band_hi[j])) {
+        upper.push_back({layout.sx(s.x[j]), layout.sy(s.band_hi[j])});
+        lower.push_back({layout.sx(s.x[j]), layout.sy(s.band_lo[j])});
+      } else if (!upper.empty()) {
+        upper.insert(upper.end(), lower.rbegin(), lower.rend());
+        layout.bands[i].push_back(std::move(upper));
+        upper.clear();
+        lower.clear();
       }
     }
   }

@@ -96,7 +96,10 @@ struct Layout {
   AxisTicks y_ticks;
   std::vector<std::string> x_tick_labels;
   std::vector<std::string> y_tick_labels;
-  std::vector<Trace> traces;         // one per series
+  std::vector<Trace> traces;  // one per series
+  // One per series: closed outlines of its band (upper edge left to right,
+  // then lower edge back), one per run of points with y and both bounds finite.
+  std::vector<std::vector<std::vector<Point>>> bands;
   std::vector<Point> marker_points;  // one per marker
   std::size_t missing_points = 0;    // non-finite y values, not drawn
   bool no_finite = false;            // no series has a finite point

@@ -138,6 +138,13 @@ double text_width(std::string_view text, double font_size) {
   return 0.62 * font_size * static_cast<double>(glyph_count(text));
 }
 
+std::string escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  append_escaped(out, text);
+  return out;
+}
+
 std::string px(double v) {
   std::string s = fmt::format("{:.2f}", v);
   if (s.find('.') != std::string::npos) {

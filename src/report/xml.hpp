@@ -21,6 +21,11 @@ double text_width(std::string_view text, double font_size);
 // Through fmt, so independent of the locale.
 std::string px(double v);
 
+// `text` safe as element content and inside a quoted attribute value, in
+// XML and in HTML: & < > " ' as entities, invalid UTF-8 and control
+// characters (but tab, newline, return) as U+FFFD.
+std::string escape(std::string_view text);
+
 struct Attr {
   std::string_view name;
   std::string value;
