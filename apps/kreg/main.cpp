@@ -108,6 +108,7 @@ int main(int argc, char** argv) {
   kreg::cli::add_augment(app);
   kreg::cli::add_infer(app);
   kreg::cli::add_cv(app);
+  kreg::cli::add_tutorial(app);
   for (CLI::App* command : app.get_subcommands({})) {
     if (CLI::Option* jobs = command->get_option_no_throw("--jobs")) {
       jobs->transform(kreg::cli::jobs_validator());

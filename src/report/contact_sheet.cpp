@@ -43,7 +43,9 @@ std::string contact_sheet_svg(const ContactSheet& sheet) {
   for (std::int64_t c = 0; c < sheet.columns; ++c) {
     const double centre = margin + pitch * static_cast<double>(c) + zoom * sheet.tile_width / 2.0;
     w.plain("text",
-            {{"x", px(centre)}, {"y", px(margin + kLabelSize)}, {"font-weight", c == 0 ? "bold" : "normal"}},
+            {{"x", px(centre)},
+             {"y", px(margin + kLabelSize)},
+             {"font-weight", c == 0 ? "bold" : "normal"}},
             c == 0 ? std::string("original") : fmt::format("copy {}", c));
   }
   w.close();

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "report/xml.hpp"
 
@@ -17,6 +18,7 @@ constexpr std::string_view kStyle = R"(
 body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; color: #222; margin: 0 auto;
        max-width: 1000px; padding: 1em 2em 3em; line-height: 1.45; }
 h1 { font-size: 1.7em; margin-bottom: 0.2em; }
+h3 { font-size: 1.05em; margin: 1.2em 0 0.3em; }
 h2 { font-size: 1.3em; margin-top: 2em; border-bottom: 1px solid #ccc; padding-bottom: 0.2em; }
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.95em; }
 th, td { padding: 0.25em 0.8em; border-bottom: 1px solid #e4e4e4; text-align: left;
@@ -31,10 +33,11 @@ pre { background: #f6f6f6; border: 1px solid #e2e2e2; padding: 0.5em 0.8em; over
 p.note { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.4em 0.8em; }
 )";
 
-void append_cell(std::string& out, std::string_view tag, const HtmlCell& cell) {
+// `right`: the cell's column holds numbers, so it is right-aligned.
+void append_cell(std::string& out, std::string_view tag, const HtmlCell& cell, bool right) {
   out += '<';
   out += tag;
-  if (cell.numeric) out += " class=\"num\"";
+  if (right) out += " class=\"num\"";
   if (!cell.pointer.empty()) {
     out += fmt::format(" data-json=\"{}\" data-digits=\"{}\"", escape(cell.pointer), cell.digits);
   }
@@ -107,17 +110,32 @@ void HtmlPage::paragraph(std::string_view text) {
   out_ += fmt::format("<p>{}</p>\n", escape(text));
 }
 
+void HtmlPage::subheading(std::string_view text) {
+  out_ += fmt::format("<h3>{}</h3>\n", escape(text));
+}
+
 void HtmlPage::note(std::string_view text) {
   out_ += fmt::format("<p class=\"note\">{}</p>\n", escape(text));
 }
 
 void HtmlPage::table(const HtmlTable& table) {
+  // A column with any number in it is right-aligned, header and words too,
+  // so its numbers line up.
+  std::vector<bool> right(table.header.size(), false);
+  for (const auto& row : table.rows) {
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      if (c >= right.size()) right.resize(c + 1, false);
+      right[c] = right[c] || row[c].numeric;
+    }
+  }
   out_ += "<table>\n<thead><tr>";
-  for (const std::string& h : table.header) append_cell(out_, "th", HtmlCell{h, "", -1, false});
+  for (std::size_t c = 0; c < table.header.size(); ++c) {
+    append_cell(out_, "th", HtmlCell{table.header[c], "", -1, false}, right[c]);
+  }
   out_ += "</tr></thead>\n<tbody>\n";
   for (const auto& row : table.rows) {
     out_ += "<tr>";
-    for (const HtmlCell& cell : row) append_cell(out_, "td", cell);
+    for (std::size_t c = 0; c < row.size(); ++c) append_cell(out_, "td", row[c], right[c]);
     out_ += "</tr>\n";
   }
   out_ += "</tbody>\n</table>\n";

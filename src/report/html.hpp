@@ -24,10 +24,10 @@ std::string base64(std::string_view bytes);
 std::string inline_svg(std::string_view svg);
 
 struct HtmlCell {
-  std::string text;     // shown as is (escaped)
-  std::string pointer;  // JSON pointer of the number shown, or empty
-  int digits = -1;      // its decimals, with a pointer
-  bool numeric = false;
+  std::string text;      // shown as is (escaped)
+  std::string pointer;   // JSON pointer of the number shown, or empty
+  int digits = -1;       // its decimals, with a pointer
+  bool numeric = false;  // a number: its column is right-aligned
 };
 
 struct HtmlTable {
@@ -44,6 +44,8 @@ class HtmlPage {
   // is its anchor (letters, digits, '-').
   void section(std::string_view id, std::string_view text);
   void paragraph(std::string_view text);
+  // A heading within a section, e.g. over a table.
+  void subheading(std::string_view text);
   // A remark set apart, e.g. what was skipped and why.
   void note(std::string_view text);
   void table(const HtmlTable& table);

@@ -127,14 +127,23 @@ TEST(ReportBand, NoBandNoGroup) {
 }
 
 TEST(ReportBand, Errors) {
-  expect_argument_error([] { (void)kreg::render_svg(banded({1, 2}, {1, 2}, {0}, {2, 3})); },
-                        "line chart: series 1 has 2 x values but a band of 1 lower and 2 upper "
-                        "values; give one of each per x, or none");
-  expect_argument_error([] { (void)kreg::render_svg(banded({1, 2}, {1, 2}, {0, 1}, {})); },
-                        "line chart: series 1 has 2 x values but a band of 2 lower and 0 upper "
-                        "values; give one of each per x, or none");
-  expect_argument_error([] { (void)kreg::render_svg(banded({1, 2}, {1, 2}, {0, 3}, {2, 2.5})); },
-                        "line chart: series 1 band at x[1]: lower 3 is above upper 2.5");
+  expect_argument_error(
+      [] {
+        (void)kreg::render_svg(banded({1, 2}, {1, 2}, {0}, {2, 3}));
+      },
+      "line chart: series 1 has 2 x values but a band of 1 lower and 2 upper "
+      "values; give one of each per x, or none");
+  expect_argument_error(
+      [] {
+        (void)kreg::render_svg(banded({1, 2}, {1, 2}, {0, 1}, {}));
+      },
+      "line chart: series 1 has 2 x values but a band of 2 lower and 0 upper "
+      "values; give one of each per x, or none");
+  expect_argument_error(
+      [] {
+        (void)kreg::render_svg(banded({1, 2}, {1, 2}, {0, 3}, {2, 2.5}));
+      },
+      "line chart: series 1 band at x[1]: lower 3 is above upper 2.5");
 }
 
 }  // namespace

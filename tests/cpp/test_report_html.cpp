@@ -86,9 +86,17 @@ TEST(ReportHtml, EscapesEveryText) {
 
 TEST(ReportHtml, InvalidUtf8AndControlCharactersBecomeReplacements) {
   HtmlPage page("t");
-  page.paragraph(std::string("a\xff" "b\x01" "c", 5));
+  page.paragraph(
+      std::string("a\xff"
+                  "b\x01"
+                  "c",
+                  5));
   const std::string html = std::move(page).finish();
-  EXPECT_NE(html.find("<p>a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c</p>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<p>a\xEF\xBF\xBD"
+                      "b\xEF\xBF\xBD"
+                      "c</p>"),
+            std::string::npos)
+      << html;
 }
 
 TEST(ReportHtml, NumbersNameTheirJsonPointer) {
@@ -102,7 +110,21 @@ TEST(ReportHtml, NumbersNameTheirJsonPointer) {
                       "data-digits=\"6\">0.788018</td>"),
             std::string::npos)
       << html;
-  EXPECT_NE(html.find("<th>engine</th><th>R^2</th>"), std::string::npos) << html;
+  // A column holding a number is right-aligned, its header included.
+  EXPECT_NE(html.find("<th>engine</th><th class=\"num\">R^2</th>"), std::string::npos) << html;
+}
+
+TEST(ReportHtml, WordsInANumberColumnAlignWithTheNumbers) {
+  HtmlPage page("t");
+  HtmlTable table;
+  table.header = {"mode", "time, s"};
+  table.rows = {{HtmlCell{"gpu", "", -1, false}, HtmlCell{"skipped", "", -1, false}},
+                {HtmlCell{"cpu", "", -1, false}, HtmlCell{"0.5", "/t", 1, true}}};
+  page.table(table);
+  const std::string html = std::move(page).finish();
+  EXPECT_NE(html.find("<tr><td>gpu</td><td class=\"num\">skipped</td></tr>"), std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<th>mode</th>"), std::string::npos) << html;
 }
 
 TEST(ReportHtml, FigureInlinesTheSvgWithoutItsDeclaration) {
@@ -146,8 +168,8 @@ TEST(ReportHtml, ContactSheetEmbedsThePngAndMarksTheOriginals) {
   EXPECT_EQ(xml_problem(svg), "");
   const std::string image = start_tags(svg, "image").at(0);
   EXPECT_EQ(attribute(image, "href"), "data:image/png;base64," + kreg::report::base64(sheet.png));
-  EXPECT_EQ(attribute(image, "width"), "140");   // 14 pixels x 10
-  EXPECT_EQ(attribute(image, "height"), "70");   // 7 pixels x 10
+  EXPECT_EQ(attribute(image, "width"), "140");  // 14 pixels x 10
+  EXPECT_EQ(attribute(image, "height"), "70");  // 7 pixels x 10
   // The originals' column: one tile wide (plus the outline's 2 px each side),
   // all rows high.
   const std::string outline = start_tags(svg, "rect").at(1);
