@@ -89,7 +89,8 @@ Section environment(Run& run) {
       "The tutorial starts by looking at the hardware: the CPU's cores, the GPU if any "
       "(its set_device), and a large matrix product that makes every core light up in htop. "
       "kreg reports the same machine and times the product through the BLAS kreg links, "
-      "as GFLOP/s against the fastest rate that BLAS reached on this machine."};
+      "as GFLOP/s against the peak: the fastest rate measured in this run (small products "
+      "repeated, and the large one)."};
   out.tables.push_back(machine_table(run));
 
   const index_t peak_n = run.quick() ? 512 : 1024;
@@ -101,18 +102,21 @@ Section environment(Run& run) {
   const Product big = matrix_product(n, 1);
   bar->update(2);
   bar->finish();
-  const double peak_rate = peak.gflop / peak.seconds;
+  // The peak is the fastest rate measured in this run: a busy machine can
+  // slow the small products more than the large one.
   const double rate = big.gflop / big.seconds;
+  const double peak_rate = std::max(peak.gflop / peak.seconds, rate);
 
   Table t;
   t.title = "The tutorial's matrix product C = A @ B (double precision)";
   t.header = {"product", "n", "work, GFLOP", "time, s", "rate, GFLOP/s", "of peak, %"};
-  t.rows.push_back({run.text(fmt::format("peak: the fastest of {} products", peak_repeat)),
+  t.rows.push_back({run.text(fmt::format("small products, the fastest of {}", peak_repeat)),
                     run.number("/environment/peak/n", static_cast<double>(peak_n), 0),
                     run.number("/environment/peak/gflop", peak.gflop, 2),
                     run.number("/environment/peak/seconds", peak.seconds, 4),
-                    run.number("/environment/peak/gflops", peak_rate, 1),
-                    run.number("/environment/peak/percent_of_peak", 100.0, 1)});
+                    run.number("/environment/peak/gflops", peak.gflop / peak.seconds, 1),
+                    run.number("/environment/peak/percent_of_peak", 100.0 * peak.gflop / peak.seconds / peak_rate, 1)});
+  run.results()["environment"]["peak_gflops"] = peak_rate;
   t.rows.push_back({run.text("A @ B, as the tutorial's loop body"),
                     run.number("/environment/product/n", static_cast<double>(n), 0),
                     run.number("/environment/product/gflop", big.gflop, 2),
@@ -123,7 +127,7 @@ Section environment(Run& run) {
                     run.text("2000"), run.text("interrupted"), run.text(""), run.text("")});
   out.tables.push_back(t);
   run.results()["environment"]["blas_threads"] = run.system().blas_threads;
-  out.commands.push_back("kreg info");
+  out.commands.push_back("kreg info    # the machine; the products are timed by kreg tutorial");
   if (run.gpu_engines().empty()) {
     out.skipped.push_back("GPU matrix product: no GPU here");
   } else {

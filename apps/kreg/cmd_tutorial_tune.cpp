@@ -71,7 +71,7 @@ std::string chart(const std::string& title, const std::vector<Search>& searches)
     line.line_width = 2.0;
     line.label = s.name;
     if (s.scores.splits.front().size() > 1) {
-      line.label = s.name + ": mean, band +-1 std across folds";
+      line.label = s.name + " mean, +-1 std band";
       for (std::size_t b = 0; b < s.scores.h.size(); ++b) {
         line.band_lo.push_back(s.scores.mean[b] - s.scores.std[b]);
         line.band_hi.push_back(s.scores.mean[b] + s.scores.std[b]);

@@ -23,7 +23,7 @@ h2 { font-size: 1.3em; margin-top: 2em; border-bottom: 1px solid #ccc; padding-b
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.95em; }
 th, td { padding: 0.25em 0.8em; border-bottom: 1px solid #e4e4e4; text-align: left;
          vertical-align: top; }
-th { background: #f4f4f4; }
+th { background: #f4f4f4; white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 figure { margin: 1.2em 0; }
 figure svg { max-width: 100%; height: auto; display: block; }
