@@ -212,11 +212,17 @@ def test_errors(kreg_bin, tmp_path, args, message):
 
 # ------------------------------------------------------------ browser ----
 
-# Added to a copy of the page: after load, every figure's drawing and every
-# embedded image is measured, and the findings written into the DOM for
-# --dump-dom to carry out.
+# Added at the top of a copy of the page: records every error event from
+# then on (scripts, and resources that fail to load: an image, a stylesheet),
+# then after load measures every figure's drawing and decodes every embedded
+# image onto a canvas, and writes the findings into the DOM for --dump-dom.
 CHECK_SCRIPT = """<script>
-window.addEventListener("error", e => { document.body.dataset.jsError = String(e.message); });
+window.kregErrors = [];
+window.addEventListener("error", e => {
+  const t = e.target;
+  window.kregErrors.push(t && t !== window ? `${t.tagName} ${t.src || t.href || ""}`
+                                           : String(e.message));
+}, true);
 window.addEventListener("load", async () => {
   const figures = [...document.querySelectorAll("figure")].map(f => {
     const svg = f.querySelector("svg");
@@ -224,15 +230,27 @@ window.addEventListener("load", async () => {
     const drawn = svg ? svg.querySelectorAll("polyline, polygon, circle, image").length : 0;
     return {id: f.id, width: box.width, height: box.height, drawn: drawn};
   });
-  const images = await Promise.all([...document.querySelectorAll("image")].map(el =>
+  // An image counts when it decodes to pixels that are not all one value.
+  const images = await Promise.all([...document.querySelectorAll("image, img")].map(el =>
     new Promise(resolve => {
       const img = new Image();
-      img.onload = () => resolve({width: img.naturalWidth, height: img.naturalHeight});
-      img.onerror = () => resolve({width: 0, height: 0});
-      img.src = el.getAttribute("href");
+      img.onload = () => {
+        const c = document.createElement("canvas");
+        c.width = img.naturalWidth;
+        c.height = img.naturalHeight;
+        const g = c.getContext("2d");
+        g.drawImage(img, 0, 0);
+        const px = g.getImageData(0, 0, c.width, c.height).data;
+        const values = new Set();
+        for (let i = 0; i < px.length; i += 4) values.add(px[i] * 256 + px[i + 3]);
+        resolve({width: img.naturalWidth, height: img.naturalHeight, values: values.size});
+      };
+      img.onerror = () => resolve({width: 0, height: 0, values: 0});
+      img.src = el.getAttribute("href") || el.getAttribute("src");
     })));
   document.body.dataset.figures = JSON.stringify(figures);
   document.body.dataset.images = JSON.stringify(images);
+  document.body.dataset.errors = JSON.stringify(window.kregErrors);
 });
 </script>"""
 
@@ -271,15 +289,16 @@ def test_page_in_a_real_browser(quick_run, kreg_bin, tmp_path):
     # the contact sheet's PNG decoded, and the numbers the browser shows equal
     # to results.json's.
     checked = tmp_path / "checked.html"
-    checked.write_text(html.replace("</body>", CHECK_SCRIPT + "\n</body>"))
+    checked.write_text(html.replace("<head>", "<head>\n" + CHECK_SCRIPT, 1))
     proc = run_chromium("--virtual-time-budget=10000", "--dump-dom", checked.as_uri())
     assert proc.returncode == 0, proc.stderr
     dom = proc.stdout
     body = re.search(r"<body([^>]*)>", dom).group(1)
     assert "data-js-error" not in body, body
-    attrs = dict(re.findall(r'data-(figures|images)="([^"]*)"', body))
-    assert set(attrs) == {"figures", "images"}, body[:500]
+    attrs = dict(re.findall(r'data-(figures|images|errors)="([^"]*)"', body))
+    assert set(attrs) == {"figures", "images", "errors"}, body[:500]
     unescape = lambda s: json.loads(s.replace("&quot;", '"').replace("&amp;", "&"))
+    assert unescape(attrs["errors"]) == []
     figures = unescape(attrs["figures"])
     assert [f["id"] for f in figures] == ["fig-bandwidth-synthetic", "fig-bandwidth-pixels",
                                           "fig-contact-sheet"]
@@ -288,6 +307,7 @@ def test_page_in_a_real_browser(quick_run, kreg_bin, tmp_path):
     images = unescape(attrs["images"])
     assert len(images) == 1
     assert images[0]["width"] == 5 * 28 + 4 and images[0]["height"] == 8 * 28 + 7, images
+    assert images[0]["values"] > 100, images
     rendered = parse(dom)
     assert len(rendered.numbers) == len(parse(html).numbers)
     for pointer, digits, text in rendered.numbers:
