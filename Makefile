@@ -14,21 +14,10 @@ build: bootstrap
 	cmake --preset $(PRESET) >/dev/null
 	cmake --build --preset $(PRESET) -j $(JOBS)
 
-# kreg's main job on built-in data. Grows as kreg does.
+# kreg's main job on built-in data: the tutorial, section by section, as
+# terminal tables and a page to open, report/index.html (with report/results.json).
 demo: build
-	$(KREG) info
-	$(KREG) generate --n 10000 --d 10 --seed 123 --test-size 0.2 --out-dir demo-data
-	$(KREG) describe demo-data/train.csv
-	$(KREG) predict --train demo-data/train.csv --target y --query demo-data/test.csv \
-	  --bandwidth 0.5 --out demo-data/pred.csv
-	$(KREG) tune --train demo-data/train.csv --target y --test demo-data/test.csv --cv holdout \
-	  --bandwidths logspace:-1:3:30 --out demo-data/tune.json --plot demo-data/r2.svg
-	$(KREG) tune --train demo-data/train.csv --target y --cv 5 --bandwidths logspace:-1:1:9 \
-	  --optimize scalar --out demo-data/tune-cv5.json
-	$(KREG) describe /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz --max-columns 4
-	$(KREG) infer --data /usr/share/datasets/fashion-mnist --train-rows 10000 --test-rows 10000
-	$(KREG) cv --model logreg --data /usr/share/datasets/fashion-mnist --train-rows 5000 \
-	  --folds 5 --stratified
+	$(KREG) tutorial --out-dir report
 
 # Every test: formatting, the C++ suite (CTest), its SIMD and BLAS kernel
 # tests again under a second SIMD target and OpenBLAS core type (so that a test
@@ -55,7 +44,7 @@ format:
 	scripts/check-format --fix
 
 clean:
-	rm -rf build demo-data
+	rm -rf build demo-data report
 
 # Fuzz every file parser for FUZZ_SECONDS each (clang + libFuzzer, ASan+UBSan):
 # CSV, NPY and IDX as files and as streams (a pipe), the gzip decompressor and
