@@ -26,7 +26,8 @@ namespace tutorial {
 
 Run::Run(Options options) : options_(std::move(options)), system_(system_info()) {
   for (const EngineInfo& e : available_engines()) {
-    if (e.device != "cpu") gpu_engines_.push_back(fmt::format("{} ({})", e.engine.name(), e.device));
+    if (e.device != "cpu")
+      gpu_engines_.push_back(fmt::format("{} ({})", e.engine.name(), e.device));
   }
   results_["kreg_version"] = std::string(version);
   results_["quick"] = options_.quick;
@@ -38,10 +39,9 @@ const Synthetic& Run::synthetic() {
     // train_test_split(test_size=0.2, random_state=42).
     const RegressionData data = generate_data(10000, 10, 123);
     const Split split = train_test_split(10000, 0.2, 42);
-    synthetic_ = Synthetic{take_rows<double>(data.X, split.train),
-                           take_rows<double>(data.y, split.train),
-                           take_rows<double>(data.X, split.test),
-                           take_rows<double>(data.y, split.test)};
+    synthetic_ =
+        Synthetic{take_rows<double>(data.X, split.train), take_rows<double>(data.y, split.train),
+                  take_rows<double>(data.X, split.test), take_rows<double>(data.y, split.test)};
   }
   return *synthetic_;
 }
@@ -143,8 +143,8 @@ void run(const Options& o) {
   Run run(o);
   const Stopwatch clock;
   std::vector<Section> sections;
-  for (auto* section : {environment, nadaraya_watson, inference, bandwidth_tuning,
-                        cross_validation, augmentation}) {
+  for (auto* section : {environment, nadaraya_watson, inference, bandwidth_tuning, cross_validation,
+                        augmentation}) {
     throw_if_cancelled(&cancel_token());
     sections.push_back(section(run));
     print_section(sections.back());
@@ -154,9 +154,9 @@ void run(const Options& o) {
   const fs::path dir(o.out_dir);
   const std::string json_path = (dir / "results.json").string();
   const std::string html_path = (dir / "index.html").string();
-  io::write_text_atomic(json_path, run.results().dump(2, ' ', false,
-                                                      nlohmann::json::error_handler_t::replace) +
-                                       "\n");
+  io::write_text_atomic(
+      json_path,
+      run.results().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   io::write_text_atomic(html_path, render_page(run, sections));
   fmt::print("wrote {} and {} ({:.1f} s in all)\n", html_path, json_path, clock.seconds());
 }

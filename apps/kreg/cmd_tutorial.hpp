@@ -105,12 +105,12 @@ class Run {
 // "skipped: no GPU here", the words every GPU row shows without one.
 inline constexpr std::string_view kNoGpu = "skipped: no GPU here";
 
-Section environment(Run& run);          // 1, cmd_tutorial_env.cpp
-Section nadaraya_watson(Run& run);      // 2, cmd_tutorial_nw.cpp
-Section inference(Run& run);            // 3, cmd_tutorial_images.cpp
-Section bandwidth_tuning(Run& run);     // 4, cmd_tutorial_tune.cpp
-Section cross_validation(Run& run);     // 5, cmd_tutorial_images.cpp
-Section augmentation(Run& run);         // 6, cmd_tutorial_images.cpp
+Section environment(Run& run);       // 1, cmd_tutorial_env.cpp
+Section nadaraya_watson(Run& run);   // 2, cmd_tutorial_nw.cpp
+Section inference(Run& run);         // 3, cmd_tutorial_images.cpp
+Section bandwidth_tuning(Run& run);  // 4, cmd_tutorial_tune.cpp
+Section cross_validation(Run& run);  // 5, cmd_tutorial_images.cpp
+Section augmentation(Run& run);      // 6, cmd_tutorial_images.cpp
 
 // The page (cmd_tutorial_page.cpp).
 std::string render_page(const Run& run, const std::vector<Section>& sections);

@@ -59,8 +59,8 @@ Table machine_table(Run& run) {
                                static_cast<double>(d.memory_bytes) / (1024.0 * 1024.0 * 1024.0),
                                d.multiprocessors));
   }
-  const std::string gpu_text =
-      gpus.empty() ? fmt::format("none ({})", s.cuda_status) : fmt::format("{}", fmt::join(gpus, "; "));
+  const std::string gpu_text = gpus.empty() ? fmt::format("none ({})", s.cuda_status)
+                                            : fmt::format("{}", fmt::join(gpus, "; "));
   Table t;
   t.title = "This machine, as kreg sees it";
   t.header = {"what", "here", "the tutorial's run"};
@@ -70,9 +70,9 @@ Table machine_table(Run& run) {
   };
   row("CPU", s.cpu_model, "cpu", "");
   row("logical cores", fmt::format("{}", s.logical_cores), "logical_cores", "");
-  row("SIMD target in use", fmt::format("{} (supported: {})", s.simd_active,
-                                        fmt::join(s.simd_supported, " ")),
-      "simd", "numpy's own");
+  row("SIMD target in use",
+      fmt::format("{} (supported: {})", s.simd_active, fmt::join(s.simd_supported, " ")), "simd",
+      "numpy's own");
   row("BLAS", fmt::format("{}, {} threads", s.blas_library, s.blas_threads), "blas", "numpy's");
   row("GPUs (set_device)", gpu_text, "gpus", "No GPU available, using the CPU instead.");
   row("kreg engines, in auto's order", fmt::format("{}", fmt::join(engines, ", ")), "engines", "");
@@ -115,14 +115,16 @@ Section environment(Run& run) {
                     run.number("/environment/peak/gflop", peak.gflop, 2),
                     run.number("/environment/peak/seconds", peak.seconds, 4),
                     run.number("/environment/peak/gflops", peak.gflop / peak.seconds, 1),
-                    run.number("/environment/peak/percent_of_peak", 100.0 * peak.gflop / peak.seconds / peak_rate, 1)});
+                    run.number("/environment/peak/percent_of_peak",
+                               100.0 * peak.gflop / peak.seconds / peak_rate, 1)});
   run.results()["environment"]["peak_gflops"] = peak_rate;
-  t.rows.push_back({run.text("A @ B, as the tutorial's loop body"),
-                    run.number("/environment/product/n", static_cast<double>(n), 0),
-                    run.number("/environment/product/gflop", big.gflop, 2),
-                    run.number("/environment/product/seconds", big.seconds, 4),
-                    run.number("/environment/product/gflops", rate, 1),
-                    run.number("/environment/product/percent_of_peak", 100.0 * rate / peak_rate, 1)});
+  t.rows.push_back(
+      {run.text("A @ B, as the tutorial's loop body"),
+       run.number("/environment/product/n", static_cast<double>(n), 0),
+       run.number("/environment/product/gflop", big.gflop, 2),
+       run.number("/environment/product/seconds", big.seconds, 4),
+       run.number("/environment/product/gflops", rate, 1),
+       run.number("/environment/product/percent_of_peak", 100.0 * rate / peak_rate, 1)});
   t.rows.push_back({run.text("the tutorial: n = 10000, 10000 times"), run.text("10000"),
                     run.text("2000"), run.text("interrupted"), run.text(""), run.text("")});
   out.tables.push_back(t);

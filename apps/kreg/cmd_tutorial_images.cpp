@@ -100,8 +100,8 @@ Section inference(Run& run) {
   std::vector<double> network;
   const double network_s = timed([&] {
     for (index_t begin = 0; begin < n_test; begin += kBatch) {
-      const std::vector<double> part =
-          model.predict<std::uint8_t>(X.rows_between(begin, std::min(n_test, begin + kBatch)), jobs);
+      const std::vector<double> part = model.predict<std::uint8_t>(
+          X.rows_between(begin, std::min(n_test, begin + kBatch)), jobs);
       network.insert(network.end(), part.begin(), part.end());
     }
   });
@@ -128,14 +128,13 @@ Section inference(Run& run) {
   t.header = {"mode", "time, s", "images/s", "accuracy", "the tutorial's time, s"};
   t.title += " (the tutorial's parallel time is joblib's)";
   // The tutorial's times (MNIST, 10000 test images), NAN where it has none.
-  const auto row = [&](const std::string& mode, const std::string& key, double s,
-                       double theirs) {
+  const auto row = [&](const std::string& mode, const std::string& key, double s, double theirs) {
     const std::string base = "/inference/modes/" + key;
-    t.rows.push_back({run.text(mode), run.number(base + "/seconds", s, 4),
-                      run.number(base + "/images_per_second", static_cast<double>(n_test) / s, 0),
-                      run.number(base + "/accuracy", accuracy, 4),
-                      std::isnan(theirs) ? run.text("")
-                                         : run.number("/tutorial/inference/" + key, theirs, 4)});
+    t.rows.push_back(
+        {run.text(mode), run.number(base + "/seconds", s, 4),
+         run.number(base + "/images_per_second", static_cast<double>(n_test) / s, 0),
+         run.number(base + "/accuracy", accuracy, 4),
+         std::isnan(theirs) ? run.text("") : run.number("/tutorial/inference/" + key, theirs, 4)});
   };
   row("serial, one image at a time", "serial", serial_s, 0.3704);
   row("parallel, one image a task", "parallel", parallel_s, 1.2726);
@@ -209,11 +208,12 @@ Section cross_validation(Run& run) {
   Table w;
   w.title = "All five folds";
   w.header = {"folds run", "threads", "time, s", "mean accuracy", "std across folds"};
-  w.rows.push_back({run.text("in parallel"),
-                    run.number("/cross_validation/parallel/threads", resolve_n_jobs(run.options().jobs), 0),
-                    run.number("/cross_validation/parallel/seconds", par.seconds, 3),
-                    run.number("/cross_validation/parallel/mean", par.mean, 4),
-                    run.number("/cross_validation/parallel/std", par.std, 4)});
+  w.rows.push_back(
+      {run.text("in parallel"),
+       run.number("/cross_validation/parallel/threads", resolve_n_jobs(run.options().jobs), 0),
+       run.number("/cross_validation/parallel/seconds", par.seconds, 3),
+       run.number("/cross_validation/parallel/mean", par.mean, 4),
+       run.number("/cross_validation/parallel/std", par.std, 4)});
   w.rows.push_back({run.text("one after another"),
                     run.number("/cross_validation/serial/threads", 1, 0),
                     run.number("/cross_validation/serial/seconds", one.seconds, 3),
@@ -268,10 +268,11 @@ Section augmentation(Run& run) {
   t.title = fmt::format("{} augmented images of {} x {} pixels", par_out.rows(), train.height,
                         train.width);
   t.header = {"run", "threads", "time, s", "images/s"};
-  t.rows.push_back({run.text("in parallel"),
-                    run.number("/augmentation/parallel/threads", resolve_n_jobs(run.options().jobs), 0),
-                    run.number("/augmentation/parallel/seconds", par_s, 3),
-                    run.number("/augmentation/parallel/images_per_second", produced / par_s, 0)});
+  t.rows.push_back(
+      {run.text("in parallel"),
+       run.number("/augmentation/parallel/threads", resolve_n_jobs(run.options().jobs), 0),
+       run.number("/augmentation/parallel/seconds", par_s, 3),
+       run.number("/augmentation/parallel/images_per_second", produced / par_s, 0)});
   t.rows.push_back({run.text("one thread"), run.number("/augmentation/serial/threads", 1, 0),
                     run.number("/augmentation/serial/seconds", one_s, 3),
                     run.number("/augmentation/serial/images_per_second", produced / one_s, 0)});

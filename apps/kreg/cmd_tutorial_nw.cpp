@@ -74,7 +74,8 @@ Section nadaraya_watson(Run& run) {
   const std::vector<std::string> gpus = run.gpu_engines();
   auto bar = run.progress("2 Nadaraya-Watson", 4 + static_cast<std::int64_t>(gpus.size()));
   const Timed naive_sample = predict(data, Engine::reference, 1, sample, 1);
-  const double naive_s = naive_sample.seconds * static_cast<double>(m) / static_cast<double>(sample);
+  const double naive_s =
+      naive_sample.seconds * static_cast<double>(m) / static_cast<double>(sample);
   bar->update(1);
   struct Row {
     std::string name, key, what;
@@ -100,10 +101,10 @@ Section nadaraya_watson(Run& run) {
   bar->finish();
 
   Table t;
-  t.title = fmt::format("R² and time of predicting {} test points from {} training points",
-                        m, data.X_train.rows());
-  t.header = {"method",         "what it is", "R²",          "time, s",
-              "x naive", "tutorial R²", "tutorial time, s"};
+  t.title = fmt::format("R² and time of predicting {} test points from {} training points", m,
+                        data.X_train.rows());
+  t.header = {"method",      "what it is",      "R²", "time, s", "x naive",
+              "tutorial R²", "tutorial time, s"};
   // The tutorial's GPU code printed "No GPU available, using the CPU instead."
   const std::string base = "/nadaraya_watson";
   run.results()["nadaraya_watson"]["bandwidth"] = kBandwidth;
@@ -118,13 +119,12 @@ Section nadaraya_watson(Run& run) {
   for (const Row& r : rows) {
     const std::string key = base + "/" + r.key;
     const bool vectorized = r.key == "vectorized";
-    t.rows.push_back({run.text(r.name), run.text(r.what), run.number(key + "/r2", r.t.r2, 6),
-                      run.number(key + "/seconds", r.t.seconds, 4),
-                      run.number(key + "/speedup_over_naive", naive_s / r.t.seconds, 0),
-                      vectorized ? run.number("/tutorial/vectorized/r2", 0.7880181382483237, 6)
-                                 : run.text(""),
-                      vectorized ? run.number("/tutorial/vectorized/seconds", 0.2995, 4)
-                                 : run.text("")});
+    t.rows.push_back(
+        {run.text(r.name), run.text(r.what), run.number(key + "/r2", r.t.r2, 6),
+         run.number(key + "/seconds", r.t.seconds, 4),
+         run.number(key + "/speedup_over_naive", naive_s / r.t.seconds, 0),
+         vectorized ? run.number("/tutorial/vectorized/r2", 0.7880181382483237, 6) : run.text(""),
+         vectorized ? run.number("/tutorial/vectorized/seconds", 0.2995, 4) : run.text("")});
   }
   if (gpus.empty()) {
     t.rows.push_back({run.text("GPU"), run.text(std::string(kNoGpu), base + "/gpu"), run.text(""),

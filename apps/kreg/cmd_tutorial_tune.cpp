@@ -101,16 +101,17 @@ std::vector<Cell> search_row(Run& run, const std::string& base, const Search& s,
   j["splits"] = s.scores.splits;
   const auto b = static_cast<std::size_t>(s.scores.best);
   const std::size_t folds = s.scores.splits.front().size();
-  return {run.text(s.name), run.number(key + "/splits_count", static_cast<double>(folds), 0),
+  return {run.text(s.name),
+          run.number(key + "/splits_count", static_cast<double>(folds), 0),
           run.number(key + "/best_h", s.scores.h[b], 4),
           run.number(key + "/best_r2", s.scores.mean[b], 6),
           folds > 1 ? run.number(key + "/best_std", s.scores.std[b], 6) : run.text("one split"),
-          run.number(key + "/seconds", s.seconds, 3), run.text(theirs)};
+          run.number(key + "/seconds", s.seconds, 3),
+          run.text(theirs)};
 }
 
-const std::vector<std::string> kHeader = {"scored by", "splits",   "best h",
-                                          "R² at best h", "std across folds", "time, s",
-                                          "the tutorial"};
+const std::vector<std::string> kHeader = {
+    "scored by", "splits", "best h", "R² at best h", "std across folds", "time, s", "the tutorial"};
 
 }  // namespace
 
@@ -134,11 +135,11 @@ Section bandwidth_tuning(Run& run) {
 
   std::vector<Search> synthetic;
   std::int64_t step = 0;
-  for (const auto& [name, key, cv] : {std::tuple{"holdout", "holdout", "holdout"},
-                                      std::tuple{"leave-one-out", "loo", "loo"},
-                                      std::tuple{"5-fold", "kfold5", "5"}}) {
-    synthetic.push_back(run_search<double>(name, key, cv, d.X_train, d.y_train, d.X_test,
-                                           d.y_test, jobs));
+  for (const auto& [name, key, cv] :
+       {std::tuple{"holdout", "holdout", "holdout"}, std::tuple{"leave-one-out", "loo", "loo"},
+        std::tuple{"5-fold", "kfold5", "5"}}) {
+    synthetic.push_back(
+        run_search<double>(name, key, cv, d.X_train, d.y_train, d.X_test, d.y_test, jobs));
     bar->update(++step);
   }
   Table t;
@@ -179,7 +180,8 @@ Section bandwidth_tuning(Run& run) {
   };
   const auto labels = [](const ImageSet& s, index_t rows) {
     Matrix<float> y(rows, 1);
-    for (index_t i = 0; i < rows; ++i) y(i, 0) = static_cast<float>(s.labels[static_cast<std::size_t>(i)]);
+    for (index_t i = 0; i < rows; ++i)
+      y(i, 0) = static_cast<float>(s.labels[static_cast<std::size_t>(i)]);
     return y;
   };
   const Matrix<float> Xp = to_float(train->images.view().rows_between(0, n));
@@ -219,7 +221,8 @@ Section bandwidth_tuning(Run& run) {
   tp.title = fmt::format(
       "Fashion-MNIST pixels ({} training images, {} holdout; target: the class label)", n, m);
   tp.header = kHeader;
-  tp.rows.push_back(search_row(run, "/bandwidth_tuning/pixels", pixels[0], "ValueError: Input contains NaN"));
+  tp.rows.push_back(
+      search_row(run, "/bandwidth_tuning/pixels", pixels[0], "ValueError: Input contains NaN"));
   tp.rows.push_back(search_row(run, "/bandwidth_tuning/pixels", pixels[1], ""));
   out.tables.push_back(tp);
   const std::string data = (dir / "pixels-").string();
