@@ -4,6 +4,7 @@ reproducing its figures, what it skips and why, its errors, and the page in a
 real browser (headless Chromium: no console messages, every chart and image
 drawn, the numbers the browser shows equal results.json's, a screenshot kept
 in the build directory)."""
+import base64
 import json
 import os
 import re
@@ -180,6 +181,60 @@ def test_page_commands_reproduce_the_pixel_chart(quick_run, kreg_bin):
     ours = results["bandwidth_tuning"]["pixels"]["holdout"]
     assert tune["best_bandwidth"] == pytest.approx(ours["best_h"], rel=1e-12)
     assert tune["cv_results"]["mean_test_score"] == pytest.approx(ours["mean"], rel=1e-9)
+
+
+def page_command_lines(html, needle):
+    """The kreg command lines of the first command block containing `needle`,
+    as argument lists, comments dropped."""
+    block = next(c for c in parse(html).commands if needle in c)
+    return [shlex.split(line.split("#")[0]) for line in block.splitlines()]
+
+
+def run_page_line(kreg_bin, cwd, argv, *extra):
+    assert argv[0] == "kreg", argv
+    proc = subprocess.run([kreg_bin, *argv[1:], *extra], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_page_commands_reproduce_the_synthetic_chart_and_table(quick_run, kreg_bin):
+    cwd, _, results, html = quick_run
+    lines = page_command_lines(html, "--cv loo")
+    assert [argv[1] for argv in lines] == ["generate", "tune", "tune", "tune"]
+    run_page_line(kreg_bin, cwd, lines[0])
+    for argv, key in zip(lines[1:], ["holdout", "loo", "kfold5"]):
+        run_page_line(kreg_bin, cwd, argv, "--out", f"{key}.json", "--quiet")
+        tune = json.loads((cwd / f"{key}.json").read_text())
+        ours = results["bandwidth_tuning"]["synthetic"][key]
+        assert tune["best_bandwidth"] == pytest.approx(ours["best_h"], rel=1e-12)
+        assert tune["cv_results"]["mean_test_score"] == pytest.approx(ours["mean"], rel=1e-9)
+        assert (cwd / argv[argv.index("--plot") + 1]).stat().st_size > 0
+    # Section 2's table: the same R^2 from kreg predict.
+    for argv in page_command_lines(html, "kreg predict"):
+        if argv[1] == "predict":
+            proc = run_page_line(kreg_bin, cwd, argv)
+            r2 = results["nadaraya_watson"]["fused"]["r2"]
+            assert f"R^2: {r2:.6f}" in proc.stderr
+
+
+def test_page_command_reproduces_the_contact_sheet(quick_run, kreg_bin):
+    """kreg augment, as the page prints it, writes the very PNG the page embeds."""
+    cwd, _, _, html = quick_run
+    (argv,) = page_command_lines(html, "kreg augment")
+    run_page_line(kreg_bin, cwd, argv)
+    png = (cwd / argv[argv.index("--preview") + 1]).read_bytes()
+    embedded = re.search(r'href="data:image/png;base64,([^"]+)"', html).group(1)
+    assert base64.b64decode(embedded) == png
+
+
+def test_page_command_reproduces_the_fold_scores(quick_run, kreg_bin):
+    cwd, _, results, html = quick_run
+    (argv,) = page_command_lines(html, "kreg cv")
+    run_page_line(kreg_bin, cwd, argv, "--out", "cv.json")
+    cv = json.loads((cwd / "cv.json").read_text())
+    folds = results["cross_validation"]["folds"]
+    assert [f["test_score"] for f in cv["folds"]] == [f["accuracy"] for f in folds]
 
 
 def test_without_images_the_image_sections_say_why(kreg_bin, tmp_path):
