@@ -10,6 +10,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -367,3 +368,26 @@ def test_page_in_a_real_browser(quick_run, kreg_bin, tmp_path):
     assert len(rendered.numbers) == len(parse(html).numbers)
     for pointer, digits, text in rendered.numbers:
         assert text == f"{at(results, pointer):.{digits}f}", pointer
+
+
+def test_interrupt_writes_no_page(kreg_bin, tmp_path):
+    """Ctrl-C in the middle of a section: exit 130, and neither file written."""
+    proc = subprocess.Popen([kreg_bin, "tutorial", "--quick", "--out-dir", str(tmp_path / "r")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # Section 1's table is printed (and flushed) when it ends; section 2,
+        # seconds of Nadaraya-Watson, is running when the signal comes.
+        for line in proc.stdout:
+            if line.startswith("== 1."):
+                break
+        for line in proc.stdout:
+            if line.startswith("  skipped:") or line.startswith("== 2."):
+                break
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert not (tmp_path / "r" / "index.html").exists()
+    assert not (tmp_path / "r" / "results.json").exists()
