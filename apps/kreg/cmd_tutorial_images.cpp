@@ -199,10 +199,10 @@ Section cross_validation(Run& run) {
                       run.number(base + "/fit_seconds", s.fit_seconds, 3),
                       run.number(base + "/accuracy", s.test_score, 4)});
   }
-  t.rows.push_back({run.text("mean +- std"), run.text(""), run.text(""), run.text(""),
-                    run.text(fmt::format("{:.4f} +- {:.4f}", par.mean, par.std))});
-  run.results()["cross_validation"]["mean"] = par.mean;
-  run.results()["cross_validation"]["std"] = par.std;
+  t.rows.push_back({run.text("mean"), run.text(""), run.text(""), run.text(""),
+                    run.number("/cross_validation/mean", par.mean, 4)});
+  t.rows.push_back({run.text("std across folds"), run.text(""), run.text(""), run.text(""),
+                    run.number("/cross_validation/std", par.std, 4)});
   out.tables.push_back(t);
 
   Table w;

@@ -71,7 +71,7 @@ std::string chart(const std::string& title, const std::vector<Search>& searches)
     line.line_width = 2.0;
     line.label = s.name;
     if (s.scores.splits.front().size() > 1) {
-      line.label = s.name + " mean, +-1 std band";
+      line.label = s.name + " mean, ±1 std band";
       for (std::size_t b = 0; b < s.scores.h.size(); ++b) {
         line.band_lo.push_back(s.scores.mean[b] - s.scores.std[b]);
         line.band_hi.push_back(s.scores.mean[b] + s.scores.std[b]);
@@ -123,7 +123,7 @@ Section bandwidth_tuning(Run& run) {
       "The tutorial scores 30 bandwidths, np.logspace(-1, 3, 30), one model per bandwidth in "
       "parallel with joblib. kreg scores the whole grid in one pass over the pairs of points: "
       "on the holdout set, by leave-one-out on the training set, and by 5-fold "
-      "cross-validation, whose chart shows the mean with a band of +-1 standard deviation "
+      "cross-validation, whose chart shows the mean with a band of ±1 standard deviation "
       "across the folds. The tutorial's run of this cell had MNIST's pixels in X_train and "
       "died of NaN (exp underflowed to 0/0 at small bandwidths); kreg's shifted weights never "
       "do, shown here on Fashion-MNIST's pixels."};
@@ -153,7 +153,7 @@ Section bandwidth_tuning(Run& run) {
       {"fig-bandwidth-synthetic", chart("R^2 against bandwidth, the tutorial's data", synthetic),
        "R² against bandwidth on the tutorial's data, one dot per bandwidth scored; the best "
        "bandwidth of each search ringed. The 5-fold line is the mean over folds with a band of "
-       "+-1 standard deviation across folds.",
+       "±1 standard deviation across folds.",
        "kreg generate --n 10000 --d 10 --seed 123 --test-size 0.2 --out-dir data\n"
        "kreg tune --train data/train.csv --target y --test data/test.csv --cv holdout "
        "--bandwidths logspace:-1:3:30 --plot holdout.svg\n"

@@ -391,3 +391,26 @@ def test_interrupt_writes_no_page(kreg_bin, tmp_path):
     assert "interrupted" in err
     assert not (tmp_path / "r" / "index.html").exists()
     assert not (tmp_path / "r" / "results.json").exists()
+
+
+TIMING = re.compile(r"seconds|per_second|gflops|speedup|percent_of_peak|threads")
+
+
+def without_timings(value):
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if not TIMING.search(k)}
+    if isinstance(value, list):
+        return [without_timings(v) for v in value]
+    return value
+
+
+def test_results_are_the_same_bits_on_one_thread(quick_run, kreg_bin, tmp_path):
+    """Every number but the timings is the same with --jobs 1 as on all cores."""
+    _, _, results, _ = quick_run
+    proc = subprocess.run([kreg_bin, "tutorial", "--quick", "--jobs", "1", "--out-dir",
+                           str(tmp_path / "r")], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    one = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert without_timings(one) == without_timings(results)
+    assert one["bandwidth_tuning"]["pixels"]["kfold5"]["splits"] == \
+        results["bandwidth_tuning"]["pixels"]["kfold5"]["splits"]
