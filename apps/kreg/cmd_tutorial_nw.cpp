@@ -12,6 +12,7 @@
 
 #include "cli_util.hpp"
 #include "cmd_tutorial.hpp"
+#include "kreg/error.hpp"
 #include "kreg/interrupt.hpp"
 #include "kreg/metrics.hpp"
 #include "kreg/nw.hpp"
@@ -28,24 +29,33 @@ struct Timed {
 };
 
 // Fits on the training set and predicts `queries` of the test set with
-// `engine` on `jobs` threads, the fastest of `repeat` runs; R^2 against the
-// test targets of those queries.
+// `engine` on `jobs` threads in precision T, the fastest of `repeat` runs;
+// R^2 against the test targets of those queries.
+template <class T>
 Timed predict(const Synthetic& data, Engine engine, int jobs, index_t queries, int repeat) {
   NadarayaWatsonOptions o;
   o.bandwidth = {kBandwidth};
   o.engine = engine;
   o.n_jobs = jobs;
+  const auto cast = [](const Matrix<double>& m) {
+    Matrix<T> out(m.rows(), m.cols());
+    for (index_t i = 0; i < m.size(); ++i) out.data()[i] = static_cast<T>(m.data()[i]);
+    return out;
+  };
+  const Matrix<T> X = cast(data.X_train);
+  const Matrix<T> y = cast(data.y_train);
+  const Matrix<T> Z = cast(Matrix<double>::from(data.X_test.view().rows_between(0, queries)));
   Timed out;
-  const MatrixView<const double> Z = data.X_test.view().rows_between(0, queries);
   for (int r = 0; r < repeat; ++r) {
     throw_if_cancelled(&cancel_token());
     const Stopwatch clock;
-    NadarayaWatson<double> model(o);
-    model.fit(data.X_train, data.y_train);
-    const Matrix<double> yhat = model.predict(Z, nullptr, &cancel_token());
+    NadarayaWatson<T> model(o);
+    model.fit(X, y);
+    const Matrix<T> yhat = model.predict(Z, nullptr, &cancel_token());
     out.seconds = std::min(out.seconds, clock.seconds());
     const auto m = static_cast<std::size_t>(queries);
-    out.r2 = r2_score<double>(std::span(data.y_test.data(), m), std::span(yhat.data(), m));
+    std::vector<double> pred(yhat.data(), yhat.data() + m);
+    out.r2 = r2_score<double>(std::span(data.y_test.data(), m), pred);
   }
   return out;
 }
@@ -73,7 +83,7 @@ Section nadaraya_watson(Run& run) {
 
   const std::vector<std::string> gpus = run.gpu_engines();
   auto bar = run.progress("2 Nadaraya-Watson", 4 + static_cast<std::int64_t>(gpus.size()));
-  const Timed naive_sample = predict(data, Engine::reference, 1, sample, 1);
+  const Timed naive_sample = predict<double>(data, Engine::reference, 1, sample, 1);
   const double naive_s =
       naive_sample.seconds * static_cast<double>(m) / static_cast<double>(sample);
   bar->update(1);
@@ -83,19 +93,32 @@ Section nadaraya_watson(Run& run) {
   };
   std::vector<Row> rows;
   rows.push_back({"reference", "reference", "plain loops in long double",
-                  predict(data, Engine::reference, jobs, m, 1)});
+                  predict<double>(data, Engine::reference, jobs, m, 1)});
   bar->update(2);
   rows.push_back({"vectorized", "vectorized", "BLAS distances, then exp and sums (the tutorial's)",
-                  predict(data, Engine::vectorized, jobs, m, 3)});
+                  predict<double>(data, Engine::vectorized, jobs, m, 3)});
   bar->update(3);
   rows.push_back({"fused", "fused", "tiled SIMD, never builds the kernel matrix",
-                  predict(data, Engine::fused, jobs, m, 3)});
+                  predict<double>(data, Engine::fused, jobs, m, 3)});
   bar->update(4);
   std::int64_t step = 4;
+  // A GPU engine in double precision, or in single where it has no double;
+  // one that can do neither is skipped with its own reason.
+  std::vector<std::string> gpu_skipped;
   for (const EngineInfo& e : available_engines()) {
     if (e.device == "cpu") continue;
-    rows.push_back({fmt::format("{} ({})", e.engine.name(), e.device), std::string(e.engine.name()),
-                    "the GPU engine", predict(data, e.engine, jobs, m, 3)});
+    const std::string name = fmt::format("{} ({})", e.engine.name(), e.device);
+    try {
+      rows.push_back({name, std::string(e.engine.name()), "the GPU engine, f64",
+                      predict<double>(data, e.engine, jobs, m, 3)});
+    } catch (const ArgumentError&) {
+      try {
+        rows.push_back({name, std::string(e.engine.name()), "the GPU engine, f32",
+                        predict<float>(data, e.engine, jobs, m, 3)});
+      } catch (const ArgumentError& error) {
+        gpu_skipped.push_back(fmt::format("{}: {}", name, error.what()));
+      }
+    }
     bar->update(++step);
   }
   bar->finish();
@@ -126,6 +149,7 @@ Section nadaraya_watson(Run& run) {
          vectorized ? run.number("/tutorial/vectorized/r2", 0.7880181382483237, 6) : run.text(""),
          vectorized ? run.number("/tutorial/vectorized/seconds", 0.2995, 4) : run.text("")});
   }
+  for (const std::string& why : gpu_skipped) out.skipped.push_back(why);
   if (gpus.empty()) {
     t.rows.push_back({run.text("GPU"), run.text(std::string(kNoGpu), base + "/gpu"), run.text(""),
                       run.text(""), run.text(""),
