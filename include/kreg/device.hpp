@@ -7,10 +7,16 @@
 // (kreg/nw.hpp's Engine): cpu keeps the CPU engines, cuda the CUDA engine.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "kreg/matrix.hpp"
 
 namespace kreg {
+
+class CancelToken;  // kreg/interrupt.hpp
 
 class Device {
  public:
@@ -44,5 +50,15 @@ bool cuda_built();
 std::string cuda_unavailable(int index = 0);
 // The CUDA devices the engine sees (0 when none, or not built).
 int cuda_device_count();
+
+// The tutorial's GPU batch inference: the label of each row of X (m x d,
+// inputs already scaled) under the linear layer W (classes x d) + b, argmax
+// mapped through `classes`, computed in batches of `batch` rows by cuBLAS
+// (SGEMM, float) on CUDA device `device_index`. Throws ArgumentError saying
+// why when CUDA or cuBLAS cannot run here; polls `cancel` between batches.
+std::vector<double> cuda_linear_labels(MatrixView<const float> X, MatrixView<const double> W,
+                                       std::span<const double> b, std::span<const double> classes,
+                                       index_t batch, int device_index,
+                                       const CancelToken* cancel = nullptr);
 
 }  // namespace kreg

@@ -66,4 +66,15 @@ int cuda_device_count() {
 #endif
 }
 
+#if !KREG_HAVE_CUDA
+// With the CUDA engine, src/cuda/linear.cpp.
+std::vector<double> cuda_linear_labels(MatrixView<const float>, MatrixView<const double>,
+                                       std::span<const double>, std::span<const double>, index_t,
+                                       int device_index, const CancelToken*) {
+  throw ArgumentError(fmt::format("device '{}' cannot run here: {}; use --device cpu",
+                                  to_string(Device::cuda(device_index)),
+                                  cuda_unavailable(device_index)));
+}
+#endif
+
 }  // namespace kreg
