@@ -44,8 +44,9 @@ const Cublas& cublas() {
       if (lib != nullptr) break;
     }
     if (lib == nullptr) {
-      c.error = "cuBLAS is not installed (libcublas.so.13 not found; install the CUDA toolkit's "
-                "libcublas or add its folder to LD_LIBRARY_PATH)";
+      c.error =
+          "cuBLAS is not installed (libcublas.so.13 not found; install the CUDA toolkit's "
+          "libcublas or add its folder to LD_LIBRARY_PATH)";
       return;
     }
     c.create = reinterpret_cast<decltype(c.create)>(dlsym(lib, "cublasCreate_v2"));
@@ -84,8 +85,7 @@ class Handle {
 
 std::vector<double> cuda_linear_labels(MatrixView<const float> X, MatrixView<const double> W,
                                        std::span<const double> b, std::span<const double> classes,
-                                       index_t batch, int device_index,
-                                       const CancelToken* cancel) {
+                                       index_t batch, int device_index, const CancelToken* cancel) {
   const index_t m = X.rows(), d = X.cols(), c = W.rows();
   if (W.cols() != d || static_cast<index_t>(b.size()) != c ||
       static_cast<index_t>(classes.size()) != c || c < 1 || batch < 1) {
@@ -98,8 +98,8 @@ std::vector<double> cuda_linear_labels(MatrixView<const float> X, MatrixView<con
   }
   const Cublas& blas = cublas();
   if (!blas.error.empty()) {
-    throw ArgumentError(fmt::format("CUDA inference cannot run here: {}; use --device cpu",
-                                    blas.error));
+    throw ArgumentError(
+        fmt::format("CUDA inference cannot run here: {}; use --device cpu", blas.error));
   }
   std::vector<double> labels(static_cast<std::size_t>(m));
   if (m == 0) return labels;
@@ -111,7 +111,8 @@ std::vector<double> cuda_linear_labels(MatrixView<const float> X, MatrixView<con
   // The layer in float, row-major c x d: to cuBLAS (column-major) W^T, d x c.
   std::vector<float> w(static_cast<std::size_t>(c * d));
   for (index_t i = 0; i < c; ++i) {
-    for (index_t j = 0; j < d; ++j) w[static_cast<std::size_t>(i * d + j)] = static_cast<float>(W(i, j));
+    for (index_t j = 0; j < d; ++j)
+      w[static_cast<std::size_t>(i * d + j)] = static_cast<float>(W(i, j));
   }
   const index_t rows = std::min(batch, m);
   cuda::Buffer dw(w.size() * sizeof(float), "for the layer's weights");
@@ -125,12 +126,11 @@ std::vector<double> cuda_linear_labels(MatrixView<const float> X, MatrixView<con
   for (index_t begin = 0; begin < m; begin += rows) {
     throw_if_cancelled(cancel);
     const index_t mb = std::min(rows, m - begin);
-    cuda::check(cudaMemcpy2DAsync(dx.get(), static_cast<std::size_t>(d) * sizeof(float),
-                                  X.data() + begin * X.ld(),
-                                  static_cast<std::size_t>(X.ld()) * sizeof(float),
-                                  static_cast<std::size_t>(d) * sizeof(float),
-                                  static_cast<std::size_t>(mb), cudaMemcpyHostToDevice,
-                                  stream.get()),
+    cuda::check(cudaMemcpy2DAsync(
+                    dx.get(), static_cast<std::size_t>(d) * sizeof(float),
+                    X.data() + begin * X.ld(), static_cast<std::size_t>(X.ld()) * sizeof(float),
+                    static_cast<std::size_t>(d) * sizeof(float), static_cast<std::size_t>(mb),
+                    cudaMemcpyHostToDevice, stream.get()),
                 "copying a batch of inputs to the device");
     // scores^T (c x mb, column-major) = (W^T)^T (c x d) * X^T (d x mb): row-major mb x c.
     check_blas(blas.sgemm(handle.get(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(c),
@@ -138,10 +138,10 @@ std::vector<double> cuda_linear_labels(MatrixView<const float> X, MatrixView<con
                           static_cast<int>(d), dx.as<float>(), static_cast<int>(d), &zero,
                           ds.as<float>(), static_cast<int>(c)),
                "in SGEMM");
-    cuda::check(cudaMemcpyAsync(scores.data(), ds.get(),
-                                static_cast<std::size_t>(mb * c) * sizeof(float),
-                                cudaMemcpyDeviceToHost, stream.get()),
-                "copying the scores from the device");
+    cuda::check(
+        cudaMemcpyAsync(scores.data(), ds.get(), static_cast<std::size_t>(mb * c) * sizeof(float),
+                        cudaMemcpyDeviceToHost, stream.get()),
+        "copying the scores from the device");
     stream.sync("running SGEMM");
     for (index_t i = 0; i < mb; ++i) {
       index_t best = 0;
