@@ -40,6 +40,8 @@ constexpr index_t kMinSplitTiles = 8;
 template <class T>
 class CudaFitted final : public Fitted<T> {
  public:
+  // The buffers are freed on their device, whichever thread lets go last.
+  ~CudaFitted() override { (void)cudaSetDevice(device); }
   index_t rows() const override { return rows_; }
 
   int device = 0;
@@ -175,7 +177,6 @@ class CudaBackend final : public TypedBackend<CudaBackend> {
     if (m == 0) return;
     throw_if_cancelled(cancel);
     cuda::use_device(f.device);
-    const cuda::Stream stream;
 
     const index_t batch = std::min(m, kBatch);
     const index_t q_blocks = (batch + cuda::kThreads - 1) / cuda::kThreads;
@@ -195,6 +196,9 @@ class CudaBackend final : public TypedBackend<CudaBackend> {
     Buffer dexclude(exclude.empty() ? 0 : static_cast<std::size_t>(batch) * sizeof(std::int64_t),
                     "for the excluded rows");
     Buffer diso(static_cast<std::size_t>(B) * sizeof(unsigned long long), "for the counts");
+    // After the buffers: destroyed first, it waits for the work queued on it
+    // (an exception may leave some) before the buffers are freed.
+    const cuda::Stream stream;
     cuda::check(
         cudaMemsetAsync(diso.get(), 0, static_cast<std::size_t>(B) * sizeof(unsigned long long),
                         stream.get()),

@@ -104,9 +104,6 @@ std::vector<double> cuda_linear_labels(MatrixView<const float> X, MatrixView<con
   std::vector<double> labels(static_cast<std::size_t>(m));
   if (m == 0) return labels;
   cuda::use_device(device_index);
-  const cuda::Stream stream;
-  const Handle handle(blas);
-  check_blas(blas.set_stream(handle.get(), stream.get()), "to take its stream");
 
   // The layer in float, row-major c x d: to cuBLAS (column-major) W^T, d x c.
   std::vector<float> w(static_cast<std::size_t>(c * d));
@@ -118,6 +115,10 @@ std::vector<double> cuda_linear_labels(MatrixView<const float> X, MatrixView<con
   cuda::Buffer dw(w.size() * sizeof(float), "for the layer's weights");
   cuda::Buffer dx(static_cast<std::size_t>(rows * d) * sizeof(float), "for a batch of inputs");
   cuda::Buffer ds(static_cast<std::size_t>(rows * c) * sizeof(float), "for a batch of scores");
+  // After the buffers: destroyed first, the stream waits for its work.
+  const cuda::Stream stream;
+  const Handle handle(blas);
+  check_blas(blas.set_stream(handle.get(), stream.get()), "to take its stream");
   cuda::check(cudaMemcpyAsync(dw.get(), w.data(), w.size() * sizeof(float), cudaMemcpyHostToDevice,
                               stream.get()),
               "copying the layer to the device");
