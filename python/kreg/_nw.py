@@ -268,9 +268,10 @@ class NadarayaWatsonRegressor(_NadarayaWatsonBase):
         Precision of the stored data and the arithmetic. None keeps float32
         input float32 (and converts other input to float64). Predictions
         have this dtype.
-    engine : {"auto", "fused", "vectorized", "reference"}, default="auto"
+    engine : {"auto", "cuda", "fused", "vectorized", "reference"}, default="auto"
         kreg's engine: "auto" (the fastest engine that supports the call:
-        "fused" on the CPU), "fused" (tiled SIMD), "vectorized" (BLAS, the
+        "cuda" where a CUDA device can run it, else "fused"), "cuda" (the
+        CUDA engine), "fused" (tiled SIMD), "vectorized" (BLAS, the
         tutorial's formulation) or "reference" (long double loops).
     device : {"auto", "cpu", "cuda"} or "cuda:K", default="auto"
         Where to compute: "auto" (a CUDA device when kreg has the CUDA engine,

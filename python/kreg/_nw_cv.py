@@ -55,7 +55,7 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
     n_jobs : int, default=None
         As in :class:`NadarayaWatsonRegressor` (None: all cores).
     dtype : {"float64", "float32"} or None, default="float64"
-    engine : {"auto", "fused", "vectorized", "reference"}, default="auto"
+    engine : {"auto", "cuda", "fused", "vectorized", "reference"}, default="auto"
         The engine of the refitted model's predict; the search always uses
         an engine that scores many bandwidths in one pass.
     device : {"auto", "cpu", "cuda"} or "cuda:K", default="auto"
