@@ -27,10 +27,14 @@
 
 #include "kreg/device.hpp"
 #include "kreg/error.hpp"
+#include "kreg/interrupt.hpp"
 #include "kreg/nw.hpp"
 #include "kreg/select.hpp"
 #include "nw/backend.hpp"
 #include "nw_training_data.hpp"
+#if KREG_HAVE_CUDA
+#include "cuda/runtime.hpp"
+#endif
 
 namespace {
 
@@ -154,6 +158,31 @@ TEST(CudaDevice, ReportsWhyThereIsNoDevice) {
     EXPECT_NE(why.find("built without the CUDA engine"), std::string::npos) << why;
   }
 }
+
+#if KREG_HAVE_CUDA
+// The CUDA runtime's errors become kreg errors that say what failed and what
+// to do (the runtime names its errors without a device or driver).
+TEST(CudaDevice, RuntimeErrorsBecomeKregErrors) {
+  try {
+    kreg::cuda::check(cudaErrorMemoryAllocation, "for the training points");
+    ADD_FAILURE() << "no error thrown";
+  } catch (const kreg::Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("the device is out of memory for the training points"), std::string::npos)
+        << msg;
+    EXPECT_NE(msg.find("--device cpu"), std::string::npos) << msg;
+  }
+  try {
+    kreg::cuda::check(cudaErrorLaunchFailure, "launching the NW kernels");
+    ADD_FAILURE() << "no error thrown";
+  } catch (const kreg::Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("CUDA engine: launching the NW kernels failed: "), std::string::npos) << msg;
+    EXPECT_NE(msg.find("cudaErrorLaunchFailure"), std::string::npos) << msg;
+  }
+  EXPECT_NO_THROW(kreg::cuda::check(cudaSuccess, "nothing"));
+}
+#endif
 
 // ------------------------------------------------------------ on a device
 
@@ -325,6 +354,22 @@ TYPED_TEST(CudaBackend, GridWithExclusionsMatchesTheCpu) {
       }
     }
   }
+}
+
+// A cancelled predict throws kreg::Cancelled and leaves the model usable.
+TYPED_TEST(CudaBackend, ACancelledPredictThrowsAndTheModelStaysUsable) {
+  KREG_REQUIRE_CUDA();
+  using T = TypeParam;
+  const auto t = kreg::test::make_training<T>(3000, 3, 2, false, 5);
+  kreg::NadarayaWatsonOptions o;
+  o.device = Device::cuda(0);
+  kreg::NadarayaWatson<T> model(o);
+  model.fit(t.X, t.Y);
+  const Matrix<T> before = model.predict(t.X);
+  kreg::CancelToken cancel;
+  cancel.request();
+  EXPECT_THROW(model.predict(t.X, nullptr, &cancel), kreg::Cancelled);
+  EXPECT_TRUE(same_bits(before, model.predict(t.X)));
 }
 
 TYPED_TEST(CudaBackend, ABandwidthSearchScoresOnTheDevice) {
