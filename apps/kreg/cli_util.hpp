@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/stopwatch.hpp"  // detail::Stopwatch: every command's timer
+#include "kreg/device.hpp"
 #include "kreg/error.hpp"
 #include "kreg/interrupt.hpp"
 #include "kreg/par.hpp"
@@ -207,6 +208,14 @@ inline void add_jobs_option(CLI::App* cmd, int& jobs) {
 inline void add_kernel_option(CLI::App* cmd, std::string& kernel, std::string_view prefix = "") {
   cmd->add_option("--kernel", kernel,
                   std::string(prefix) + "gaussian, epanechnikov, tricube or uniform")
+      ->capture_default_str();
+}
+// --device (kreg/device.hpp); the command parses it with parse_device, whose
+// errors say what is accepted.
+inline void add_device_option(CLI::App* cmd, std::string& device) {
+  cmd->add_option("--device", device,
+                  "auto (a CUDA device when there is one and it can do the call, else the CPU), "
+                  "cpu, cuda or cuda:K (CUDA device K); kreg info lists the devices")
       ->capture_default_str();
 }
 

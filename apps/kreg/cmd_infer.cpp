@@ -10,7 +10,9 @@
 //                        linear layer on pixels / 255 (torchvision's ToTensor),
 //                        argmax, in batches of --batch-size images; its weights
 //                        are the trained model's (a linear layer with softmax
-//                        is a multinomial logistic regression)
+//                        is a multinomial logistic regression); with
+//                        --device cuda (or auto where a CUDA device is
+//                        present) the tutorial's GPU version, through cuBLAS
 // Every mode gives the same labels (checked): each row's arithmetic is the same.
 #include <fmt/format.h>
 
@@ -49,6 +51,7 @@ struct InferOptions {
   int max_iter = 1000;
   double tol = 1e-4;
   index_t batch_size = 1024;
+  std::string device = "auto";
   int repeat = 1;
   std::string out;
 };
@@ -85,6 +88,16 @@ void run(const InferOptions& o) {
   }
   check_jobs_option(o.jobs);
   if (o.batch_size < 1) throw ArgumentError("--batch-size must be >= 1");
+  // The network mode's device: auto takes CUDA device 0 when it can run.
+  const Device device = parse_device(o.device);
+  const bool network_on_cuda =
+      device.kind() == Device::Kind::cuda || (device.is_auto() && cuda_unavailable(0).empty());
+  if (device.kind() == Device::Kind::cuda && want_network) {
+    const std::string why = cuda_unavailable(device.index());
+    if (!why.empty()) {
+      throw ArgumentError(fmt::format("--device {}: {}; use --device cpu", to_string(device), why));
+    }
+  }
   if (o.repeat < 1) throw ArgumentError("--repeat must be >= 1");
   check_rows_option(o.train_rows, "--train-rows");
   check_rows_option(o.test_rows, "--test-rows");
@@ -174,7 +187,19 @@ void run(const InferOptions& o) {
     const LinearClassifier net(std::move(W), fitted.bias(), fitted.classes());
     std::vector<double> labels(static_cast<std::size_t>(m));
     Matrix<float> batch(std::min(o.batch_size, m), d);
+    Matrix<float> floats;  // the whole test set as floats, for the device
+    if (network_on_cuda) {
+      floats = Matrix<float>(m, d);
+      for (index_t i = 0; i < m; ++i) {
+        for (index_t j = 0; j < d; ++j) floats(i, j) = static_cast<float>(X(i, j)) / 255.0f;
+      }
+    }
     const double s = best_of(o.repeat, [&] {
+      if (network_on_cuda) {
+        labels = cuda_linear_labels(floats.view(), net.weights(), net.bias(), net.classes(),
+                                    o.batch_size, device.index(), &cancel);
+        return;
+      }
       for (index_t begin = 0; begin < m; begin += o.batch_size) {
         throw_if_cancelled(&cancel);
         const index_t end = std::min(m, begin + o.batch_size);
@@ -190,8 +215,12 @@ void run(const InferOptions& o) {
     });
     // Scaling by 255 and rounding the inputs to float may flip a near-tie, so
     // the network is compared by accuracy, not label for label.
-    modes.push_back({fmt::format("network, batches of {}", o.batch_size), s,
-                     accuracy_score<double>(test.labels, labels)});
+    modes.push_back(
+        {fmt::format(
+             "network{}, batches of {}",
+             network_on_cuda ? fmt::format(" on {}", to_string(Device::cuda(device.index()))) : "",
+             o.batch_size),
+         s, accuracy_score<double>(test.labels, labels)});
   }
 
   throw_if_cancelled(&cancel);
@@ -263,6 +292,7 @@ void add_infer(CLI::App& root) {
   cmd->add_option("--tol", o->tol, "Stop when max |gradient| <= tol")->capture_default_str();
   cmd->add_option("--batch-size", o->batch_size, "network mode: images per batch")
       ->capture_default_str();
+  add_device_option(cmd, o->device);
   cmd->add_option("--repeat", o->repeat, "Time each mode this many times; report the fastest")
       ->capture_default_str();
   cmd->add_option("--out", o->out, "Write the figures as JSON");

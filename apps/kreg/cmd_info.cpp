@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "kreg/device.hpp"
 #include "kreg/nw.hpp"
 #include "kreg/system.hpp"
 #include "kreg/version.hpp"
@@ -88,7 +89,13 @@ nlohmann::json to_json(const SystemInfo& s) {
         {"core", s.blas_core},
         {"core_forced_by", forced_by("OPENBLAS_CORETYPE", blas_forced(s))},
         {"threads", s.blas_threads}}},
-      {"cuda", {{"status", s.cuda_status}, {"devices", devices}}},
+      {"cuda",
+       {{"status", s.cuda_status},
+        {"devices", devices},
+        {"engine",
+         {{"built", cuda_built()},
+          {"usable", cuda_unavailable(0).empty()},
+          {"reason", cuda_unavailable(0)}}}}},
       {"engines", engines}};
 }
 
@@ -104,6 +111,11 @@ void print_text(const SystemInfo& s) {
   fmt::print("BLAS core:      {} ({})\n", s.blas_core, blas_origin(s));
   fmt::print("BLAS threads:   {}\n", s.blas_threads);
   fmt::print("engines:        {}; auto tries them in this order\n", engines_text());
+  const std::string cuda_why = cuda_unavailable(0);
+  fmt::print("CUDA engine:    {}\n",
+             cuda_why.empty()
+                 ? fmt::format("runs on {} CUDA device(s) (--device cuda[:K])", cuda_device_count())
+                 : fmt::format("not available: {}", cuda_why));
   if (s.cuda_devices.empty()) {
     fmt::print("CUDA:           {}\n", s.cuda_status);
     fmt::print("compute device: CPU ({} logical cores, {})\n", s.logical_cores, s.simd_active);

@@ -30,6 +30,7 @@ struct PredictOptions {
   std::string bandwidth = "1";
   std::string kernel = "gaussian";
   std::string engine = "auto";
+  std::string device = "auto";
   std::string dtype = "f64";
   int jobs = -1;
   std::string out = "-";
@@ -57,6 +58,7 @@ void run_typed(const PredictOptions& o) {
   NadarayaWatsonOptions options;
   options.kernel = parse_kernel(o.kernel);
   options.engine = parse_engine(o.engine);
+  options.device = parse_device(o.device);
   options.bandwidth = parse_bandwidth(o.bandwidth);
   options.n_jobs = o.jobs;
   NadarayaWatson<T> model(options);
@@ -137,6 +139,7 @@ void add_predict(CLI::App& root) {
   cmd->add_option("--engine", o->engine,
                   "auto or an engine kreg info lists (fused, vectorized, reference)")
       ->capture_default_str();
+  add_device_option(cmd, o->device);
   add_dtype_option(cmd, o->dtype, "f64 or f32: precision of data and arithmetic");
   add_jobs_option(cmd, o->jobs);
   cmd->add_option("--out", o->out, "Predictions file (.csv or .npy); - for stdout")

@@ -49,6 +49,7 @@ void run_typed(const TuneCliOptions& o) {
   CvOptions options;
   options.kernel = parse_kernel(o.kernel);
   options.engine = parse_engine(o.engine);
+  options.device = parse_device(o.device);
   options.scoring = parse_scoring(o.scoring);
   options.cv = parse_cv(o.cv);
   options.cv.seed = o.seed;
@@ -144,7 +145,7 @@ void run_typed(const TuneCliOptions& o) {
                    o.files.train, test.X.rows(), o.test);
       }
       const std::vector<double> chosen = result.chosen();
-      NadarayaWatson<T> model({options.kernel, chosen, options.engine, o.jobs});
+      NadarayaWatson<T> model({options.kernel, chosen, options.engine, o.jobs, options.device});
       model.fit(train.X, train.y);
       const Matrix<T> pred = model.predict(test.X, nullptr, &cancel);
       io::write_table<T>(o.refit, pred, {train.target.empty() ? "y" : train.target});
@@ -204,6 +205,7 @@ void add_tune(CLI::App& root) {
   cmd->add_option("--engine", o->engine,
                   "auto or an engine that scores many bandwidths at once (kreg info lists them)")
       ->capture_default_str();
+  add_device_option(cmd, o->device);
   add_dtype_option(cmd, o->dtype, "f64 or f32");
   add_jobs_option(cmd, o->jobs);
   cmd->add_option("--optimize", o->optimize,

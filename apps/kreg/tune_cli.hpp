@@ -33,6 +33,7 @@ struct TuneCliOptions {
   std::string scoring = "r2";
   std::string kernel = "gaussian";
   std::string engine = "auto";
+  std::string device = "auto";
   std::string dtype = "f64";
   int jobs = -1;
   std::string out, csv, plot, journal, refit;

@@ -26,8 +26,9 @@ class PyNadarayaWatson {
  public:
   PyNadarayaWatson(In2<T> X, In2<T> Y, std::optional<In1<T>> sample_weight,
                    const std::string& kernel, std::vector<double> bandwidth,
-                   const std::string& engine, int n_jobs)
-      : model_({parse_kernel(kernel), std::move(bandwidth), parse_engine(engine), n_jobs}),
+                   const std::string& engine, int n_jobs, const std::string& device)
+      : model_({parse_kernel(kernel), std::move(bandwidth), parse_engine(engine), n_jobs,
+                parse_device(device)}),
         threads_(resolve_n_jobs(n_jobs)) {
     const MatrixView<const T> x = view_of(X), y = view_of(Y);
     const std::span<const T> w = span_of(sample_weight);
@@ -68,11 +69,12 @@ void bind_model(nb::module_& m, const char* name) {
                 "A fitted Nadaraya-Watson model (kreg::NadarayaWatson). Immutable: predict may "
                 "be called from several threads at once.")
       .def(nb::init<In2<T>, In2<T>, std::optional<In1<T>>, const std::string&, std::vector<double>,
-                    const std::string&, int>(),
+                    const std::string&, int, const std::string&>(),
            nb::arg("X").noconvert(), nb::arg("Y").noconvert(),
            nb::arg("sample_weight").noconvert().none(), nb::arg("kernel"), nb::arg("bandwidth"),
-           nb::arg("engine"), nb::arg("n_jobs"),
-           "Fit on X (n x d) and Y (n x k), both C-contiguous, with optional sample weights.")
+           nb::arg("engine"), nb::arg("n_jobs"), nb::arg("device") = "auto",
+           "Fit on X (n x d) and Y (n x k), both C-contiguous, with optional sample weights, "
+           "on `device` (auto, cpu, cuda or cuda:K).")
       .def("predict", &M::predict, nb::arg("Z").noconvert(),
            "Predictions (m x k) for the queries Z (m x d) and the number of isolated queries "
            "(no training point inside a compact kernel's support). Releases the GIL; Ctrl-C "

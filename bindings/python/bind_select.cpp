@@ -25,8 +25,10 @@ nb::dict bandwidth_cv(In2<T> X, In2<T> Y, std::optional<In1<T>> sample_weight,
                       const std::string& kernel, const std::string& cv, bool shuffle,
                       std::uint32_t seed, const std::string& scoring, int n_jobs,
                       std::vector<double> bandwidths, std::vector<double> scale,
-                      std::optional<In2<T>> X_test, std::optional<In2<T>> Y_test) {
+                      std::optional<In2<T>> X_test, std::optional<In2<T>> Y_test,
+                      const std::string& device) {
   CvOptions options;
+  options.device = parse_device(device);
   options.kernel = parse_kernel(kernel);
   options.cv = parse_cv(cv);
   options.cv.shuffle = shuffle;
@@ -86,7 +88,7 @@ void bind_typed(nb::module_& m) {
         nb::arg("sample_weight").noconvert().none(), nb::arg("kernel"), nb::arg("cv"),
         nb::arg("shuffle"), nb::arg("seed"), nb::arg("scoring"), nb::arg("n_jobs"),
         nb::arg("bandwidths"), nb::arg("scale"), nb::arg("X_test").noconvert() = nb::none(),
-        nb::arg("Y_test").noconvert() = nb::none(),
+        nb::arg("Y_test").noconvert() = nb::none(), nb::arg("device") = "auto",
         "Cross-validated scores of Nadaraya-Watson for every bandwidth h[b] (feature f uses "
         "h[b] * scale[f]; empty scale: 1), in one pass. cv is 'loo', a fold count or "
         "'holdout' (fit on X, Y and score on X_test, Y_test); k-fold splits are "

@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kreg/device.hpp"
 #include "kreg/matrix.hpp"
 
 namespace kreg {
@@ -94,6 +95,9 @@ struct NadarayaWatsonOptions {
   std::vector<double> bandwidth{1.0};  // one value, or one per feature
   Engine engine = Engine::automatic;
   int n_jobs = -1;
+  // Where to compute (kreg/device.hpp): auto, cpu, cuda or cuda:K; it
+  // narrows the engines `engine` may pick.
+  Device device = Device();
 };
 
 struct PredictReport {

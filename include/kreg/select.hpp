@@ -121,6 +121,8 @@ struct CvOptions {
   // many bandwidths at once, kreg/nw.hpp) or one by name; an engine that
   // cannot is refused when BandwidthCV is made.
   Engine engine = Engine::automatic;
+  // Where to compute (kreg/device.hpp): auto, cpu, cuda or cuda:K.
+  Device device = Device();
 };
 
 // Cross-validation of Nadaraya-Watson over bandwidths, for float or double.

@@ -64,7 +64,10 @@ def _build_model(X, Y, sample_weight, h, options: dict, n_jobs: int):
     """A fitted (immutable) C++ model: kreg._kreg.NadarayaWatson64 or 32."""
     cls = _kreg.NadarayaWatson32 if X.dtype == np.float32 else _kreg.NadarayaWatson64
     bandwidth = np.atleast_1d(np.asarray(h, dtype=np.float64)).tolist()
-    return cls(X, Y, sample_weight, options["kernel"], bandwidth, options["engine"], n_jobs)
+    return cls(
+        X, Y, sample_weight, options["kernel"], bandwidth, options["engine"], n_jobs,
+        device=options["device"],
+    )
 
 
 class _NadarayaWatsonBase(RegressorMixin, BaseEstimator):
@@ -103,6 +106,7 @@ class _NadarayaWatsonBase(RegressorMixin, BaseEstimator):
         options = {
             "kernel": _str_param(self.kernel, "kernel", name),
             "engine": _str_param(self.engine, "engine", name),
+            "device": _str_param(self.device, "device", name),
             "n_jobs": _n_jobs(self.n_jobs, name),
         }
         model = _build_model(X, Y, sample_weight, h, options, options["n_jobs"])
@@ -264,10 +268,16 @@ class NadarayaWatsonRegressor(_NadarayaWatsonBase):
         Precision of the stored data and the arithmetic. None keeps float32
         input float32 (and converts other input to float64). Predictions
         have this dtype.
-    engine : {"auto", "fused", "vectorized", "reference"}, default="auto"
+    engine : {"auto", "cuda", "fused", "vectorized", "reference"}, default="auto"
         kreg's engine: "auto" (the fastest engine that supports the call:
-        "fused" on the CPU), "fused" (tiled SIMD), "vectorized" (BLAS, the
+        "cuda" where a CUDA device can run it, else "fused"), "cuda" (the
+        CUDA engine), "fused" (tiled SIMD), "vectorized" (BLAS, the
         tutorial's formulation) or "reference" (long double loops).
+    device : {"auto", "cpu", "cuda"} or "cuda:K", default="auto"
+        Where to compute: "auto" (a CUDA device when kreg has the CUDA engine,
+        a device is present and the engine supports the call; else the CPU),
+        "cpu", "cuda" (CUDA device 0) or "cuda:K". Asking for CUDA where it
+        cannot run raises ValueError saying why. ``engine_`` says what ran.
 
     Attributes
     ----------
@@ -299,12 +309,14 @@ class NadarayaWatsonRegressor(_NadarayaWatsonBase):
         n_jobs=None,
         dtype="float64",
         engine="auto",
+        device="auto",
     ):
         self.bandwidth = bandwidth
         self.kernel = kernel
         self.n_jobs = n_jobs
         self.dtype = dtype
         self.engine = engine
+        self.device = device
 
     def fit(self, X, y, sample_weight=None):
         """Store the training set (Nadaraya-Watson is a lazy learner).
@@ -327,7 +339,8 @@ class NadarayaWatsonRegressor(_NadarayaWatsonBase):
             from ._nw_cv import NadarayaWatsonCV  # it builds on this module
 
             search = NadarayaWatsonCV(
-                kernel=self.kernel, n_jobs=self.n_jobs, dtype=self.dtype, engine=self.engine
+                kernel=self.kernel, n_jobs=self.n_jobs, dtype=self.dtype, engine=self.engine,
+                device=self.device,
             )
             result = search._search(X, Y, sample_weight, name)
             self.cv_results_ = result["cv_results"]

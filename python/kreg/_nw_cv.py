@@ -55,9 +55,12 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
     n_jobs : int, default=None
         As in :class:`NadarayaWatsonRegressor` (None: all cores).
     dtype : {"float64", "float32"} or None, default="float64"
-    engine : {"auto", "fused", "vectorized", "reference"}, default="auto"
+    engine : {"auto", "cuda", "fused", "vectorized", "reference"}, default="auto"
         The engine of the refitted model's predict; the search always uses
         an engine that scores many bandwidths in one pass.
+    device : {"auto", "cpu", "cuda"} or "cuda:K", default="auto"
+        Where the search and the refitted model compute, as in
+        :class:`NadarayaWatsonRegressor`.
 
     Attributes
     ----------
@@ -89,6 +92,7 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
         n_jobs=None,
         dtype="float64",
         engine="auto",
+        device="auto",
     ):
         self.bandwidths = bandwidths
         self.kernel = kernel
@@ -97,6 +101,7 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
         self.n_jobs = n_jobs
         self.dtype = dtype
         self.engine = engine
+        self.device = device
 
     def fit(self, X, y, sample_weight=None):
         """Score every bandwidth by cross-validation, then refit with the best.
@@ -235,6 +240,7 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
             )
         kernel = _str_param(self.kernel, "kernel", name)
         n_jobs = _n_jobs(self.n_jobs, name)
+        device = _str_param(self.device, "device", name)
         spec = self._cv_spec(X.shape[0], name)
         grid = self._grid(X, name)
         if spec is not None:
@@ -245,7 +251,7 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
                 self._check_r2_defined(X.shape[0] // int(cv), X.shape[0], int(cv), name)
             r = _kreg.bandwidth_cv(
                 X, Y, sample_weight, kernel, cv, shuffle, seed, self.scoring, n_jobs,
-                grid.tolist(), [],
+                grid.tolist(), [], device=device,
             )
             # kreg scores MSE and MAE as losses; scikit-learn's scorers negate them.
             sign = 1.0 if r["greater_is_better"] else -1.0
@@ -273,6 +279,7 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
                     kernel, "holdout", False, 0, self.scoring, n_jobs, grid.tolist(), [],
                     np.ascontiguousarray(X[test]),
                     np.ascontiguousarray(Y[test]),
+                    device=device,
                 )
                 sign = 1.0 if r["greater_is_better"] else -1.0
                 columns.append(sign * np.asarray(r["split_scores"])[:, 0])

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kreg/device.hpp"
 #include "kreg/interrupt.hpp"
 #include "kreg/matrix.hpp"
 #include "kreg/nw.hpp"
@@ -55,6 +56,7 @@ struct Request {
   index_t bandwidths = 1;
   Exclusion exclusion = Exclusion::none;
   index_t n = 0, d = 0, k = 0;  // training points, features, outputs
+  int device_index = 0;         // which device of the backend's kind (cuda:K)
 };
 
 // The training set, prepared by the front: centred, scaled, targets and
@@ -66,7 +68,8 @@ struct TrainingSet {
   Matrix<T> Y;             // n x k
   std::vector<T> weights;  // n sample weights, or empty for all ones
   Kernel kernel = Kernel::gaussian;
-  double inv_h2 = 1.0;  // predict's 1 / h^2 (predict_grid takes its own)
+  double inv_h2 = 1.0;   // predict's 1 / h^2 (predict_grid takes its own)
+  int device_index = 0;  // which device of the backend's kind (cuda:K)
 };
 
 // A training set as one backend keeps it (packed, device-resident, ...).
@@ -169,7 +172,9 @@ std::vector<const Backend*> backends();
 // The backend for `request`: with Engine::automatic the first that supports
 // it; otherwise the one of that name. Throws ArgumentError when none does,
 // or the named one does not (saying why and what to use instead).
-const Backend& choose(const Request& request, Engine engine);
+// `device` narrows the candidates to the backends on that device (cpu: the
+// CPU engines; cuda: the CUDA engine, on device `device.index()`).
+const Backend& choose(const Request& request, Engine engine, Device device = {});
 
 // Adds `backend` (not owned; it must outlive its registration) at the front
 // of the preference order or at the back; ScopedBackend undoes it. For

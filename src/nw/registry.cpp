@@ -6,6 +6,9 @@
 
 #include "kreg/error.hpp"
 #include "nw/backend.hpp"
+#if KREG_HAVE_CUDA
+#include "cuda/backend.hpp"
+#endif
 
 namespace kreg::nw {
 
@@ -22,6 +25,11 @@ Registry& registry() {
   static Registry* const r = [] {
     auto* reg = new Registry;
     reg->list = cpu_backends();
+#if KREG_HAVE_CUDA
+    // First: auto takes it when a device is present (its supports() says no
+    // otherwise, and auto goes on to the CPU's).
+    reg->list.insert(reg->list.begin(), cuda_backend());
+#endif
     return reg;
   }();
   return *r;
@@ -67,21 +75,47 @@ void unregister_backend(const Backend* backend) {
   r.list.erase(std::remove(r.list.begin(), r.list.end(), backend), r.list.end());
 }
 
-const Backend& choose(const Request& request, Engine engine) {
-  const std::vector<const Backend*> list = backends();
+const Backend& choose(const Request& request, Engine engine, Device device) {
+  std::vector<const Backend*> list = backends();
+  Request req = request;
+  if (!device.is_auto()) {
+    const std::string_view kind = device.kind() == Device::Kind::cpu ? "cpu" : "cuda";
+    req.device_index = device.index();
+    std::erase_if(list, [&](const Backend* b) { return b->device() != kind; });
+    if (list.empty()) {
+      throw ArgumentError(fmt::format(
+          "device '{}' cannot run here: {}; choose device 'cpu' (--device cpu) or 'auto'",
+          to_string(device), cuda_unavailable(device.index())));
+    }
+    if (!engine.is_auto() && std::none_of(list.begin(), list.end(), [&](const Backend* b) {
+          return b->name() == engine.name();
+        })) {
+      throw ArgumentError(fmt::format("engine '{}' does not run on device '{}'; choose {}",
+                                      engine.name(), to_string(device), names(list)));
+    }
+  }
   if (engine.is_auto()) {
+    std::string first_why;
     for (const Backend* b : list) {
-      if (b->supports(request)) return *b;
+      std::string why;
+      if (b->supports(req, &why)) return *b;
+      if (first_why.empty()) first_why = why;
+    }
+    if (device.kind() == Device::Kind::cuda) {
+      throw ArgumentError(fmt::format(
+          "device '{}' cannot {} here: {}; choose device 'cpu' (--device cpu) or 'auto'",
+          to_string(device), operation_name(req), first_why));
     }
     throw ArgumentError(fmt::format("no engine of this kreg build can {} with the {} kernel",
-                                    operation_name(request), to_string(request.kernel)));
+                                    operation_name(req), to_string(req.kernel)));
   }
   for (const Backend* b : list) {
     if (b->name() != engine.name()) continue;
     std::string why;
-    if (b->supports(request, &why)) return *b;
-    throw ArgumentError(fmt::format("engine '{}' cannot {} here: {}; use engine 'auto'",
-                                    engine.name(), operation_name(request), why));
+    if (b->supports(req, &why)) return *b;
+    throw ArgumentError(fmt::format("engine '{}' cannot {} here: {}; use engine 'auto'{}",
+                                    engine.name(), operation_name(req), why,
+                                    b->device() == "cpu" ? "" : " or device 'cpu' (--device cpu)"));
   }
   throw ArgumentError(fmt::format("unknown engine '{}'; choose {}", engine.name(), names(list)));
 }

@@ -537,9 +537,10 @@ TEST(NwApiNames, UnknownNames) {
                               "'; choose gaussian, epanechnikov, tricube or uniform");
   }
   for (const char* bad : {"", "automatic", "Fused", "blas", "reference2"}) {
-    expect_argument_error(
-        [&] { kreg::parse_engine(bad); },
-        std::string("unknown engine '") + bad + "'; choose auto, fused, vectorized or reference");
+    expect_argument_error([&] { kreg::parse_engine(bad); },
+                          std::string("unknown engine '") + bad + "'; choose auto, " +
+                              (kreg::cuda_built() ? "cuda, " : "") +
+                              "fused, vectorized or reference");
   }
 }
 

@@ -1,0 +1,71 @@
+// cuda/kernels.hpp - the CUDA engine's kernels as the host code launches
+// them (src/cuda/kernels.cu). Plain C++ with the CUDA runtime's types, so
+// that g++ compiles the backend (src/cuda/backend.cpp) and only the kernels
+// go through nvcc.
+//
+// A predict is two launches per group of up to kGroup outputs:
+//   partials: a grid of (query blocks of kThreads) x (splits of the training
+//     set); each thread sums one query over one split, tile by tile (kTile
+//     points, their features staged through shared memory kFeat at a time),
+//     with the online shift, into a State (cuda/tile_math.hpp);
+//   combine: one thread a query merges its splits' states in split order
+//     (flash-decoding) and writes the predictions.
+// Splitting the training set lets a few thousand queries fill every SM.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "cuda/tile_math.hpp"
+
+namespace kreg::cuda {
+
+inline constexpr int kThreads = 128;  // queries per block
+inline constexpr int kTile = 32;      // training points per tile (a thread's registers)
+inline constexpr int kFeat = 32;      // features per shared-memory stage
+inline constexpr int kSmallD = 8;     // up to this many features: the query stays in registers
+inline constexpr int kGroup = 4;      // outputs per pass (k > 1); k = 1 has its own pass
+
+// The training set on the device: n x d points, n x k targets (row-major,
+// contiguous) and n sample weights (null: all ones); points of zero weight
+// were dropped before upload.
+template <class T>
+struct DeviceTraining {
+  const T* X = nullptr;
+  const T* Y = nullptr;
+  const T* w = nullptr;
+  std::int64_t n = 0, d = 0, k = 0;
+};
+
+// One pass: queries Z (m x d, contiguous), outputs [c0, c0 + kc) of one
+// bandwidth, exclude (m packed indices, -1 none; or null), the training set
+// cut into `splits` parts of `chunk` points. `partials` holds splits * m
+// states of kc == 1 ? 1 : kGroup outputs (partial_bytes).
+template <class T>
+struct Pass {
+  DeviceTraining<T> train;
+  const T* Z = nullptr;
+  std::int64_t m = 0;
+  KernelKind kernel = KernelKind::gaussian;
+  Bandwidth<T> bandwidth{};
+  const std::int64_t* exclude = nullptr;
+  int c0 = 0, kc = 1;
+  int splits = 1;
+  std::int64_t chunk = 0;
+  void* partials = nullptr;
+};
+
+// Bytes of partials a pass needs.
+template <class T>
+std::size_t partial_bytes(std::int64_t m, int splits, int kc);
+
+// Launches the partial sums, then the combine, which writes prediction
+// (q, c) of output c0 + c to out[q * ldo + col0 + c * col_stride] and, when
+// `isolated` is not null, adds the isolated queries to *isolated. Returns
+// the launch's error (cudaSuccess when both were queued).
+template <class T>
+cudaError_t launch_pass(const Pass<T>& pass, T* out, std::int64_t ldo, std::int64_t col0,
+                        std::int64_t col_stride, unsigned long long* isolated, cudaStream_t stream);
+
+}  // namespace kreg::cuda
