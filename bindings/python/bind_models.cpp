@@ -84,9 +84,8 @@ OutN<double> linear_decision(In2<double> coef, std::vector<double> intercept,
   const MatrixView<const T> x = view_of(X);
   const double work = static_cast<double>(x.rows()) * static_cast<double>(x.cols()) *
                       static_cast<double>(model.n_classes());
-  Matrix<double> scores = run_interruptible(work, [&](const CancelToken*) {
-    return model.decision_function(x, n_jobs);
-  });
+  Matrix<double> scores = run_interruptible(
+      work, [&](const CancelToken*) { return model.decision_function(x, n_jobs); });
   return to_numpy(std::move(scores));
 }
 
@@ -124,8 +123,8 @@ void bind_typed(nb::module_& m) {
         "Multinomial logistic regression (L-BFGS, L2, standardised features). Returns a dict: "
         "coef (classes x d), intercept, classes, n_iter, converged, objective, grad_max, stop. "
         "verbose_name: when not empty, one line per iteration on stderr.");
-  m.def("linear_decision", &linear_decision<T>, nb::arg("coef").noconvert(),
-        nb::arg("intercept"), nb::arg("classes"), nb::arg("X").noconvert(), nb::arg("n_jobs"),
+  m.def("linear_decision", &linear_decision<T>, nb::arg("coef").noconvert(), nb::arg("intercept"),
+        nb::arg("classes"), nb::arg("X").noconvert(), nb::arg("n_jobs"),
         "Scores W x + b (m x classes) of the rows of X.");
 }
 

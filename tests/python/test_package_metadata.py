@@ -78,3 +78,20 @@ def test_launcher_says_what_is_missing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(launcher, "binary", lambda: tmp_path / "bin" / "kreg")
     assert launcher.main(["--version"]) == 1
+
+
+def test_man_page_is_the_help(kreg_bin):
+    """kreg.1 is written from --help at build time (scripts/kreg-manpage), so
+    every command and option the tool has is in it."""
+    if shutil.which("help2man") is None:
+        pytest.skip("help2man is not installed (scripts/bootstrap installs it): no man page")
+    page = pathlib.Path(kreg_bin).parent / "kreg.1"
+    assert page.is_file(), f"the build wrote no man page at {page}"
+    text = page.read_text()
+    assert f"kreg {cmake_project_version()}" in text
+    commands = subprocess.run([kreg_bin, "--help"], capture_output=True, text=True).stdout
+    listed = commands.split("Subcommands:")[1].split("\n\n")[0].split("\n")
+    for line in filter(str.strip, listed):
+        name = line.split()[0]
+        assert f'.SS "kreg {name}"' in text, f"kreg {name} is missing from the man page"
+    assert "\\-\\-allow\\-nonfinite" in text or "--allow-nonfinite" in text
