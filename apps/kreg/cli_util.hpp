@@ -256,3 +256,20 @@ inline CLI::Validator table_output(bool allow_stdout) {
 }
 
 }  // namespace kreg::cli
+
+#include <memory>
+
+#include "tool/progress.hpp"
+
+namespace kreg::cli {
+
+// The progress line of a long loop over `total` items of `unit` ("images",
+// "folds", "iterations"): on stderr, only when it is a terminal and the user
+// did not pass --quiet (so logs and pipes get no '\r' lines); nullptr when off.
+inline std::unique_ptr<ProgressBar> progress_line(std::string unit, std::int64_t total,
+                                                  bool quiet) {
+  if (quiet || total <= 0 || !stderr_is_terminal()) return nullptr;
+  return std::make_unique<ProgressBar>(std::move(unit), total, ProgressOptions{});
+}
+
+}  // namespace kreg::cli

@@ -48,6 +48,7 @@ struct CvCliOptions {
   bool stratified = false;
   std::uint32_t seed = 0;
   bool shuffle = false;  // scikit-learn's cv=K: consecutive folds unless --shuffle
+  bool quiet = false;
   int jobs = -1;
   std::string scoring;
   // logreg
@@ -200,10 +201,13 @@ void run(const CvCliOptions& o) {
 
   CancelToken cancel;
   ScopedSigint sigint(cancel);
+  const auto bar = progress_line("folds", static_cast<std::int64_t>(splits.size()), o.quiet);
+  if (bar) mo.progress = [&bar](index_t done, index_t) { bar->update(done); };
   // Pixels stay bytes (the model reads them directly), tables are double.
   const ModelCvResult cv = pixels.empty()
                                ? cross_validate_model<double>(X, y, splits, mo, &cancel)
                                : cross_validate_model<std::uint8_t>(pixels, y, splits, mo, &cancel);
+  if (bar) bar->finish();
   const std::vector<FoldScore>& results = cv.folds;
   const double mean = cv.mean, std_dev = cv.std, cv_s = cv.seconds;
 
@@ -295,6 +299,7 @@ void add_cv(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--bandwidth", o->bandwidth, "nw: the bandwidth")->capture_default_str();
   add_kernel_option(cmd, o->kernel, "nw: ");
+  cmd->add_flag("--quiet", o->quiet, "No progress line on stderr");
   cmd->add_option("--out", o->out, "Write the per-fold and mean scores as JSON");
   cmd->callback([o] {
     check_distinct_paths({{"--out", o->out}},

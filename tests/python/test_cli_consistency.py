@@ -138,3 +138,71 @@ def test_one_split_table_has_no_std_column(kreg, files, tmp_path):
     proc = kreg("tune", "--train", files / "train.csv", "--target", "y", "--cv", 3,
                 "--bandwidths", "0.5,1", "--quiet")
     assert proc.stdout.splitlines()[0].split() == ["bandwidth", "mean", "R^2", "std", "rank"]
+
+
+# ---- progress and --quiet on every long command ------------------------------------
+def on_a_terminal(argv):
+    """Runs argv with stderr on a pseudo-terminal (progress lines show only on
+    one); returns (exit code, what reached the terminal)."""
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(a) for a in argv], stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: the child closed its end
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    return proc.wait(), b"".join(chunks).decode(errors="replace")
+
+
+def write_idx(path, array):
+    import struct
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    path.write_bytes(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+
+
+@pytest.fixture(scope="module")
+def image_dir(tmp_path_factory):
+    """A tiny MNIST-style directory: 60 training and 20 test images of 6 x 6."""
+    rng = np.random.default_rng(3)
+    d = tmp_path_factory.mktemp("images")
+    for prefix, n in (("train", 60), ("t10k", 20)):
+        labels = np.arange(n, dtype=np.uint8) % 3
+        images = rng.integers(0, 60, size=(n, 6, 6), dtype=np.uint8)
+        images[:, :, 0] += (labels * 60)[:, None].astype(np.uint8)
+        write_idx(d / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(d / f"{prefix}-labels-idx1-ubyte", labels)
+    return d
+
+
+def long_commands(kreg_bin, files, image_dir, tmp_path):
+    return {
+        "cv": ([kreg_bin, "cv", "--model", "nw", "--train", files / "train.csv", "--target", "y",
+                "--folds", 4], "folds  4/4  100%"),
+        "augment": ([kreg_bin, "augment", "--images", image_dir / "train-images-idx3-ubyte",
+                     "--copies", 2, "--out", tmp_path / "aug.idx"], "images  60/60  100%"),
+        "infer": ([kreg_bin, "infer", "--data", image_dir, "--max-iter", 5, "--tol", 0,
+                   "--mode", "batched"], "iterations  5/5  100%"),
+    }
+
+
+@pytest.mark.parametrize("command", ["cv", "augment", "infer"])
+def test_progress_on_a_terminal_and_quiet(kreg_bin, files, image_dir, tmp_path, command):
+    argv, final = long_commands(kreg_bin, files, image_dir, tmp_path)[command]
+    code, shown = on_a_terminal(argv)
+    assert code == 0, shown
+    assert final in shown, shown  # the last progress line names its unit
+    code, shown = on_a_terminal([*argv, "--quiet"])
+    assert code == 0, shown
+    assert final not in shown and "ETA" not in shown  # (a terminal shows \n as \r\n)
+    # Not a terminal (a log, a pipe): no progress line, with or without --quiet.
+    proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True)
+    assert proc.returncode == 0 and final not in proc.stderr and "\r" not in proc.stderr
