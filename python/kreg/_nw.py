@@ -283,7 +283,9 @@ class NadarayaWatsonRegressor(_NadarayaWatsonBase):
         ``best_score_`` and ``best_index_``.
     kernel : {"gaussian", "epanechnikov", "tricube", "uniform"}, default="gaussian"
         Compact kernels give a query with no training point inside the
-        bandwidth the mean target of its nearest training point(s).
+        bandwidth the mean target of its nearest training point(s); predict
+        then warns with :class:`kreg.IsolatedQueriesWarning` (a UserWarning
+        whose ``count`` says how many, as ``kreg predict``'s note does).
     n_jobs : int, default=None
         Threads: None or -1 all cores (as scikit-learn's OpenMP-based
         estimators; kreg's results do not depend on the thread count), -2 all
