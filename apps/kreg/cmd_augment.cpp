@@ -37,6 +37,7 @@ struct AugmentCliOptions {
   double max_rotate = 15;
   double scale_range = 0.1;
   double noise_std = 8;
+  bool quiet = false;
 };
 
 void run(const AugmentCliOptions& o) {
@@ -91,7 +92,10 @@ void run(const AugmentCliOptions& o) {
   const CancelToken& cancel = cancel_token();
   options.cancel = &cancel;
   clock.restart();
+  const auto bar = progress_line("images", n, o.quiet);
+  if (bar) options.progress = [&bar](index_t done, index_t) { bar->update(done); };
   const Matrix<std::uint8_t> augmented = augment_images(images, height, width, options);
+  if (bar) bar->finish();
   const double aug_s = clock.seconds();
 
   // Everything is computed before the first file is written. Each file is
@@ -115,6 +119,7 @@ void run(const AugmentCliOptions& o) {
   }
   const double write_s = clock.seconds();
 
+  if (o.quiet) return;
   const double produced = static_cast<double>(augmented.rows());
   fmt::print(stderr,
              "kreg augment: {} images of {} x {} -> {} images ({} copies; ops {}), {} threads\n", n,
@@ -153,6 +158,7 @@ void add_augment(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--noise-std", o->noise_std, "noise: Gaussian standard deviation (0-255 units)")
       ->capture_default_str();
+  cmd->add_flag("--quiet", o->quiet, "No progress or timing on stderr");
   cmd->callback([o] {
     check_distinct_paths(
         {{"--out", o->out}, {"--labels-out", o->labels_out}, {"--preview", o->preview}},

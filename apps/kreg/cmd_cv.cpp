@@ -47,7 +47,8 @@ struct CvCliOptions {
   index_t folds = 5;
   bool stratified = false;
   std::uint32_t seed = 0;
-  bool no_shuffle = false;
+  bool shuffle = false;  // scikit-learn's cv=K: consecutive folds unless --shuffle
+  bool quiet = false;
   int jobs = -1;
   std::string scoring;
   // logreg
@@ -176,7 +177,7 @@ void run(const CvCliOptions& o) {
   mo.model = logreg ? CvModel::logreg : CvModel::nw;
   mo.folds = o.folds;
   mo.stratified = o.stratified;
-  mo.shuffle = !o.no_shuffle;
+  mo.shuffle = o.shuffle;
   mo.seed = o.seed;
   mo.n_jobs = o.jobs;
   mo.scoring = scoring;
@@ -192,25 +193,28 @@ void run(const CvCliOptions& o) {
   const index_t undefined = !logreg && scoring == Scoring::r2 ? undefined_r2_folds(splits) : 0;
   if (undefined > 0) {
     fmt::print(stderr,
-               "warning: --folds {} of {} rows leaves {} fold(s) of a single row; R^2 of fewer "
-               "than 2 rows is undefined, so those folds score nan (as scikit-learn's), and so "
-               "does the mean. Use at most {} folds, or --scoring mse or mae\n",
-               o.folds, n, undefined, n / 2);
+               "warning: --folds {} of {} rows leaves {} of a single row; R^2 of fewer "
+               "than 2 rows is undefined, so such folds score nan (as scikit-learn's), and so "
+               "does the mean. Use at most {}, or --scoring mse or mae\n",
+               o.folds, n, count_of(undefined, "fold"), count_of(n / 2, "fold"));
   }
 
   CancelToken cancel;
   ScopedSigint sigint(cancel);
+  const auto bar = progress_line("folds", static_cast<std::int64_t>(splits.size()), o.quiet);
+  if (bar) mo.progress = [&bar](index_t done, index_t) { bar->update(done); };
   // Pixels stay bytes (the model reads them directly), tables are double.
   const ModelCvResult cv = pixels.empty()
                                ? cross_validate_model<double>(X, y, splits, mo, &cancel)
                                : cross_validate_model<std::uint8_t>(pixels, y, splits, mo, &cancel);
+  if (bar) bar->finish();
   const std::vector<FoldScore>& results = cv.folds;
   const double mean = cv.mean, std_dev = cv.std, cv_s = cv.seconds;
 
   const int threads = resolve_n_jobs(o.jobs);
   fmt::print("kreg cv: {} on {} rows of '{}', {}{}-fold ({}), {} threads\n", o.model, n, source,
              o.stratified ? "stratified " : "", o.folds,
-             o.no_shuffle ? "not shuffled" : fmt::format("shuffled, seed {}", o.seed), threads);
+             o.shuffle ? fmt::format("shuffled, seed {}", o.seed) : "not shuffled", threads);
   fmt::print("{:<6} {:>8} {:>8} {:>10} {:>10} {:>12}\n", "fold", "train", "test", "fit s",
              "score s", scoring_name);
   bool all_converged = true;
@@ -243,10 +247,8 @@ void run(const CvCliOptions& o) {
       }
       folds.push_back(f);
     }
-    json params = {{"folds", o.folds},
-                   {"stratified", o.stratified},
-                   {"shuffle", !o.no_shuffle},
-                   {"seed", o.seed}};
+    json params = {
+        {"folds", o.folds}, {"stratified", o.stratified}, {"shuffle", o.shuffle}, {"seed", o.seed}};
     if (logreg) {
       params.update({{"C", o.C}, {"max_iter", o.max_iter}, {"tol", o.tol}});
     } else {
@@ -285,7 +287,9 @@ void add_cv(CLI::App& root) {
   cmd->add_flag("--stratified", o->stratified,
                 "Keep class proportions in every fold (StratifiedKFold; logreg)");
   cmd->add_option("--seed", o->seed, "Seed of the fold shuffle")->capture_default_str();
-  cmd->add_flag("--no-shuffle", o->no_shuffle, "Consecutive folds (scikit-learn's cv=K)");
+  cmd->add_flag("--shuffle,!--no-shuffle", o->shuffle,
+                "Shuffle the rows before cutting folds (KFold(shuffle=True, random_state=--seed)); "
+                "without it the folds are consecutive, as scikit-learn's cv=K");
   add_jobs_option(cmd, o->jobs);
   cmd->add_option("--scoring", o->scoring, "logreg: accuracy; nw: r2 (default), mse or mae");
   cmd->add_option("--C", o->C, "logreg: inverse L2 strength")->capture_default_str();
@@ -295,6 +299,7 @@ void add_cv(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--bandwidth", o->bandwidth, "nw: the bandwidth")->capture_default_str();
   add_kernel_option(cmd, o->kernel, "nw: ");
+  cmd->add_flag("--quiet", o->quiet, "No progress line on stderr");
   cmd->add_option("--out", o->out, "Write the per-fold and mean scores as JSON");
   cmd->callback([o] {
     check_distinct_paths({{"--out", o->out}},

@@ -99,7 +99,8 @@ void run(const DescribeOptions& o) {
     fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
     return;
   }
-  fmt::print("{}: {} rows x {} columns\n", o.path, table.data.rows(), table.data.cols());
+  fmt::print("{}: {} x {}\n", o.path, count_of(table.data.rows(), "row"),
+             count_of(table.data.cols(), "column"));
   fmt::print("{:>12} {:>12} {:>12} {:>12} {:>12}\n", "column", "min", "mean", "std", "max");
   const index_t shown = std::min<index_t>(table.data.cols(), o.max_columns);
   for (index_t j = 0; j < shown; ++j) {

@@ -16,6 +16,7 @@
 // Every mode gives the same labels (checked): each row's arithmetic is the same.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -54,6 +55,7 @@ struct InferOptions {
   std::string device = "auto";
   int repeat = 1;
   std::string out;
+  bool quiet = false;
 };
 
 struct ModeResult {
@@ -128,9 +130,17 @@ void run(const InferOptions& o) {
   lo.tol = o.tol;
   lo.n_jobs = o.jobs;
   lo.cancel = &cancel;
+  // The fit's L-BFGS iterations (at most --max-iter; it usually stops sooner).
+  const auto bar = progress_line("iterations", o.max_iter, o.quiet);
+  if (bar) {
+    lo.progress = [&bar, &o](int iteration, double) {
+      bar->update(std::min(iteration, o.max_iter));
+    };
+  }
   LogisticRegression model(lo);
   clock.restart();
   model.fit<std::uint8_t>(train.images, train.labels);
+  if (bar) bar->finish();
   const double fit_s = clock.seconds();
   const FitReport& report = model.fit_report();
   if (!report.converged) {
@@ -296,6 +306,7 @@ void add_infer(CLI::App& root) {
   cmd->add_option("--repeat", o->repeat, "Time each mode this many times; report the fastest")
       ->capture_default_str();
   cmd->add_option("--out", o->out, "Write the figures as JSON");
+  cmd->add_flag("--quiet", o->quiet, "No progress line on stderr");
   cmd->callback([o, train_rows, test_rows] {
     o->train_rows_given = train_rows->count() > 0;
     o->test_rows_given = test_rows->count() > 0;

@@ -108,9 +108,10 @@ void run_typed(const PredictOptions& o) {
              read_s, predict_s, predict_s > 0 ? pairs / predict_s : 0.0, write_s);
   if (report.isolated > 0) {
     fmt::print(stderr,
-               "note: {} of {} queries had no training point within the bandwidth; they got "
-               "the y of their nearest training point(s). A larger --bandwidth avoids this.\n",
-               report.isolated, query.X.rows());
+               "note: {} of {} queries had no training point within the bandwidth; {} the y of "
+               "{} nearest training point(s). A larger --bandwidth avoids this.\n",
+               report.isolated, query.X.rows(), report.isolated == 1 ? "it got" : "they got",
+               report.isolated == 1 ? "its" : "their");
   }
   if (query.y.cols() == 1 && pred.cols() == 1) {
     const std::span<const T> t(query.y.data(), static_cast<std::size_t>(query.y.rows()));
@@ -142,8 +143,9 @@ void add_predict(CLI::App& root) {
   add_device_option(cmd, o->device);
   add_dtype_option(cmd, o->dtype, "f64 or f32: precision of data and arithmetic");
   add_jobs_option(cmd, o->jobs);
-  cmd->add_option("--out", o->out, "Predictions file (.csv or .npy); - for stdout")
-      ->capture_default_str();
+  cmd->add_option("--out", o->out, "Predictions file (.csv, .tsv or .npy); - for stdout")
+      ->capture_default_str()
+      ->check(table_output(true));
   cmd->callback([o] {
     check_distinct_paths({{"--out", o->out}}, {{"--train", o->files.train},
                                                {"--train-y", o->files.train_y},

@@ -2,9 +2,11 @@
 // using scikit-learn's metric definitions.
 #include <fmt/format.h>
 
+#include <cmath>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <sstream>
 
 #include "cli_util.hpp"
@@ -38,14 +40,26 @@ std::vector<double> column_of(const std::string& path, const std::string& spec,
   } else if (table.data.cols() != 1) {
     const auto it = std::find(table.columns.begin(), table.columns.end(), "y");
     if (it == table.columns.end()) {
-      throw ArgumentError(
-          fmt::format("'{}' has {} columns; choose one with {}", path, table.data.cols(), option));
+      throw ArgumentError(fmt::format("'{}' has {}; choose one with {}", path,
+                                      count_of(table.data.cols(), "column"), option));
     }
     j = it - table.columns.begin();
   }
   std::vector<double> out(static_cast<std::size_t>(table.data.rows()));
   for (index_t i = 0; i < table.data.rows(); ++i) out[i] = table.data(i, j);
   return out;
+}
+
+// Accuracy compares class labels: a value that is not a whole number means a
+// continuous target, which scikit-learn's accuracy_score refuses too.
+void check_labels(std::span<const double> values, const std::string& path) {
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (values[i] == std::floor(values[i])) continue;
+    throw ArgumentError(fmt::format(
+        "--metric accuracy compares class labels, but '{}' row {} holds {}, which is not a "
+        "whole number: a continuous target. Score it with r2, mse or mae",
+        path, i + 1, values[i]));
+  }
 }
 
 void run(const ScoreOptions& o) {
@@ -55,7 +69,8 @@ void run(const ScoreOptions& o) {
   const auto y_true = column_of(o.truth, o.target, "--target");
   const auto y_pred = column_of(o.pred, o.pred_column, "--pred-column");
   if (y_true.size() != y_pred.size()) {
-    throw ArgumentError(fmt::format("'{}' has {} rows but '{}' has {}", o.truth, y_true.size(),
+    throw ArgumentError(fmt::format("'{}' has {} but '{}' has {}", o.truth,
+                                    count_of(static_cast<std::int64_t>(y_true.size()), "row"),
                                     o.pred, y_pred.size()));
   }
   const std::span<const double> t(y_true), p(y_pred);
@@ -68,7 +83,11 @@ void run(const ScoreOptions& o) {
     }
     if (m == "mse") out[m] = mean_squared_error(t, p);
     if (m == "mae") out[m] = mean_absolute_error(t, p);
-    if (m == "accuracy") out[m] = accuracy_score(t, p);
+    if (m == "accuracy") {
+      check_labels(t, o.truth);
+      check_labels(p, o.pred);
+      out[m] = accuracy_score(t, p);
+    }
   }
   reading.reset();
   throw_if_cancelled(&cancel_token());

@@ -53,7 +53,7 @@ void run_typed(const TuneCliOptions& o) {
   options.scoring = parse_scoring(o.scoring);
   options.cv = parse_cv(o.cv);
   options.cv.seed = o.seed;
-  options.cv.shuffle = !o.no_shuffle;
+  options.cv.shuffle = o.shuffle;
   options.n_jobs = o.jobs;
   resolve_n_jobs(o.jobs);
   TuneOptions tune;
@@ -199,7 +199,9 @@ void add_tune(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the k-fold shuffle and of the optimiser's starts")
       ->capture_default_str();
-  cmd->add_flag("--no-shuffle", o->no_shuffle, "k-fold without shuffling (scikit-learn's cv=K)");
+  cmd->add_flag("--shuffle,!--no-shuffle", o->shuffle,
+                "Shuffle the k-fold rows (KFold(K, shuffle=True, random_state=--seed)); without "
+                "it the folds are consecutive, as scikit-learn's cv=K");
   cmd->add_option("--scoring", o->scoring, "r2, mse or mae")->capture_default_str();
   add_kernel_option(cmd, o->kernel);
   cmd->add_option("--engine", o->engine,
@@ -222,7 +224,8 @@ void add_tune(CLI::App& root) {
   cmd->add_option("--journal", o->journal, "Journal of finished work (default: OUT.journal)");
   cmd->add_flag("--resume", o->resume, "Continue an interrupted run from its journal");
   cmd->add_option("--refit", o->refit,
-                  "Fit on --train with the chosen bandwidth and write --test's predictions here");
+                  "Fit on --train with the chosen bandwidth and write --test's predictions here")
+      ->check(table_output(false));
   cmd->add_flag("--quiet", o->quiet, "No progress or timing on stderr");
   cmd->callback([o] {
     TuneCliOptions opts = *o;

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <new>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -89,6 +90,66 @@ int check_stdout(int code) {
   return code == 0 ? kExitRuntime : code;
 }
 
+// The readers' NaN/Inf refusal ends with the library's remedy
+// (NonFinite::allow); a CLI user gets the option instead: `--allow-nonfinite`
+// where the command has it (describe reads and counts them), else how to find
+// them, since a model cannot learn from NaN.
+std::string cli_message(CLI::App& app, std::string message) {
+  constexpr std::string_view rejected = "kreg rejects NaN/Inf by default";
+  const auto at = message.find(rejected);
+  if (at == std::string::npos) return message;
+  message.resize(at + rejected.size());
+  const auto chosen = app.get_subcommands();
+  if (!chosen.empty() && chosen.front()->get_option_no_throw("--allow-nonfinite") != nullptr) {
+    return message + "; --allow-nonfinite reads them (and counts them)";
+  }
+  return message +
+         "; clean the data (drop or impute those cells: a model cannot learn from NaN), and "
+         "find them with `kreg describe --allow-nonfinite FILE`";
+}
+
+// Every input option checked with CLI::ExistingFile: "-" reads standard
+// input, and a file that is missing or a directory is a runtime error (exit
+// 1, as for any unreadable input) in kreg's words with the option's name,
+// not CLI11's usage error (exit 2). Still checked before the command starts.
+void check_inputs_as_kreg(CLI::App& app) {
+  for (CLI::App* command : app.get_subcommands({})) {
+    for (CLI::Option* option : command->get_options()) {
+      CLI::Validator* check = nullptr;
+      for (int i = 0; check == nullptr; ++i) {
+        CLI::Validator* v = nullptr;
+        try {
+          v = option->get_validator(i);
+        } catch (const CLI::OptionNotFound&) {
+          break;  // no more validators
+        }
+        if (v->get_description() == "FILE") check = v;  // CLI::ExistingFile
+      }
+      if (check == nullptr) continue;
+      check->non_modifying(false);  // it turns "-" into /dev/stdin
+      check->operation([name = option->get_name()](std::string& path) -> std::string {
+        if (path == "-") {
+          path = "/dev/stdin";  // read as a stream, like any pipe
+          return {};
+        }
+        std::error_code ec;
+        const auto status = std::filesystem::status(path, ec);
+        if (status.type() == std::filesystem::file_type::not_found) {
+          throw kreg::InputError(fmt::format(
+              "{}: cannot open '{}': No such file or directory (check the path; relative paths "
+              "start at the current directory; - reads standard input)",
+              name, path));
+        }
+        if (status.type() == std::filesystem::file_type::directory) {
+          throw kreg::InputError(
+              fmt::format("{}: cannot read '{}': it is a directory, not a file", name, path));
+        }
+        return {};
+      });
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -114,6 +175,7 @@ int main(int argc, char** argv) {
       jobs->transform(kreg::cli::jobs_validator());
     }
   }
+  check_inputs_as_kreg(app);
 
   if (unknown_command(app, argc, argv)) return kExitUsage;
   // SIGINT and SIGTERM request the run's token in every phase of every
@@ -161,7 +223,7 @@ int main(int argc, char** argv) {
     }
     return kExitRuntime;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "kreg: error: {}\n", e.what());
+    fmt::print(stderr, "kreg: error: {}\n", cli_message(app, e.what()));
     return kExitRuntime;
   }
 }

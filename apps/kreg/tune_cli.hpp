@@ -29,7 +29,7 @@ struct TuneCliOptions {
   std::string bandwidths = "auto";
   std::string cv = "5";
   std::uint32_t seed = 0;
-  bool no_shuffle = false;
+  bool shuffle = false;  // scikit-learn's cv=K: consecutive folds unless --shuffle
   std::string scoring = "r2";
   std::string kernel = "gaussian";
   std::string engine = "auto";

@@ -196,12 +196,25 @@ void print_tune_summary(const TuneReport& r, const CancelToken& cancel, double t
   const auto& optimum = r.result.optimum;
   const auto best = static_cast<std::size_t>(scores.best);
   const std::string name = score_name(r.cv.scoring);
-  fmt::print("{:>14}  {:>12}  {:>10}  {:>4}\n", "bandwidth", fmt::format("mean {}", name), "std",
-             "rank");
+  // One split (holdout, leave-one-out scored as one): its score, no mean or
+  // spread to show (the JSON keeps std_test_score = 0, as scikit-learn's).
+  const bool one_split = r.n_splits == 1;
+  if (one_split) {
+    fmt::print("{:>14}  {:>12}  {:>4}\n", "bandwidth", name, "rank");
+  } else {
+    fmt::print("{:>14}  {:>12}  {:>10}  {:>4}\n", "bandwidth", fmt::format("mean {}", name), "std",
+               "rank");
+  }
   for (std::size_t b = 0; b < scores.h.size(); ++b) {
     if (b % 4096 == 0) throw_if_cancelled(&cancel);
-    fmt::print("{:>14.6g}  {:>12.6f}  {:>10.6f}  {:>4}{}\n", scores.h[b], scores.mean[b],
-               scores.std[b], scores.rank[b], b == best ? "  <- best" : "");
+    const char* mark = b == best ? "  <- best" : "";
+    if (one_split) {
+      fmt::print("{:>14.6g}  {:>12.6f}  {:>4}{}\n", scores.h[b], scores.mean[b], scores.rank[b],
+                 mark);
+    } else {
+      fmt::print("{:>14.6g}  {:>12.6f}  {:>10.6f}  {:>4}{}\n", scores.h[b], scores.mean[b],
+                 scores.std[b], scores.rank[b], mark);
+    }
   }
   fmt::print("best bandwidth: {:.6g} ({} {} = {:.6f})\n", scores.h[best], to_string(r.cv.cv), name,
              scores.mean[best]);

@@ -18,6 +18,7 @@ void bind_nw(nb::module_& m);
 void bind_select(nb::module_& m);
 void bind_data(nb::module_& m);
 void bind_par(nb::module_& m);
+void bind_models(nb::module_& m);
 
 namespace {
 
@@ -72,4 +73,5 @@ NB_MODULE(_kreg, m) {
   bind_select(m);
   bind_data(m);
   bind_par(m);
+  bind_models(m);
 }

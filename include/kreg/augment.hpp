@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -54,6 +55,9 @@ struct AugmentOptions {
   double noise_std = 8;
   // nullptr: never cancelled. Polled before each augmented image.
   const CancelToken* cancel = nullptr;
+  // progress(images done, images) on the calling thread (kreg/par.hpp's
+  // progress); empty: none.
+  std::function<void(index_t done, index_t total)> progress{};
 };
 
 // The explicit parameters of one augmented image. The defaults are the

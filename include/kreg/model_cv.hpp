@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -36,7 +37,10 @@ struct ModelCvOptions {
   // nw: the scorer; logreg is scored by accuracy.
   Scoring scoring = Scoring::r2;
   LogisticRegressionOptions logreg;  // its n_jobs and cancel are the workflow's
-  NadarayaWatsonOptions nw;          // its n_jobs is the workflow's
+  // progress(folds done, folds) after each fold, from the thread that ran it
+  // (so it must be thread-safe, as kreg::ProgressBar::update is); empty: none.
+  std::function<void(index_t done, index_t total)> progress{};
+  NadarayaWatsonOptions nw;  // its n_jobs is the workflow's
 };
 
 struct FoldScore {

@@ -12,6 +12,7 @@ fitted estimator may predict from several threads at once.
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
@@ -21,9 +22,23 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import _kreg
 from ._functions import _n_jobs_value
 
-__all__ = ["NadarayaWatsonRegressor"]
+__all__ = ["IsolatedQueriesWarning", "NadarayaWatsonRegressor"]
 
 _RULES = ("scott", "silverman")
+
+
+class IsolatedQueriesWarning(UserWarning):
+    """Some queries had no training point inside a compact kernel's support
+    (epanechnikov, tricube, uniform) and got the mean target of their nearest
+    training point(s). ``count`` is how many (the CLI's "note: N of M
+    queries ..."); a larger bandwidth or the gaussian kernel avoids it."""
+
+    def __init__(self, message: str, count: int):
+        super().__init__(message)
+        self.count = count
+
+    def __reduce__(self):
+        return type(self), (str(self), self.count)
 
 
 def _compute_dtype(dtype: Any, name: str) -> Any:
@@ -150,7 +165,20 @@ class _NadarayaWatsonBase(RegressorMixin, BaseEstimator):
             # n_jobs changed after fit: a temporary model with the new thread
             # count (O(n d) to build; the fitted state is left alone).
             model = self._build(n_jobs)
-        pred, _ = model.predict(X)
+        pred, isolated = model.predict(X)
+        if isolated > 0:
+            h = self.bandwidth_
+            shown = f"{h:.6g}" if np.ndim(h) == 0 else "the per-feature bandwidths"
+            warnings.warn(
+                IsolatedQueriesWarning(
+                    f"{isolated} of {X.shape[0]} queries had no training point inside the "
+                    f"{self._fit_options['kernel']} kernel's support at bandwidth {shown}; they "
+                    f"got the mean target of their nearest training point(s). Use a larger "
+                    f"bandwidth or kernel='gaussian' (the count is this warning's .count).",
+                    int(isolated),
+                ),
+                stacklevel=2,
+            )
         if self._y_ndim == 1:
             return pred.reshape(-1)
         return pred
@@ -259,7 +287,9 @@ class NadarayaWatsonRegressor(_NadarayaWatsonBase):
         ``best_score_`` and ``best_index_``.
     kernel : {"gaussian", "epanechnikov", "tricube", "uniform"}, default="gaussian"
         Compact kernels give a query with no training point inside the
-        bandwidth the mean target of its nearest training point(s).
+        bandwidth the mean target of its nearest training point(s); predict
+        then warns with :class:`kreg.IsolatedQueriesWarning` (a UserWarning
+        whose ``count`` says how many, as ``kreg predict``'s note does).
     n_jobs : int, default=None
         Threads: None or -1 all cores (as scikit-learn's OpenMP-based
         estimators; kreg's results do not depend on the thread count), -2 all
@@ -343,6 +373,7 @@ class NadarayaWatsonRegressor(_NadarayaWatsonBase):
                 device=self.device,
             )
             result = search._search(X, Y, sample_weight, name)
+            self.isolated_queries_ = result["isolated_queries"]
             self.cv_results_ = result["cv_results"]
             self.best_index_ = result["best_index"]
             self.best_score_ = result["best_score"]

@@ -5,18 +5,28 @@ _NadarayaWatsonBase's, in _nw.py)."""
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
 from scipy.stats import rankdata
 from sklearn.model_selection import KFold, LeaveOneOut, check_cv
+from sklearn.utils import check_random_state
 
 from . import _kreg
-from ._nw import _n_jobs, _NadarayaWatsonBase, _str_param
+from ._nw import IsolatedQueriesWarning, _n_jobs, _NadarayaWatsonBase, _str_param
 
 __all__ = ["NadarayaWatsonCV"]
 
 _SCORINGS = ("r2", "neg_mean_squared_error", "neg_mean_absolute_error")
+_OPTIMIZERS = ("none", "scalar", "per-feature")
+
+
+def _seed(random_state) -> int:
+    """A 31-bit seed from an int, a RandomState or None (numpy's global one)."""
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return int(random_state) & 0xFFFFFFFF
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 class NadarayaWatsonCV(_NadarayaWatsonBase):
     """Nadaraya-Watson regression with the bandwidth chosen by cross-validation.
@@ -37,7 +47,9 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
     kernel : {"gaussian", "epanechnikov", "tricube", "uniform"}, default="gaussian"
     cv : int, "loo", cross-validation splitter or iterable of splits, default=5
         An int k is ``KFold(k)`` without shuffling (scikit-learn's meaning of
-        ``cv=k`` for regressors). k-fold and leave-one-out run in kreg, all
+        ``cv=k`` for regressors, and ``kreg tune --cv k``'s); with
+        ``shuffle=True`` it is ``KFold(k, shuffle=True, random_state=random_state)``
+        (``kreg tune --cv k --shuffle --seed S``). k-fold and leave-one-out run in kreg, all
         splits in one call: a KFold instance is followed exactly (with
         shuffle and an int random_state, the same folds as scikit-learn's;
         with shuffle and no int random_state, a seed is drawn from its
@@ -61,6 +73,26 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
     device : {"auto", "cpu", "cuda"} or "cuda:K", default="auto"
         Where the search and the refitted model compute, as in
         :class:`NadarayaWatsonRegressor`.
+    shuffle : bool, default=False
+        With an int ``cv``: shuffle the rows before cutting the folds.
+        Other ``cv`` values carry their own shuffling (``KFold(k, shuffle=True)``);
+        ``shuffle=True`` with them is an error.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the shuffle (``shuffle=True``) and of the per-feature
+        optimiser's random starts (``starts > 1``); None draws one from
+        numpy's global RandomState, as scikit-learn does.
+    optimize : {"none", "scalar", "per-feature"}, default="none"
+        Refine the grid's best bandwidth as ``kreg tune --optimize`` does:
+        "scalar" runs Brent's method on log h between the best grid point's
+        neighbours; "per-feature" searches one bandwidth per feature
+        (Nelder-Mead on log h from Silverman's per-feature rule, ``starts``
+        starting points). Every evaluation is a cross-validated score over
+        the same splits. Needs an int ``cv``, a KFold or "loo".
+    starts : int, default=1
+        Starting points of the per-feature optimiser (R np's ``nmulti``).
+    verbose : int, default=0
+        0 is silent; 1 or more prints each phase's size, progress (at every
+        tenth) and time on stderr.
 
     Attributes
     ----------
@@ -69,10 +101,25 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
         ``split{k}_test_score``, ``mean_test_score``, ``std_test_score``
         (ddof=0) and ``rank_test_score``, plus ``isolated_queries`` (queries
         that had no training point inside a compact kernel's support).
-    best_bandwidth_ : float
+    best_bandwidth_ : float or ndarray of shape (n_features,)
+        The grid's best, or with ``optimize`` the optimiser's answer (an
+        array for "per-feature").
     best_score_ : float
+        The cross-validated score of best_bandwidth_.
     best_index_ : int
+        The index of the grid's best bandwidth in cv_results_ (with
+        ``optimize``, the grid point the optimiser started from).
     best_params_ : dict
+    optimum_ : dict or None
+        With ``optimize``: ``bandwidth``, ``score``, ``evaluations``,
+        ``converged``, ``message`` and ``at_upper`` (per feature: its
+        bandwidth ran to the search's upper bound, so the feature does not
+        help predict y); None without.
+    isolated_queries_ : int
+        Out-of-sample predictions at the best grid bandwidth that had no
+        training point inside a compact kernel's support and got the mean
+        target of their nearest training point(s) (always 0 for the
+        gaussian kernel). When it is not 0, fit warns (UserWarning).
     bandwidth_ : float
         The same as best_bandwidth_: the refitted model's bandwidth.
     engine_ : str
@@ -93,6 +140,11 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
         dtype="float64",
         engine="auto",
         device="auto",
+        shuffle=False,
+        random_state=None,
+        optimize="none",
+        starts=1,
+        verbose=0,
     ):
         self.bandwidths = bandwidths
         self.kernel = kernel
@@ -102,6 +154,11 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
         self.dtype = dtype
         self.engine = engine
         self.device = device
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.optimize = optimize
+        self.starts = starts
+        self.verbose = verbose
 
     def fit(self, X, y, sample_weight=None):
         """Score every bandwidth by cross-validation, then refit with the best.
@@ -126,6 +183,8 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
         self.best_bandwidth_ = result["best_bandwidth"]
         self.best_params_ = {"bandwidth": self.best_bandwidth_}
         self.n_splits_ = result["n_splits"]
+        self.optimum_ = result["optimum"]
+        self.isolated_queries_ = result["isolated_queries"]
         self._fit_bandwidth(X, Y, sample_weight, y_ndim, self.best_bandwidth_)
         return self
 
@@ -192,8 +251,25 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
                     f"cross-validation splitter or an iterable of (train, test) splits. "
                     f"Got {cv!r} instead."
                 )
-            spec = (str(int(cv)), False, 0)
+            if self.shuffle:
+                spec = (str(int(cv)), True, _seed(self.random_state))
+            else:
+                spec = (str(int(cv)), False, 0)
         else:
+            spec = None
+        if self.shuffle is not False and self.shuffle is not True:
+            raise ValueError(
+                f"The 'shuffle' parameter of {name} must be a bool. Got {self.shuffle!r} instead."
+            )
+        if self.shuffle and not (
+            isinstance(cv, numbers.Integral) and not isinstance(cv, bool)
+        ):
+            raise ValueError(
+                f"shuffle=True applies to an int 'cv' only; {name} got cv={cv!r}, which "
+                f"shuffles (or not) by itself: use cv=KFold(k, shuffle=True, random_state=...) "
+                f"or shuffle=False."
+            )
+        if spec is None:
             return None
         if spec[0] == "loo":
             if n_samples < 2:
@@ -241,8 +317,32 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
         kernel = _str_param(self.kernel, "kernel", name)
         n_jobs = _n_jobs(self.n_jobs, name)
         device = _str_param(self.device, "device", name)
+        optimize = "none" if self.optimize is None else self.optimize
+        if not isinstance(optimize, str) or optimize not in _OPTIMIZERS:
+            raise ValueError(
+                f"The 'optimize' parameter of {name} must be a str among "
+                f"{{'none', 'scalar', 'per-feature'}} or None. Got {self.optimize!r} instead."
+            )
+        starts = self.starts
+        if isinstance(starts, bool) or not isinstance(starts, numbers.Integral) or starts < 1:
+            raise ValueError(
+                f"The 'starts' parameter of {name} must be an int >= 1. Got {starts!r} instead."
+            )
+        verbose = self.verbose
+        if not isinstance(verbose, numbers.Integral):  # bools are ints too
+            raise ValueError(
+                f"The 'verbose' parameter of {name} must be an int. Got {verbose!r} instead."
+            )
+        verbose_name = name if verbose else ""
         spec = self._cv_spec(X.shape[0], name)
         grid = self._grid(X, name)
+        if optimize != "none" and spec is None:
+            raise ValueError(
+                f"optimize={optimize!r} needs one of kreg's own splits: cv as an int, a KFold "
+                f"or 'loo'; {name} got cv={self.cv!r}, which is scored split by split."
+            )
+        optimize_seed = _seed(self.random_state) if optimize == "per-feature" else 0
+        optimum = None
         if spec is not None:
             # kreg's own splits (k-fold, leave-one-out): one call.
             cv, shuffle, seed = spec
@@ -251,8 +351,10 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
                 self._check_r2_defined(X.shape[0] // int(cv), X.shape[0], int(cv), name)
             r = _kreg.bandwidth_cv(
                 X, Y, sample_weight, kernel, cv, shuffle, seed, self.scoring, n_jobs,
-                grid.tolist(), [], device=device,
+                grid.tolist(), [], None, None, optimize, int(starts), optimize_seed,
+                verbose_name, device=device,
             )
+            n_predictions = X.shape[0]
             # kreg scores MSE and MAE as losses; scikit-learn's scorers negate them.
             sign = 1.0 if r["greater_is_better"] else -1.0
             splits = sign * np.asarray(r["split_scores"])
@@ -261,6 +363,12 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
             rank = np.asarray(r["rank"], dtype=np.int32)
             isolated = np.asarray(r["isolated"], dtype=np.int64)
             best = int(r["best"])
+            if r["optimum"] is not None:
+                optimum = dict(r["optimum"])
+                optimum["score"] = sign * optimum["score"]
+                h = np.asarray(optimum["bandwidth"], dtype=np.float64)
+                optimum["bandwidth"] = float(h[0]) if optimize == "scalar" else h
+                optimum["at_upper"] = np.asarray(optimum["at_upper"], dtype=bool)
         else:
             # Any other splitter: each split scored as a holdout, the whole grid
             # in one pass per split.
@@ -279,13 +387,14 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
                     kernel, "holdout", False, 0, self.scoring, n_jobs, grid.tolist(), [],
                     np.ascontiguousarray(X[test]),
                     np.ascontiguousarray(Y[test]),
-                    device=device,
+                    "none", 1, 0, verbose_name, device=device,
                 )
                 sign = 1.0 if r["greater_is_better"] else -1.0
                 columns.append(sign * np.asarray(r["split_scores"])[:, 0])
                 isolated += np.asarray(r["isolated"], dtype=np.int64)
             if not columns:
                 raise ValueError(f"The 'cv' splitter of {name} gave no splits.")
+            n_predictions = sum(len(test) for _, test in splits)
             splits = np.column_stack(columns)
             mean = splits.mean(axis=1)
             std = splits.std(axis=1)
@@ -302,10 +411,25 @@ class NadarayaWatsonCV(_NadarayaWatsonBase):
         results["std_test_score"] = std
         results["rank_test_score"] = rank
         results["isolated_queries"] = isolated
+        n_isolated = int(isolated[best])
+        if n_isolated > 0:
+            warnings.warn(
+                IsolatedQueriesWarning(
+                    f"{name}: {n_isolated} of {n_predictions} out-of-sample predictions at the "
+                    f"best bandwidth {grid[best]:.6g} had no training point inside the {kernel} "
+                    f"kernel's support and got the mean target of their nearest training "
+                    f"point(s). Use larger bandwidths or kernel='gaussian'; the count is "
+                    f"isolated_queries_ (cv_results_['isolated_queries'] per bandwidth).",
+                    n_isolated,
+                ),
+                stacklevel=3,
+            )
         return {
             "cv_results": results,
             "best_index": best,
-            "best_score": float(mean[best]),
-            "best_bandwidth": float(grid[best]),
+            "best_score": float(mean[best]) if optimum is None else float(optimum["score"]),
+            "best_bandwidth": float(grid[best]) if optimum is None else optimum["bandwidth"],
             "n_splits": int(splits.shape[1]),
+            "optimum": optimum,
+            "isolated_queries": n_isolated,
         }

@@ -234,6 +234,7 @@ Matrix<std::uint8_t> augment_images(MatrixView<const std::uint8_t> images, index
   par::Options loop;
   loop.n_jobs = threads;
   loop.cancel = options.cancel;
+  loop.progress = options.progress;
   std::uint8_t* dst = out.data();
   const index_t pixels = height * width;
   par::parallel_for(

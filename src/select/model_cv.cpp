@@ -1,6 +1,7 @@
 // select/model_cv.cpp - k-fold cross-validation of one model (kreg/model_cv.hpp).
 #include "kreg/model_cv.hpp"
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -98,12 +99,15 @@ ModelCvResult cross_validate_model(MatrixView<const T> X, std::span<const double
     throw ArgumentError(fmt::format("X has {} rows but y has {}", X.rows(), y.size()));
   }
   std::vector<FoldScore> folds(splits.size());
+  const auto total = static_cast<index_t>(splits.size());
+  std::atomic<index_t> done{0};
   detail::Stopwatch clock;
   for_each_split(
-      static_cast<index_t>(splits.size()), options.n_jobs,
+      total, options.n_jobs,
       [&](index_t s) {
         const auto i = static_cast<std::size_t>(s);
         folds[i] = run_model_cv_fold<T>(X, y, splits[i], options, cancel);
+        if (options.progress) options.progress(++done, total);
       },
       cancel);
   const double seconds = clock.seconds();

@@ -52,6 +52,24 @@ TEST(AugmentImages, SameBytesForEveryNJobs) {
   }
 }
 
+// progress(images done, images) reaches the total on the calling thread and
+// changes nothing in the output.
+TEST(AugmentImages, ProgressReachesEveryImage) {
+  const auto images = pattern_images(37, 28, 28);
+  AugmentOptions o = all_ops(3);
+  const auto plain = augment_images(images, 28, 28, o);
+  index_t last = 0, calls = 0;
+  o.progress = [&](index_t done, index_t total) {
+    EXPECT_EQ(total, 37);
+    EXPECT_GE(done, last);
+    last = done;
+    ++calls;
+  };
+  EXPECT_EQ(bytes(augment_images(images, 28, 28, o)), bytes(plain));
+  EXPECT_EQ(last, 37);
+  EXPECT_GE(calls, 1);
+}
+
 TEST(AugmentImages, CopiesDifferFromOriginalAndEachOther) {
   const auto images = pattern_images(2, 28, 28);
   const auto out = augment_images(images, 28, 28, all_ops(1));

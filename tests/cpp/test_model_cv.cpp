@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <random>
 #include <vector>
 
@@ -99,6 +100,33 @@ TEST(ModelCv, NadarayaWatsonFoldsMatchAFitPerFoldAndAnyJobCount) {
     const kreg::ModelCvResult again = kreg::combine_model_cv(folds);
     EXPECT_TRUE(same_bits(again.mean, one.mean));
     EXPECT_TRUE(same_bits(again.std, one.std));
+  }
+}
+
+// progress(done, total) counts every fold once, from whichever thread ran it
+// (kreg cv's progress line); the scores do not depend on it.
+TEST(ModelCv, ProgressCountsEveryFold) {
+  const Problem p = make(90, 1);
+  ModelCvOptions o;
+  o.model = CvModel::nw;
+  o.folds = 5;
+  o.nw.bandwidth = {0.4};
+  o.n_jobs = 3;
+  const std::vector<Split> splits = kreg::plan_model_cv(p.y, o);
+  const kreg::ModelCvResult plain = kreg::cross_validate_model<double>(p.X, p.y, splits, o);
+  std::mutex mutex;
+  std::vector<index_t> seen;
+  o.progress = [&](index_t done, index_t total) {
+    EXPECT_EQ(total, 5);
+    const std::lock_guard<std::mutex> lock(mutex);
+    seen.push_back(done);
+  };
+  const kreg::ModelCvResult counted = kreg::cross_validate_model<double>(p.X, p.y, splits, o);
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<index_t>{1, 2, 3, 4, 5}));
+  ASSERT_EQ(counted.folds.size(), plain.folds.size());
+  for (std::size_t f = 0; f < plain.folds.size(); ++f) {
+    EXPECT_EQ(counted.folds[f].test_score, plain.folds[f].test_score);
   }
 }
 

@@ -132,7 +132,7 @@ def test_augment_bad_input(kreg, tmp_path):
     assert "--labels-out needs --labels" in fails("--labels-out", tmp_path / "l.idx", code=2)
 
     missing = kreg("augment", "--images", tmp_path / "nope.idx", "--out", out, check=False)
-    assert missing.returncode == 2 and "nope.idx" in missing.stderr
+    assert missing.returncode == 1 and "nope.idx" in missing.stderr
     write_idx(tmp_path / "flat.idx", np.zeros((3, 4), dtype=np.uint8).reshape(12))
     flat = kreg("augment", "--images", tmp_path / "flat.idx", "--out", out, check=False)
     assert flat.returncode == 1 and "n x height x width" in flat.stderr

@@ -97,7 +97,7 @@ def test_score_errors(kreg, tmp_path):
     np.save(tmp_path / "two.npy", np.zeros((3, 2)))
     missing = kreg("score", "--true", tmp_path / "nope.csv", "--pred", tmp_path / "a.npy",
                    check=False)
-    assert missing.returncode == 2 and "nope.csv" in missing.stderr
+    assert missing.returncode == 1 and "nope.csv" in missing.stderr  # runtime error, as README says
     mismatch = kreg("score", "--true", tmp_path / "a.npy", "--pred", tmp_path / "b.npy",
                     check=False)
     assert mismatch.returncode == 2

@@ -259,7 +259,7 @@ def test_finite_fifo_reads_like_a_file(kreg_bin, tmp_path):
     proc = run(kreg_bin, "describe", tmp_path / "a.npy")
     writer.join()
     assert proc.returncode == 0, proc.stderr
-    assert "2 rows x 1 columns" in proc.stdout
+    assert "2 rows x 1 column\n" in proc.stdout
 
 
 # ----------------------------------------------------- headers that allocate

@@ -65,8 +65,8 @@ def test_outputs_naming_the_same_file_are_refused_before_any_work(kreg, small, t
          f"--out and --journal both name '{out}'; give each output its own file"),
         (["--out", out, "--csv", f"{out}.journal"],
          f"--csv and the journal (--out's name + .journal) both name '{out}.journal'"),
-        (["--journal", tmp_path / "j", "--refit", tmp_path / "j", "--test", small / "test.csv"],
-         f"--refit and --journal both name '{tmp_path / 'j'}'"),
+        (["--journal", tmp_path / "j.csv", "--refit", tmp_path / "j.csv", "--test", small / "test.csv"],
+         f"--refit and --journal both name '{tmp_path / 'j.csv'}'"),
         (["--out", out, "--plot", f"{tmp_path}/./r.json"],
          f"--out '{out}' and --plot '{tmp_path}/./r.json' are the same file"),
         (["--out", out, "--csv", f"{tmp_path}/sub/../r.json"],
@@ -76,7 +76,7 @@ def test_outputs_naming_the_same_file_are_refused_before_any_work(kreg, small, t
     (tmp_path / "sub").mkdir()
     for args, message in cases:
         refused(kreg, tune_args(small, *args), message)
-        assert not out.exists() and not (tmp_path / "j").exists()
+        assert not out.exists() and not (tmp_path / "j.csv").exists()
         assert not (tmp_path / "r.json.journal").exists()
 
 

@@ -143,7 +143,7 @@ def test_cv_with_one_point_folds_scores_nan_with_a_warning(kreg, small, tmp_path
     out = tmp_path / "cv.json"
     proc = kreg("cv", "--model", "nw", "--train", train, "--target", "y", "--folds", 6,
                 "--out", out)
-    assert ("warning: --folds 6 of 6 rows leaves 6 fold(s) of a single row; R^2 of fewer than 2 "
+    assert ("warning: --folds 6 of 6 rows leaves 6 folds of a single row; R^2 of fewer than 2 "
             "rows is undefined") in proc.stderr
     assert "Use at most 3 folds, or --scoring mse or mae" in proc.stderr
     assert "mean r2 nan" in proc.stdout
@@ -154,7 +154,7 @@ def test_cv_with_one_point_folds_scores_nan_with_a_warning(kreg, small, tmp_path
     train7 = write_csv(tmp_path / "seven.csv", X[:7], np.arange(7.0) ** 2)
     proc = kreg("cv", "--model", "nw", "--train", train7, "--target", "y", "--folds", 4,
                 "--no-shuffle", "--out", out)
-    assert "leaves 1 fold(s) of a single row" in proc.stderr
+    assert "leaves 1 fold of a single row" in proc.stderr
     scores = [f["test_score"] for f in json.loads(out.read_text())["folds"]]
     assert scores[3] is None and all(isinstance(s, float) for s in scores[:3])
     # mse is defined on one row: no warning, finite scores.

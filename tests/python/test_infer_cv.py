@@ -166,7 +166,7 @@ def test_infer_bad_directories(kreg, images, tmp_path):
 def test_cv_logreg_matches_sklearn_cross_val_score(kreg, images, tmp_path):
     path, (Xtr, ytr, _, _) = images
     out = tmp_path / "cv.json"
-    kreg("cv", "--model", "logreg", "--data", path, "--folds", 5, "--stratified", "--seed", 3,
+    kreg("cv", "--model", "logreg", "--data", path, "--folds", 5, "--stratified", "--shuffle", "--seed", 3,
          "--tol", 1e-8, "--out", out)
     r = json.loads(out.read_text())
     cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=3)
@@ -213,7 +213,7 @@ def test_cv_nw_matches_tutorial_code_per_fold(kreg, table, tmp_path, scoring):
     path, X, y = table
     out = tmp_path / "cv.json"
     kreg("cv", "--model", "nw", "--train", path, "--target", "y", "--bandwidth", 0.7,
-         "--folds", 5, "--seed", 11, "--scoring", scoring, "--out", out)
+         "--folds", 5, "--shuffle", "--seed", 11, "--scoring", scoring, "--out", out)
     r = json.loads(out.read_text())
     expected = []
     for train, test in KFold(n_splits=5, shuffle=True, random_state=11).split(X):
