@@ -24,6 +24,8 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "dist/communicator.hpp"
+#include "dist/tasks.hpp"
 #include "kreg/bandwidth.hpp"
 #include "kreg/error.hpp"
 #include "kreg/interrupt.hpp"
@@ -106,26 +108,41 @@ void run_typed(const TuneCliOptions& o) {
   CancelToken cancel;
   ScopedSigint sigint(cancel);
 
+  // Under MPI every rank reads the inputs (each needs the whole training
+  // set) and runs a share of the plan; rank 0 alone keeps the journal, shows
+  // progress and writes results.
+  dist::Communicator& comm = dist::world();
+  const bool root = comm.is_root();
+  dist::check_same_everywhere(comm, "data (by checksum)",
+                              config["data_checksum"].get<std::string>());
   const index_t n = train.X.rows(), d = train.X.cols();
-  if (!o.quiet) {
+  if (!o.quiet && root) {
     fmt::print(stderr,
                "kreg tune: {} training points, d = {}, {} kernel, {} engine, {}, cv {}, scoring "
                "{}, {} bandwidths, {} threads\n",
                n, d, o.kernel, tuner.search().engine().name(), o.dtype, to_string(options.cv),
                to_string(options.scoring), tuner.grid().size(), resolve_n_jobs(o.jobs));
+    if (comm.size() > 1) {
+      fmt::print(stderr, "kreg tune: {} MPI ranks, {} threads each\n", comm.size(),
+                 resolve_n_jobs(o.jobs));
+    }
   }
   std::optional<TuneJournal> journal;
   bool results_complete = false;
   std::vector<std::string> written;  // result files written so far, for messages
   try {
-    journal.emplace(o, config, cancel);
     TuneHooks hooks;
     hooks.cancel = &cancel;
-    journal->attach(hooks, tuner.plan(), tuner.search().n_outputs());
-    TuneProgress progress(!o.quiet && stderr_is_terminal());
+    if (root) {
+      journal.emplace(o, config, cancel);
+      journal->attach(hooks, tuner.plan(), tuner.search().n_outputs());
+    }
+    TuneProgress progress(!o.quiet && root && stderr_is_terminal());
     progress.attach(hooks);
+    if (comm.size() > 1) dist::share_tune_hooks(comm, hooks);
     const TuneResult result = tuner.run(hooks);
     throw_if_cancelled(&cancel);
+    if (!root) return;  // rank 0 refits and writes
 
     TuneReport report{o,
                       options,

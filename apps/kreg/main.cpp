@@ -19,6 +19,7 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "dist/communicator.hpp"
 #include "kreg/error.hpp"
 #include "kreg/interrupt.hpp"
 #include "kreg/system.hpp"
@@ -89,9 +90,7 @@ int check_stdout(int code) {
   return code == 0 ? kExitRuntime : code;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_kreg(int argc, char** argv) {
   kreg::park_blas_threads();  // OpenBLAS's idle pool would spin on our cores
   CLI::App app{"kreg: parallel kernel regression and the embarrassingly parallel loops of ML"};
   app.set_version_flag("--version", fmt::format("kreg {}", kreg::version));
@@ -108,9 +107,12 @@ int main(int argc, char** argv) {
   kreg::cli::add_augment(app);
   kreg::cli::add_infer(app);
   kreg::cli::add_cv(app);
+  // Each MPI rank (or Slurm task) takes its share of the cores unless --jobs says otherwise.
+  const int rank_threads = kreg::dist::default_threads(kreg::dist::world());
   for (CLI::App* command : app.get_subcommands({})) {
     if (CLI::Option* jobs = command->get_option_no_throw("--jobs")) {
       jobs->transform(kreg::cli::jobs_validator());
+      if (rank_threads > 0) jobs->default_val(rank_threads);
     }
   }
 
@@ -163,4 +165,14 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "kreg: error: {}\n", e.what());
     return kExitRuntime;
   }
+}
+
+}  // namespace
+
+// Under mpirun or srun every rank runs the command; a rank that fails ends
+// the whole job (its message already printed) rather than leave the others
+// waiting.
+int main(int argc, char** argv) {
+  kreg::dist::Session session(argc, argv);
+  return session.finish(run_kreg(argc, argv));
 }
