@@ -11,6 +11,8 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "dist/communicator.hpp"
+#include "dist/rows.hpp"
 #include "kreg/augment.hpp"
 #include "kreg/error.hpp"
 #include "kreg/interrupt.hpp"
@@ -38,6 +40,30 @@ struct AugmentCliOptions {
   double scale_range = 0.1;
   double noise_std = 8;
 };
+
+// Under MPI: rank r computes its contiguous share of the (image, copy)
+// indices i * copies + c; rank 0 gathers them in order. A copy's parameters
+// depend on its index alone (task_seed), so the rows are the same bits as
+// one process's.
+Matrix<std::uint8_t> augment_shared(dist::Communicator& comm, MatrixView<const std::uint8_t> images,
+                                    index_t height, index_t width, const AugmentOptions& options) {
+  (void)augment_images(images.rows_between(0, 0), height, width, options);  // checks the options
+  const auto total =
+      static_cast<std::size_t>(images.rows()) * static_cast<std::size_t>(options.copies);
+  const auto begin = static_cast<index_t>(dist::share_begin(total, comm.rank(), comm.size()));
+  const auto end = static_cast<index_t>(dist::share_begin(total, comm.rank() + 1, comm.size()));
+  Matrix<std::uint8_t> mine(end - begin, height * width);
+  par::parallel_for(
+      end - begin,
+      [&](index_t j) {
+        const index_t flat = begin + j;
+        const AugmentParams params =
+            draw_augment_params(options, flat / options.copies, flat % options.copies);
+        augment_one(images.row(flat / options.copies), height, width, params, mine.row(j));
+      },
+      {.n_jobs = options.n_jobs, .cancel = options.cancel});
+  return dist::gather_rows<std::uint8_t>(comm, mine.view(), height * width);
+}
 
 void run(const AugmentCliOptions& o) {
   // Usage errors first, before any file is read.
@@ -91,8 +117,13 @@ void run(const AugmentCliOptions& o) {
   const CancelToken& cancel = cancel_token();
   options.cancel = &cancel;
   clock.restart();
-  const Matrix<std::uint8_t> augmented = augment_images(images, height, width, options);
+  // Under MPI every rank reads the images and augments a share; rank 0 writes.
+  dist::Communicator& comm = dist::world();
+  const Matrix<std::uint8_t> augmented = comm.size() > 1
+                                             ? augment_shared(comm, images, height, width, options)
+                                             : augment_images(images, height, width, options);
   const double aug_s = clock.seconds();
+  if (!comm.is_root()) return;
 
   // Everything is computed before the first file is written. Each file is
   // whole or absent: a stop request during compression (the slow part of a

@@ -20,6 +20,8 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "dist/communicator.hpp"
+#include "dist/tasks.hpp"
 #include "image_set.hpp"
 #include "kreg/data.hpp"
 #include "kreg/error.hpp"
@@ -156,6 +158,10 @@ void run(const CvCliOptions& o) {
   }
   reading.reset();
   const double load_s = clock.seconds();
+  // Under MPI every rank reads the data (a fold trains on most of it) and
+  // runs a share of the folds; rank 0 alone prints and writes.
+  dist::Communicator& comm = dist::world();
+  const bool root = comm.is_root();
   const auto n = static_cast<index_t>(y.size());
   if (o.folds > n) {
     throw ArgumentError(fmt::format("--folds {} is more than the {} rows of the data", o.folds, n));
@@ -165,7 +171,7 @@ void run(const CvCliOptions& o) {
     for (const double label : y) ++counts[label];
     index_t smallest = n;
     for (const auto& [label, count] : counts) smallest = std::min(smallest, count);
-    if (smallest < o.folds) {
+    if (smallest < o.folds && root) {
       fmt::print(stderr,
                  "warning: the smallest class has only {} members, fewer than --folds {}; some "
                  "folds will miss it (as scikit-learn warns)\n",
@@ -190,7 +196,7 @@ void run(const CvCliOptions& o) {
   // R^2 of one row is undefined: such folds score NaN, as scikit-learn's
   // cross_val_score does (with its warning), and so does the mean.
   const index_t undefined = !logreg && scoring == Scoring::r2 ? undefined_r2_folds(splits) : 0;
-  if (undefined > 0) {
+  if (undefined > 0 && root) {
     fmt::print(stderr,
                "warning: --folds {} of {} rows leaves {} fold(s) of a single row; R^2 of fewer "
                "than 2 rows is undefined, so those folds score nan (as scikit-learn's), and so "
@@ -201,9 +207,15 @@ void run(const CvCliOptions& o) {
   CancelToken cancel;
   ScopedSigint sigint(cancel);
   // Pixels stay bytes (the model reads them directly), tables are double.
-  const ModelCvResult cv = pixels.empty()
-                               ? cross_validate_model<double>(X, y, splits, mo, &cancel)
-                               : cross_validate_model<std::uint8_t>(pixels, y, splits, mo, &cancel);
+  const ModelCvResult cv =
+      comm.size() > 1
+          ? (pixels.empty()
+                 ? dist::cross_validate_model_shared<double>(comm, X, y, splits, mo, &cancel)
+                 : dist::cross_validate_model_shared<std::uint8_t>(comm, pixels, y, splits, mo,
+                                                                   &cancel))
+      : pixels.empty() ? cross_validate_model<double>(X, y, splits, mo, &cancel)
+                       : cross_validate_model<std::uint8_t>(pixels, y, splits, mo, &cancel);
+  if (!root) return;
   const std::vector<FoldScore>& results = cv.folds;
   const double mean = cv.mean, std_dev = cv.std, cv_s = cv.seconds;
 

@@ -10,6 +10,9 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "dist/bytes.hpp"
+#include "dist/communicator.hpp"
+#include "dist/rows.hpp"
 #include "kreg/bandwidth.hpp"
 #include "kreg/error.hpp"
 #include "kreg/interrupt.hpp"
@@ -51,6 +54,25 @@ std::vector<double> parse_bandwidth(const std::string& text) {
   return values;
 }
 
+// Under MPI: rank 0's queries shared out in contiguous blocks, each rank's
+// predictions gathered back in row order on rank 0 (empty elsewhere), the
+// isolated queries summed. A query's prediction does not depend on the
+// others, so the rows are the same bits as one process's.
+template <class T>
+Matrix<T> predict_shared(dist::Communicator& comm, const NadarayaWatson<T>& model,
+                         MatrixView<const T> queries, index_t outputs, PredictReport& report,
+                         const CancelToken& cancel) {
+  const Matrix<T> mine = dist::scatter_rows<T>(comm, queries);
+  Matrix<T> pred(0, outputs);
+  if (mine.rows() > 0) pred = model.predict(mine, &report, &cancel);
+  const std::vector<dist::Bytes> isolated =
+      comm.gather(dist::ByteWriter().put<index_t>(report.isolated).take());
+  Matrix<T> all = dist::gather_rows<T>(comm, pred.view(), outputs);
+  report.isolated = 0;
+  for (const dist::Bytes& b : isolated) report.isolated += dist::ByteReader(b).get<index_t>();
+  return all;
+}
+
 template <class T>
 void run_typed(const PredictOptions& o) {
   check_target_named(o.files);
@@ -69,8 +91,15 @@ void run_typed(const PredictOptions& o) {
   const io::Dataset<T>& train = training.data;
   // The query file: the same features; its target column, when present, is
   // held out for scoring.
-  const io::Dataset<T> query = read_scored_set(training, o.files, o.query, o.query_y, "--query-y",
-                                               "query", TargetColumn::if_present);
+  // Under MPI every rank reads the training set; rank 0 reads the queries
+  // and shares them out, so a rank holds only its share of them.
+  dist::Communicator& comm = dist::world();
+  const bool root = comm.is_root();
+  io::Dataset<T> query;
+  if (root) {
+    query = read_scored_set(training, o.files, o.query, o.query_y, "--query-y", "query",
+                            TargetColumn::if_present);
+  }
   const double read_s = clock.seconds();
   clock.restart();
   reading.reset();
@@ -78,8 +107,11 @@ void run_typed(const PredictOptions& o) {
   const CancelToken& cancel = cancel_token();
   model.fit(train.X, train.y);
   PredictReport report;
-  const Matrix<T> pred = model.predict(query.X, &report, &cancel);
+  const Matrix<T> pred =
+      comm.size() > 1 ? predict_shared<T>(comm, model, query.X, train.y.cols(), report, cancel)
+                      : model.predict(query.X, &report, &cancel);
   const double predict_s = clock.seconds();
+  if (!root) return;  // rank 0 writes
   clock.restart();
 
   std::vector<std::string> names;

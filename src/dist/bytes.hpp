@@ -3,6 +3,7 @@
 // in-memory one).
 #pragma once
 
+#include <cstdint>
 #include <cstring>
 #include <span>
 #include <stdexcept>
@@ -27,6 +28,14 @@ class ByteWriter {
   ByteWriter& put_span(std::span<const T> values) {
     static_assert(std::is_trivially_copyable_v<T>);
     put<std::uint64_t>(values.size());
+    const auto* p = reinterpret_cast<const std::byte*>(values.data());
+    bytes_.insert(bytes_.end(), p, p + values.size_bytes());
+    return *this;
+  }
+  // The values alone (the reader's get_vector wants a count before them).
+  template <class T>
+  ByteWriter& put_raw(std::span<const T> values) {
+    static_assert(std::is_trivially_copyable_v<T>);
     const auto* p = reinterpret_cast<const std::byte*>(values.data());
     bytes_.insert(bytes_.end(), p, p + values.size_bytes());
     return *this;

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <optional>
 #include <stdexcept>
@@ -63,7 +65,8 @@ void run_shared(Communicator& comm, std::size_t count, const std::function<Bytes
       mine = run(first + rank);
     }
     std::vector<Bytes> round = comm.allgather(mine);
-    for (std::size_t r = 0; r < size && first + r < count; ++r) done(first + r, std::move(round[r]));
+    for (std::size_t r = 0; r < size && first + r < count; ++r)
+      done(first + r, std::move(round[r]));
   }
 }
 
@@ -118,12 +121,40 @@ void share_tune_hooks(Communicator& comm, TuneHooks& hooks) {
     return ByteReader(bytes).get<double>();
   };
   hooks.run_tasks = [c](std::size_t count, const std::function<CvPartial(std::size_t)>& run,
-                        const std::function<void(std::size_t, CvPartial&&)>& done) {
+                        const std::function<void(std::size_t, CvPartial &&)>& done) {
     run_shared(
         *c, count, [&](std::size_t i) { return encode(run(i)); },
         [&](std::size_t i, Bytes&& bytes) { done(i, decode_cv_partial(bytes)); });
   };
 }
+
+template <class T>
+ModelCvResult cross_validate_model_shared(Communicator& comm, MatrixView<const T> X,
+                                          std::span<const double> y, std::span<const Split> splits,
+                                          const ModelCvOptions& options,
+                                          const CancelToken* cancel) {
+  std::vector<FoldScore> folds(splits.size());
+  const auto start = std::chrono::steady_clock::now();
+  run_shared(
+      comm, splits.size(),
+      [&](std::size_t i) {
+        throw_if_cancelled(cancel);
+        return encode(run_model_cv_fold<T>(X, y, splits[i], options, cancel));
+      },
+      [&](std::size_t i, Bytes&& bytes) { folds[i] = decode_fold_score(bytes); });
+  ModelCvResult out = combine_model_cv(std::move(folds));
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+template ModelCvResult cross_validate_model_shared<double>(Communicator&, MatrixView<const double>,
+                                                           std::span<const double>,
+                                                           std::span<const Split>,
+                                                           const ModelCvOptions&,
+                                                           const CancelToken*);
+template ModelCvResult cross_validate_model_shared<std::uint8_t>(
+    Communicator&, MatrixView<const std::uint8_t>, std::span<const double>, std::span<const Split>,
+    const ModelCvOptions&, const CancelToken*);
 
 void check_same_everywhere(Communicator& comm, std::string_view what, std::string_view value) {
   if (comm.size() == 1) return;

@@ -42,6 +42,15 @@ FoldScore decode_fold_score(const Bytes& bytes);
 // Every rank calls it on its own hooks, then runs the same Tuner.
 void share_tune_hooks(Communicator& comm, TuneHooks& hooks);
 
+// Collective: cross_validate_model (kreg/model_cv.hpp) with the folds shared
+// across the ranks, each fold on n_jobs threads of its rank; every rank gets
+// the result, combined in fold order (the same bits as one process).
+template <class T>
+ModelCvResult cross_validate_model_shared(Communicator& comm, MatrixView<const T> X,
+                                          std::span<const double> y, std::span<const Split> splits,
+                                          const ModelCvOptions& options,
+                                          const CancelToken* cancel = nullptr);
+
 // Collective: throws (naming the rank) unless every rank holds the same
 // `value` of `what`, e.g. the checksum of the data each rank read itself.
 void check_same_everywhere(Communicator& comm, std::string_view what, std::string_view value);
