@@ -20,6 +20,7 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "dist/bytes.hpp"
 #include "dist/communicator.hpp"
 #include "dist/tasks.hpp"
 #include "image_set.hpp"
@@ -33,6 +34,7 @@
 #include "kreg/nw.hpp"
 #include "kreg/select.hpp"
 #include "kreg/version.hpp"
+#include "shard.hpp"
 #include "training_data.hpp"
 
 namespace kreg::cli {
@@ -60,6 +62,7 @@ struct CvCliOptions {
   double bandwidth = 1.0;
   std::string kernel = "gaussian";
   std::string out;
+  std::string shard;  // --shard i/N (shard.hpp)
 };
 
 std::vector<double> column(const Matrix<double>& y) { return {y.data(), y.data() + y.rows()}; }
@@ -108,6 +111,10 @@ void run(const CvCliOptions& o) {
         "logreg");
   }
   check_rows_option(o.train_rows, "--train-rows");
+  const ShardSpec shard = parse_shard(o.shard);
+  if (shard.active() && o.out.empty()) {
+    throw ArgumentError("--shard writes a partial result beside --out: give --out FILE");
+  }
   if (o.folds < 2) throw ArgumentError(fmt::format("--folds {} must be at least 2", o.folds));
   std::string scoring_name = o.scoring.empty() ? (logreg ? "accuracy" : "r2") : o.scoring;
   Scoring scoring = Scoring::r2;
@@ -207,8 +214,40 @@ void run(const CvCliOptions& o) {
   CancelToken cancel;
   ScopedSigint sigint(cancel);
   // Pixels stay bytes (the model reads them directly), tables are double.
+  if (shard.active()) {  // the job-array path: this shard's folds, in a partial
+    const std::size_t b = shard.begin(splits.size()), e = shard.end(splits.size());
+    dist::ByteWriter w;
+    w.put<std::uint64_t>(e - b);
+    for (std::size_t i = b; i < e; ++i) {
+      const FoldScore fold =
+          pixels.empty() ? run_model_cv_fold<double>(X, y, splits[i], mo, &cancel)
+                         : run_model_cv_fold<std::uint8_t>(pixels, y, splits[i], mo, &cancel);
+      w.put<std::uint64_t>(i).put(fold);
+    }
+    write_partial(o.out, shard, "cv", "", w.take());
+    return;
+  }
+  std::vector<FoldScore> merged;
+  if (const MergeInput* m = merging()) {  // `kreg merge`: every fold from the partials
+    merged.resize(splits.size());
+    std::size_t count = 0;
+    for (const dist::Bytes& payload : m->payloads) {
+      dist::ByteReader r(payload);
+      for (auto left = r.get<std::uint64_t>(); left > 0; --left, ++count) {
+        const auto i = static_cast<std::size_t>(r.get<std::uint64_t>());
+        merged.at(i) = r.get<FoldScore>();
+      }
+    }
+    if (count != splits.size()) {
+      throw InputError(
+          fmt::format("the partials hold {} of the {} folds; run the shards again "
+                      "with the same command",
+                      count, splits.size()));
+    }
+  }
   const ModelCvResult cv =
-      comm.size() > 1
+      !merged.empty() ? combine_model_cv(merged)
+      : comm.size() > 1
           ? (pixels.empty()
                  ? dist::cross_validate_model_shared<double>(comm, X, y, splits, mo, &cancel)
                  : dist::cross_validate_model_shared<std::uint8_t>(comm, pixels, y, splits, mo,
@@ -307,6 +346,7 @@ void add_cv(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--bandwidth", o->bandwidth, "nw: the bandwidth")->capture_default_str();
   add_kernel_option(cmd, o->kernel, "nw: ");
+  cmd->add_option("--shard", o->shard, std::string(kShardHelp));
   cmd->add_option("--out", o->out, "Write the per-fold and mean scores as JSON");
   cmd->callback([o] {
     check_distinct_paths({{"--out", o->out}},

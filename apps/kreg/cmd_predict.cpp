@@ -20,6 +20,7 @@
 #include "kreg/io/table.hpp"
 #include "kreg/metrics.hpp"
 #include "kreg/nw.hpp"
+#include "shard.hpp"
 #include "training_data.hpp"
 
 namespace kreg::cli {
@@ -36,6 +37,7 @@ struct PredictOptions {
   std::string dtype = "f64";
   int jobs = -1;
   std::string out = "-";
+  std::string shard;
 };
 
 std::vector<double> parse_bandwidth(const std::string& text) {
@@ -76,6 +78,10 @@ Matrix<T> predict_shared(dist::Communicator& comm, const NadarayaWatson<T>& mode
 template <class T>
 void run_typed(const PredictOptions& o) {
   check_target_named(o.files);
+  const ShardSpec shard = parse_shard(o.shard);
+  if (shard.active() && o.out == "-") {
+    throw ArgumentError("--shard writes a partial result beside --out: give --out FILE");
+  }
   NadarayaWatsonOptions options;
   options.kernel = parse_kernel(o.kernel);
   options.engine = parse_engine(o.engine);
@@ -107,9 +113,43 @@ void run_typed(const PredictOptions& o) {
   const CancelToken& cancel = cancel_token();
   model.fit(train.X, train.y);
   PredictReport report;
-  const Matrix<T> pred =
-      comm.size() > 1 ? predict_shared<T>(comm, model, query.X, train.y.cols(), report, cancel)
-                      : model.predict(query.X, &report, &cancel);
+  if (shard.active()) {  // the job-array path: this shard's rows, in a partial
+    const auto b = static_cast<index_t>(shard.begin(static_cast<std::size_t>(query.X.rows())));
+    const auto e = static_cast<index_t>(shard.end(static_cast<std::size_t>(query.X.rows())));
+    Matrix<T> mine(0, train.y.cols());
+    if (e > b) mine = model.predict(query.X.view().rows_between(b, e), &report, &cancel);
+    dist::Bytes payload = dist::ByteWriter().put<index_t>(report.isolated).take();
+    const dist::Bytes rows = dist::encode_rows<T>(mine.view());
+    payload.insert(payload.end(), rows.begin(), rows.end());
+    write_partial(o.out, shard, "predict", "", payload);
+    return;
+  }
+  Matrix<T> pred;
+  if (const MergeInput* merged = merging()) {  // `kreg merge`: the shards' rows in order
+    std::vector<dist::Bytes> blocks;
+    for (const dist::Bytes& p : merged->payloads) {
+      report.isolated += dist::ByteReader(p).get<index_t>();
+      blocks.emplace_back(p.begin() + sizeof(index_t), p.end());
+    }
+    index_t rows = 0;
+    std::vector<Matrix<T>> parts;
+    for (const dist::Bytes& b : blocks) {
+      parts.push_back(dist::decode_rows<T>(b));
+      rows += parts.back().rows();
+    }
+    if (rows != query.X.rows()) {
+      throw InputError(
+          fmt::format("the partials hold {} predictions but '{}' has {} rows; run "
+                      "the shards again",
+                      rows, o.query, query.X.rows()));
+    }
+    pred = Matrix<T>(rows, train.y.cols());
+    T* at = pred.data();
+    for (const Matrix<T>& m : parts) at = std::copy(m.data(), m.data() + m.rows() * m.cols(), at);
+  } else {
+    pred = comm.size() > 1 ? predict_shared<T>(comm, model, query.X, train.y.cols(), report, cancel)
+                           : model.predict(query.X, &report, &cancel);
+  }
   const double predict_s = clock.seconds();
   if (!root) return;  // rank 0 writes
   clock.restart();
@@ -173,6 +213,7 @@ void add_predict(CLI::App& root) {
   add_jobs_option(cmd, o->jobs);
   cmd->add_option("--out", o->out, "Predictions file (.csv or .npy); - for stdout")
       ->capture_default_str();
+  cmd->add_option("--shard", o->shard, std::string(kShardHelp));
   cmd->callback([o] {
     check_distinct_paths({{"--out", o->out}}, {{"--train", o->files.train},
                                                {"--train-y", o->files.train_y},

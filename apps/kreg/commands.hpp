@@ -19,5 +19,6 @@ void add_tune(CLI::App& root);
 void add_augment(CLI::App& root);
 void add_infer(CLI::App& root);
 void add_cv(CLI::App& root);
+void add_merge(CLI::App& root);
 
 }  // namespace kreg::cli

@@ -24,6 +24,7 @@
 #include "kreg/interrupt.hpp"
 #include "kreg/system.hpp"
 #include "kreg/version.hpp"
+#include "shard.hpp"
 
 namespace {
 constexpr int kExitRuntime = 1;
@@ -91,7 +92,9 @@ int check_stdout(int code) {
 }
 
 int run_kreg(int argc, char** argv) {
-  kreg::park_blas_threads();  // OpenBLAS's idle pool would spin on our cores
+  kreg::park_blas_threads();
+  kreg::cli::set_command_line(
+      argc, argv);  // for --shard's partials  // OpenBLAS's idle pool would spin on our cores
   CLI::App app{"kreg: parallel kernel regression and the embarrassingly parallel loops of ML"};
   app.set_version_flag("--version", fmt::format("kreg {}", kreg::version));
   app.require_subcommand(1);
@@ -107,6 +110,7 @@ int run_kreg(int argc, char** argv) {
   kreg::cli::add_augment(app);
   kreg::cli::add_infer(app);
   kreg::cli::add_cv(app);
+  kreg::cli::add_merge(app);
   // Each MPI rank (or Slurm task) takes its share of the cores unless --jobs says otherwise.
   const int rank_threads = kreg::dist::default_threads(kreg::dist::world());
   for (CLI::App* command : app.get_subcommands({})) {
