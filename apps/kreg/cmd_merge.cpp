@@ -9,6 +9,8 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "dist/communicator.hpp"
+#include "kreg/error.hpp"
 #include "shard.hpp"
 
 namespace kreg::cli {
@@ -20,6 +22,9 @@ void add_merge(CLI::App& root) {
   cmd->add_option("out", *out, "The --out every shard was given (its partials are OUT.part-I-of-N)")
       ->required();
   cmd->callback([out] {
+    if (dist::world().size() > 1) {
+      throw ArgumentError("kreg merge runs in one process: start it without mpirun or srun");
+    }
     const std::vector<std::string> args = load_partials(*out);
     CLI::App again{"kreg"};
     again.require_subcommand(1);

@@ -187,7 +187,7 @@ void run_typed(const TuneCliOptions& o) {
     }
     TuneProgress progress(!o.quiet && root && stderr_is_terminal());
     progress.attach(hooks);
-    if (comm.size() > 1) dist::share_tune_hooks(comm, hooks);
+    if (comm.size() > 1) dist::share_tune_hooks(comm, hooks, tuner.plan());
     const TuneResult result = tuner.run(hooks);
     throw_if_cancelled(&cancel);
     if (!root) return;  // rank 0 refits and writes

@@ -93,14 +93,10 @@ void write_partial(const std::string& out, const ShardSpec& shard, std::string_v
     if (a.starts_with("--shard=")) continue;
     args.push_back(a);
   }
-  const json header = {{"kreg_partial", 1},
-                       {"kreg_version", std::string(version)},
-                       {"command", command},
-                       {"argv", args},
-                       {"cwd", fs::current_path().string()},
-                       {"shard", shard.index},
-                       {"shards", shard.count},
-                       {"data_checksum", data_checksum}};
+  const json header = {
+      {"kreg_partial", 1},     {"kreg_version", std::string(version)}, {"command", command},
+      {"argv", args},          {"cwd", fs::current_path().string()},   {"shard", shard.index},
+      {"shards", shard.count}, {"data_checksum", data_checksum}};
   std::string text = header.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   text.append(reinterpret_cast<const char*>(payload.data()), payload.size());
   const std::string path = fmt::format("{}.part-{}-of-{}", out, shard.index, shard.count);
@@ -161,13 +157,14 @@ std::vector<std::string> load_partials(const std::string& out) {
     try {
       header = json::parse(line);
     } catch (const json::exception&) {
-      throw InputError(fmt::format("'{}' is not a kreg partial result (its first line is not "
-                                   "kreg's header); delete it",
-                                   path.string()));
+      throw InputError(
+          fmt::format("'{}' is not a kreg partial result (its first line is not "
+                      "kreg's header); delete it",
+                      path.string()));
     }
     if (!header.contains("kreg_partial") || header.value("shard", -1) != i) {
-      throw InputError(fmt::format("'{}' is not shard {}'s partial result; delete it",
-                                   path.string(), i));
+      throw InputError(
+          fmt::format("'{}' is not shard {}'s partial result; delete it", path.string(), i));
     }
     if (i == 0) {
       first = header;

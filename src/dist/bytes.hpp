@@ -56,6 +56,7 @@ class ByteReader {
     std::memcpy(&value, take(sizeof(T)), sizeof(T));
     return value;
   }
+  bool done() const { return at_ == bytes_.size(); }
   template <class T>
   std::vector<T> get_vector() {
     const auto n = static_cast<std::size_t>(get<std::uint64_t>());

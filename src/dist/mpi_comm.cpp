@@ -52,7 +52,34 @@ class MpiCommunicator final : public Communicator {
     }
   }
 
+  // MPI_Allgatherv (one collective, log p steps) while the total fits MPI's
+  // int counts; otherwise gather on rank 0 and broadcast each rank's bytes.
   std::vector<Bytes> allgather(const Bytes& mine) override {
+    std::vector<std::uint64_t> sizes(static_cast<std::size_t>(size_));
+    const auto n = static_cast<std::uint64_t>(mine.size());
+    check(MPI_Allgather(&n, 1, MPI_UINT64_T, sizes.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD),
+          "Allgather");
+    std::uint64_t total = 0;
+    for (const std::uint64_t s : sizes) total += s;
+    if (total <= static_cast<std::uint64_t>(INT_MAX)) {
+      std::vector<int> counts, offsets;
+      int at = 0;
+      for (const std::uint64_t s : sizes) {
+        counts.push_back(static_cast<int>(s));
+        offsets.push_back(at);
+        at += static_cast<int>(s);
+      }
+      Bytes flat(static_cast<std::size_t>(total));
+      check(MPI_Allgatherv(mine.data(), static_cast<int>(n), MPI_BYTE, flat.data(), counts.data(),
+                           offsets.data(), MPI_BYTE, MPI_COMM_WORLD),
+            "Allgatherv");
+      std::vector<Bytes> all;
+      for (int r = 0; r < size_; ++r) {
+        const auto* b = flat.data() + offsets[static_cast<std::size_t>(r)];
+        all.emplace_back(b, b + counts[static_cast<std::size_t>(r)]);
+      }
+      return all;
+    }
     std::vector<Bytes> all = gather(mine, 0);
     all.resize(static_cast<std::size_t>(size_));
     for (Bytes& b : all) broadcast(b, 0);

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
@@ -90,7 +92,7 @@ Bytes encode(const FoldScore& fold) { return ByteWriter().put(fold).take(); }
 
 FoldScore decode_fold_score(const Bytes& bytes) { return ByteReader(bytes).get<FoldScore>(); }
 
-void share_tune_hooks(Communicator& comm, TuneHooks& hooks) {
+void share_tune_hooks(Communicator& comm, TuneHooks& hooks, std::span<const CvTask> plan) {
   Communicator* c = &comm;
   const bool root = comm.is_root();
   if (!root) {
@@ -100,15 +102,27 @@ void share_tune_hooks(Communicator& comm, TuneHooks& hooks) {
     hooks.step = nullptr;
     hooks.phase_end = nullptr;
   }
-  hooks.resume = [c, root, own = root ? std::move(hooks.resume) : nullptr](
-                     std::size_t i, const CvTask& task) -> std::optional<CvPartial> {
-    Bytes bytes;
-    if (root && own) {
-      if (std::optional<CvPartial> p = own(i, task)) bytes = encode(*p);
+  // Rank 0's resumed tasks, as (index, partial) pairs, in one message.
+  Bytes resumed;
+  if (root && hooks.resume) {
+    ByteWriter w;
+    for (std::size_t i = 0; i < plan.size(); ++i) {
+      if (std::optional<CvPartial> p = hooks.resume(i, plan[i])) {
+        w.put<std::uint64_t>(i).put_span<std::byte>(encode(*p));
+      }
     }
-    c->broadcast(bytes);
-    if (bytes.empty()) return std::nullopt;
-    return decode_cv_partial(bytes);
+    resumed = w.take();
+  }
+  comm.broadcast(resumed);
+  auto parts = std::make_shared<std::map<std::size_t, CvPartial>>();
+  for (ByteReader r(resumed); !r.done();) {
+    const auto i = static_cast<std::size_t>(r.get<std::uint64_t>());
+    (*parts)[i] = decode_cv_partial(r.get_vector<std::byte>());
+  }
+  hooks.resume = [parts](std::size_t i, const CvTask&) -> std::optional<CvPartial> {
+    const auto it = parts->find(i);
+    if (it == parts->end()) return std::nullopt;
+    return it->second;
   };
   hooks.recorded_score = [c, root, own = root ? std::move(hooks.recorded_score) : nullptr](
                              std::span<const double> h) -> std::optional<double> {

@@ -37,10 +37,11 @@ FoldScore decode_fold_score(const Bytes& bytes);
 // Makes the tune workflow's hooks work across the ranks of `comm` (more than
 // one): grid tasks and every optimiser evaluation run shared (run_tasks);
 // what rank 0's journal recorded reaches every rank, so all take the same
-// path (resume and recorded_score become collective, answered by rank 0's
-// hooks); only rank 0 keeps task_done, evaluated and the progress hooks.
-// Every rank calls it on its own hooks, then runs the same Tuner.
-void share_tune_hooks(Communicator& comm, TuneHooks& hooks);
+// path: the resumed tasks of `plan` in one broadcast now (collective), and
+// recorded_score collective, answered by rank 0's hooks; only rank 0 keeps
+// task_done, evaluated and the progress hooks. Every rank calls it on its own
+// hooks, then runs the same Tuner.
+void share_tune_hooks(Communicator& comm, TuneHooks& hooks, std::span<const CvTask> plan);
 
 // Collective: cross_validate_model (kreg/model_cv.hpp) with the folds shared
 // across the ranks, each fold on n_jobs threads of its rank; every rank gets

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "dist/communicator.hpp"
 #include "dist/rows.hpp"
 #include "dist/tasks.hpp"
+#include "kreg/tune.hpp"
 
 namespace {
 
@@ -96,6 +98,49 @@ TEST(DistRows, ScatterAndGatherOnOneRankGiveTheRowsBack) {
   ASSERT_EQ(back.rows(), 3);
   EXPECT_EQ(back(1, 2), m(2, 2));
   EXPECT_EQ(back(2, 0), m(4, 0));
+}
+
+// share_tune_hooks on one rank: rank 0's resumed tasks arrive in one message,
+// only the others run (through run_tasks), and the result is the bits of a
+// plain run.
+TEST(DistLocal, SharedTuneHooksResumeWhatTheJournalHasAndRunTheRest) {
+  const index_t n = 12000;  // a plan of 3 tasks
+  kreg::Matrix<double> X(n, 2), Y(n, 1);
+  for (index_t i = 0; i < n; ++i) {
+    X(i, 0) = std::sin(0.37 * static_cast<double>(i));
+    X(i, 1) = std::cos(0.11 * static_cast<double>(i));
+    Y(i, 0) = X(i, 0) * X(i, 1) + 0.1 * std::sin(7.0 * static_cast<double>(i));
+  }
+  kreg::CvOptions options;
+  options.cv.kind = kreg::CvSpec::Kind::loo;
+  options.n_jobs = 2;
+  kreg::TuneOptions tune;
+  tune.bandwidths = {0.02, 0.05, 0.1, 0.2, 0.5};
+  tune.optimizer = kreg::TuneOptimizer::scalar;
+  const kreg::Tuner<double> tuner(X, Y, {}, options, tune);
+  ASSERT_GE(tuner.plan().size(), 2u);
+  const kreg::TuneResult alone = tuner.run();
+
+  kreg::TuneHooks hooks;
+  hooks.resume = [&](std::size_t i, const kreg::CvTask&) -> std::optional<kreg::CvPartial> {
+    if (i % 2 == 1) return std::nullopt;
+    return tuner.run_task(i);
+  };
+  std::vector<std::size_t> ran;
+  hooks.task_done = [&](std::size_t i, const kreg::CvTask&, const kreg::CvPartial&) {
+    ran.push_back(i);
+  };
+  kreg::dist::share_tune_hooks(kreg::dist::world(), hooks, tuner.plan());
+  ASSERT_TRUE(hooks.run_tasks);
+  const kreg::TuneResult shared = tuner.run(hooks);
+  std::vector<std::size_t> odd;
+  for (std::size_t i = 1; i < tuner.plan().size(); i += 2) odd.push_back(i);
+  EXPECT_EQ(ran, odd);
+  EXPECT_EQ(shared.scores.mean, alone.scores.mean);
+  EXPECT_EQ(shared.scores.splits, alone.scores.splits);
+  ASSERT_TRUE(shared.optimum && alone.optimum);
+  EXPECT_EQ(shared.optimum->bandwidth, alone.optimum->bandwidth);
+  EXPECT_EQ(shared.optimum->score, alone.optimum->score);
 }
 
 }  // namespace

@@ -115,7 +115,7 @@ void check_tune(kreg::CvSpec cv, kreg::TuneOptimizer optimizer, bool holdout = f
   kreg::TuneHooks hooks;
   int steps = 0;
   hooks.step = [&](std::int64_t) { ++steps; };
-  kreg::dist::share_tune_hooks(comm(), hooks);
+  kreg::dist::share_tune_hooks(comm(), hooks, tuner.plan());
   const kreg::TuneResult shared = tuner.run(hooks);
   expect_same_bits(alone, shared);
   // Progress is rank 0's alone.
