@@ -167,3 +167,11 @@ def test_threads_per_rank_follow_slurm_then_the_cores(kreg_bin, run_ranks, data)
     assert f", {max(1, cores // 2)} threads" in ranks.stdout.splitlines()[0]
     ranks = run_ranks(2, *args, "--jobs", "5")
     assert ", 5 threads" in ranks.stdout.splitlines()[0]
+
+
+def test_shards_and_merge_are_refused_under_ranks(run_ranks, data, tmp_path):
+    shard = run_ranks(2, "cv", "--model", "nw", "--train", data / "train.csv", "--target", "y",
+                      "--out", tmp_path / "cv.json", "--shard", "0/2", check=False)
+    assert shard.returncode != 0 and "under mpirun or srun the ranks share" in shard.stderr
+    merge = run_ranks(2, "merge", tmp_path / "cv.json", check=False)
+    assert merge.returncode != 0 and "kreg merge runs in one process" in merge.stderr
