@@ -9,6 +9,7 @@ The launcher comes from kreg_mpiexec.json, which CMake writes beside the kreg
 tool from MPIEXEC_EXECUTABLE and MPIEXEC_NUMPROC_FLAG (tests/CMakeLists.txt)."""
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -175,3 +176,15 @@ def test_shards_and_merge_are_refused_under_ranks(run_ranks, data, tmp_path):
     assert shard.returncode != 0 and "under mpirun or srun the ranks share" in shard.stderr
     merge = run_ranks(2, "merge", tmp_path / "cv.json", check=False)
     assert merge.returncode != 0 and "kreg merge runs in one process" in merge.stderr
+
+
+def test_a_kreg_without_its_mpi_plugin_says_so_under_a_launcher(mpiexec, kreg_bin, tmp_path):
+    lone = tmp_path / "bin" / "kreg"  # no libkreg_mpi.so beside it, none in ../lib/kreg/
+    lone.parent.mkdir()
+    shutil.copy(kreg_bin, lone)
+    proc = subprocess.run([mpiexec["mpiexec"], mpiexec["numproc_flag"], "1", *mpiexec["flags"],
+                           str(lone), "info"], capture_output=True, text=True, timeout=HANG,
+                          env=dict(os.environ, **mpiexec["env"]))
+    assert proc.returncode != 0
+    assert "started by an MPI launcher (mpirun or srun), but its MPI support did not load" \
+        in proc.stderr
