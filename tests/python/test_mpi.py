@@ -114,15 +114,20 @@ def test_cv_is_the_bytes_of_one_process(kreg, run_ranks, data, tmp_path, np):
     assert ranks.stdout.count("kreg cv:") == 1
 
 
-@pytest.mark.parametrize("np", [2, 3])
-def test_augment_is_the_bytes_of_one_process(kreg, run_ranks, tmp_path, np):
-    images = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
+@pytest.mark.parametrize("np,limit,copies", [(2, 101, 3), (3, 101, 3), (3, 2, 1)])
+def test_augment_is_the_bytes_of_one_process(kreg, run_ranks, tmp_path, np, limit, copies):
+    root = Path("/usr/share/datasets/fashion-mnist")
+    images, labels = root / "t10k-images-idx3-ubyte.gz", root / "t10k-labels-idx1-ubyte.gz"
     if not images.exists():
         pytest.skip(f"{images} is missing (Debian's dataset-fashion-mnist, scripts/bootstrap)")
-    args = ["augment", "--images", images, "--limit", "101", "--copies", "3", "--seed", "5"]
-    kreg(*args, "--out", tmp_path / "one.idx")
-    run_ranks(np, *args, "--out", tmp_path / "ranks.idx")
+    args = ["augment", "--images", images, "--labels", labels, "--limit", limit, "--copies",
+            copies, "--seed", "5"]
+    kreg(*args, "--out", tmp_path / "one.idx", "--labels-out", tmp_path / "one-labels.idx")
+    run_ranks(np, *args, "--out", tmp_path / "ranks.idx", "--labels-out",
+              tmp_path / "ranks-labels.idx")
     assert (tmp_path / "ranks.idx").read_bytes() == (tmp_path / "one.idx").read_bytes()
+    assert ((tmp_path / "ranks-labels.idx").read_bytes()
+            == (tmp_path / "one-labels.idx").read_bytes())
 
 
 def test_a_failing_rank_ends_the_job_and_resume_finishes_it(kreg, run_ranks, tmp_path):
