@@ -193,3 +193,23 @@ def test_a_kreg_without_its_mpi_plugin_says_so_under_a_launcher(mpiexec, kreg_bi
     assert proc.returncode != 0
     assert "started by an MPI launcher (mpirun or srun), but its MPI support did not load" \
         in proc.stderr
+
+
+def test_ranks_that_read_different_data_are_refused(kreg, mpiexec, kreg_bin, data, tmp_path):
+    if "OMPI_COMM_WORLD_SIZE" not in subprocess.run(
+            [mpiexec["mpiexec"], mpiexec["numproc_flag"], "1", *mpiexec["flags"], "env"],
+            capture_output=True, text=True, env=dict(os.environ, **mpiexec["env"])).stdout:
+        pytest.skip("this launcher does not say a rank's number in OMPI_COMM_WORLD_RANK")
+    # Rank 1's copy of the training set differs in one value.
+    lines = (data / "train.csv").read_text().splitlines()
+    (tmp_path / "train0.csv").write_text("\n".join(lines) + "\n")
+    lines[5] = lines[5].replace(lines[5].split(",")[0], "0.125", 1)
+    (tmp_path / "train1.csv").write_text("\n".join(lines) + "\n")
+    script = (f'exec "{kreg_bin}" tune --train "{tmp_path}/train$OMPI_COMM_WORLD_RANK.csv" '
+              f'--target y --cv 3 --out "{tmp_path}/t.json"')
+    proc = subprocess.run([mpiexec["mpiexec"], mpiexec["numproc_flag"], "2", *mpiexec["flags"],
+                           "sh", "-c", script], capture_output=True, text=True, timeout=HANG,
+                          env=dict(os.environ, **mpiexec["env"]))
+    assert proc.returncode != 0
+    assert "rank 1 read other data (by checksum) than rank 0" in proc.stderr
+    assert not (tmp_path / "t.json").exists()
