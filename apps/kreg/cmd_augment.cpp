@@ -6,11 +6,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <optional>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "dist/communicator.hpp"
+#include "dist/rows.hpp"
 #include "kreg/augment.hpp"
 #include "kreg/error.hpp"
 #include "kreg/interrupt.hpp"
@@ -39,6 +42,47 @@ struct AugmentCliOptions {
   double noise_std = 8;
   bool quiet = false;
 };
+
+// Under MPI: rank r computes its contiguous share of the (image, copy)
+// indices i * copies + c from the images rank 0 sends it (those the share
+// touches, so a rank holds only its share), and rank 0 gathers the results
+// in order. A copy's parameters depend on its index alone (task_seed), so
+// the rows are the same bits as one process's. `images` (n of them) is read
+// on rank 0 only.
+Matrix<std::uint8_t> augment_shared(dist::Communicator& comm, MatrixView<const std::uint8_t> images,
+                                    index_t n, index_t height, index_t width,
+                                    const AugmentOptions& options) {
+  // Checks the options as one process would.
+  (void)augment_images(MatrixView<const std::uint8_t>(nullptr, 0, height * width), height, width,
+                       options);
+  const index_t copies = options.copies;
+  const auto total = static_cast<std::size_t>(n) * static_cast<std::size_t>(copies);
+  // Rank r's indices [begin, end) and the images [first, last) they use.
+  auto share = [&](int r) {
+    const auto b = static_cast<index_t>(dist::share_begin(total, r, comm.size()));
+    const auto e = static_cast<index_t>(dist::share_begin(total, r + 1, comm.size()));
+    const index_t first = copies > 0 ? b / copies : 0;
+    const index_t last = copies > 0 ? (e + copies - 1) / copies : 0;
+    return std::array<index_t, 4>{b, e, first, std::max(first, last)};
+  };
+  std::vector<dist::Bytes> parts;
+  for (int r = 0; comm.is_root() && r < comm.size(); ++r) {
+    const auto [b, e, first, last] = share(r);
+    parts.push_back(dist::encode_rows<std::uint8_t>(images.rows_between(first, last)));
+  }
+  const Matrix<std::uint8_t> source = dist::decode_rows<std::uint8_t>(comm.scatter(parts));
+  const auto [begin, end, first, last] = share(comm.rank());
+  Matrix<std::uint8_t> mine(end - begin, height * width);
+  par::parallel_for(
+      end - begin,
+      [&](index_t j) {
+        const index_t flat = begin + j;
+        const AugmentParams params = draw_augment_params(options, flat / copies, flat % copies);
+        augment_one(source.row(flat / copies - first), height, width, params, mine.row(j));
+      },
+      {.n_jobs = options.n_jobs, .cancel = options.cancel});
+  return dist::gather_rows<std::uint8_t>(comm, mine.view(), height * width);
+}
 
 void run(const AugmentCliOptions& o) {
   // Usage errors first, before any file is read.
@@ -81,22 +125,31 @@ void run(const AugmentCliOptions& o) {
           "--labels '{}' has {} labels but --images '{}' has {} images; they must match", o.labels,
           n_labels, o.images, n_file));
     }
-    labels = io::read_idx<std::uint8_t>(o.labels);
+    if (dist::world().is_root()) labels = io::read_idx<std::uint8_t>(o.labels);
   }
-  Matrix<std::uint8_t> all = io::read_idx<std::uint8_t>(o.images);
+  // Under MPI rank 0 alone reads the images and sends each rank its share.
+  dist::Communicator& comm = dist::world();
+  Matrix<std::uint8_t> all;
+  if (comm.is_root()) all = io::read_idx<std::uint8_t>(o.images);
   const index_t n = o.limit < 0 ? n_file : std::min(o.limit, n_file);
-  const MatrixView<const std::uint8_t> images = all.view().rows_between(0, n);
+  const MatrixView<const std::uint8_t> images =
+      comm.is_root() ? all.view().rows_between(0, n) : MatrixView<const std::uint8_t>{};
   const double read_s = clock.seconds();
   reading.reset();
 
   const CancelToken& cancel = cancel_token();
   options.cancel = &cancel;
   clock.restart();
-  const auto bar = progress_line("images", n, o.quiet);
+  // Under MPI every rank augments a share and rank 0 writes; the progress
+  // line is one process's (a rank sees only its own share).
+  const auto bar = progress_line("images", n, o.quiet || comm.size() > 1);
   if (bar) options.progress = [&bar](index_t done, index_t) { bar->update(done); };
-  const Matrix<std::uint8_t> augmented = augment_images(images, height, width, options);
+  const Matrix<std::uint8_t> augmented =
+      comm.size() > 1 ? augment_shared(comm, images, n, height, width, options)
+                      : augment_images(images, height, width, options);
   if (bar) bar->finish();
   const double aug_s = clock.seconds();
+  if (!comm.is_root()) return;
 
   // Everything is computed before the first file is written. Each file is
   // whole or absent: a stop request during compression (the slow part of a

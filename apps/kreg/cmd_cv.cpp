@@ -20,6 +20,9 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "dist/bytes.hpp"
+#include "dist/communicator.hpp"
+#include "dist/tasks.hpp"
 #include "image_set.hpp"
 #include "kreg/data.hpp"
 #include "kreg/error.hpp"
@@ -31,6 +34,7 @@
 #include "kreg/nw.hpp"
 #include "kreg/select.hpp"
 #include "kreg/version.hpp"
+#include "shard.hpp"
 #include "training_data.hpp"
 
 namespace kreg::cli {
@@ -59,6 +63,7 @@ struct CvCliOptions {
   double bandwidth = 1.0;
   std::string kernel = "gaussian";
   std::string out;
+  std::string shard;  // --shard i/N (shard.hpp)
 };
 
 std::vector<double> column(const Matrix<double>& y) { return {y.data(), y.data() + y.rows()}; }
@@ -107,6 +112,10 @@ void run(const CvCliOptions& o) {
         "logreg");
   }
   check_rows_option(o.train_rows, "--train-rows");
+  const ShardSpec shard = parse_shard(o.shard);
+  if (shard.active() && o.out.empty()) {
+    throw ArgumentError("--shard writes a partial result beside --out: give --out FILE");
+  }
   if (o.folds < 2) throw ArgumentError(fmt::format("--folds {} must be at least 2", o.folds));
   std::string scoring_name = o.scoring.empty() ? (logreg ? "accuracy" : "r2") : o.scoring;
   Scoring scoring = Scoring::r2;
@@ -157,6 +166,10 @@ void run(const CvCliOptions& o) {
   }
   reading.reset();
   const double load_s = clock.seconds();
+  // Under MPI every rank reads the data (a fold trains on most of it) and
+  // runs a share of the folds; rank 0 alone prints and writes.
+  dist::Communicator& comm = dist::world();
+  const bool root = comm.is_root();
   const auto n = static_cast<index_t>(y.size());
   if (o.folds > n) {
     throw ArgumentError(fmt::format("--folds {} is more than the {} rows of the data", o.folds, n));
@@ -166,7 +179,7 @@ void run(const CvCliOptions& o) {
     for (const double label : y) ++counts[label];
     index_t smallest = n;
     for (const auto& [label, count] : counts) smallest = std::min(smallest, count);
-    if (smallest < o.folds) {
+    if (smallest < o.folds && root) {
       fmt::print(stderr,
                  "warning: the smallest class has only {} members, fewer than --folds {}; some "
                  "folds will miss it (as scikit-learn warns)\n",
@@ -191,7 +204,7 @@ void run(const CvCliOptions& o) {
   // R^2 of one row is undefined: such folds score NaN, as scikit-learn's
   // cross_val_score does (with its warning), and so does the mean.
   const index_t undefined = !logreg && scoring == Scoring::r2 ? undefined_r2_folds(splits) : 0;
-  if (undefined > 0) {
+  if (undefined > 0 && root) {
     fmt::print(stderr,
                "warning: --folds {} of {} rows leaves {} of a single row; R^2 of fewer "
                "than 2 rows is undefined, so such folds score nan (as scikit-learn's), and so "
@@ -201,12 +214,51 @@ void run(const CvCliOptions& o) {
 
   CancelToken cancel;
   ScopedSigint sigint(cancel);
-  const auto bar = progress_line("folds", static_cast<std::int64_t>(splits.size()), o.quiet);
+  const auto bar = progress_line("folds", static_cast<std::int64_t>(splits.size()),
+                                 o.quiet || !root || shard.active());
   if (bar) mo.progress = [&bar](index_t done, index_t) { bar->update(done); };
   // Pixels stay bytes (the model reads them directly), tables are double.
-  const ModelCvResult cv = pixels.empty()
-                               ? cross_validate_model<double>(X, y, splits, mo, &cancel)
-                               : cross_validate_model<std::uint8_t>(pixels, y, splits, mo, &cancel);
+  if (shard.active()) {  // the job-array path: this shard's folds, in a partial
+    const std::size_t b = shard.begin(splits.size()), e = shard.end(splits.size());
+    dist::ByteWriter w;
+    w.put<std::uint64_t>(e - b);
+    for (std::size_t i = b; i < e; ++i) {
+      const FoldScore fold =
+          pixels.empty() ? run_model_cv_fold<double>(X, y, splits[i], mo, &cancel)
+                         : run_model_cv_fold<std::uint8_t>(pixels, y, splits[i], mo, &cancel);
+      w.put<std::uint64_t>(i).put(fold);
+    }
+    write_partial(o.out, shard, "cv", "", w.take());
+    return;
+  }
+  std::vector<FoldScore> merged;
+  if (const MergeInput* m = merging()) {  // `kreg merge`: every fold from the partials
+    merged.resize(splits.size());
+    std::size_t count = 0;
+    for (const dist::Bytes& payload : m->payloads) {
+      dist::ByteReader r(payload);
+      for (auto left = r.get<std::uint64_t>(); left > 0; --left, ++count) {
+        const auto i = static_cast<std::size_t>(r.get<std::uint64_t>());
+        merged.at(i) = r.get<FoldScore>();
+      }
+    }
+    if (count != splits.size()) {
+      throw InputError(
+          fmt::format("the partials hold {} of the {} folds; run the shards again "
+                      "with the same command",
+                      count, splits.size()));
+    }
+  }
+  const ModelCvResult cv =
+      !merged.empty() ? combine_model_cv(merged)
+      : comm.size() > 1
+          ? (pixels.empty()
+                 ? dist::cross_validate_model_shared<double>(comm, X, y, splits, mo, &cancel)
+                 : dist::cross_validate_model_shared<std::uint8_t>(comm, pixels, y, splits, mo,
+                                                                   &cancel))
+      : pixels.empty() ? cross_validate_model<double>(X, y, splits, mo, &cancel)
+                       : cross_validate_model<std::uint8_t>(pixels, y, splits, mo, &cancel);
+  if (!root) return;
   if (bar) bar->finish();
   const std::vector<FoldScore>& results = cv.folds;
   const double mean = cv.mean, std_dev = cv.std, cv_s = cv.seconds;
@@ -300,6 +352,7 @@ void add_cv(CLI::App& root) {
   cmd->add_option("--bandwidth", o->bandwidth, "nw: the bandwidth")->capture_default_str();
   add_kernel_option(cmd, o->kernel, "nw: ");
   cmd->add_flag("--quiet", o->quiet, "No progress line on stderr");
+  cmd->add_option("--shard", o->shard, std::string(kShardHelp));
   cmd->add_option("--out", o->out, "Write the per-fold and mean scores as JSON");
   cmd->callback([o] {
     check_distinct_paths({{"--out", o->out}},

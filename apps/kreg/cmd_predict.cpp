@@ -10,6 +10,9 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "dist/bytes.hpp"
+#include "dist/communicator.hpp"
+#include "dist/rows.hpp"
 #include "kreg/bandwidth.hpp"
 #include "kreg/error.hpp"
 #include "kreg/interrupt.hpp"
@@ -17,6 +20,7 @@
 #include "kreg/io/table.hpp"
 #include "kreg/metrics.hpp"
 #include "kreg/nw.hpp"
+#include "shard.hpp"
 #include "training_data.hpp"
 
 namespace kreg::cli {
@@ -34,6 +38,7 @@ struct PredictOptions {
   std::string dtype = "f64";
   int jobs = -1;
   std::string out = "-";
+  std::string shard;
 };
 
 std::vector<double> parse_bandwidth(const std::string& text) {
@@ -52,9 +57,32 @@ std::vector<double> parse_bandwidth(const std::string& text) {
   return values;
 }
 
+// Under MPI: rank 0's queries shared out in contiguous blocks, each rank's
+// predictions gathered back in row order on rank 0 (empty elsewhere), the
+// isolated queries summed. A query's prediction does not depend on the
+// others, so the rows are the same bits as one process's.
+template <class T>
+Matrix<T> predict_shared(dist::Communicator& comm, const NadarayaWatson<T>& model,
+                         MatrixView<const T> queries, index_t outputs, PredictReport& report,
+                         const CancelToken& cancel) {
+  const Matrix<T> mine = dist::scatter_rows<T>(comm, queries);
+  Matrix<T> pred(0, outputs);
+  if (mine.rows() > 0) pred = model.predict(mine, &report, &cancel);
+  const std::vector<dist::Bytes> isolated =
+      comm.gather(dist::ByteWriter().put<index_t>(report.isolated).take());
+  Matrix<T> all = dist::gather_rows<T>(comm, pred.view(), outputs);
+  report.isolated = 0;
+  for (const dist::Bytes& b : isolated) report.isolated += dist::ByteReader(b).get<index_t>();
+  return all;
+}
+
 template <class T>
 void run_typed(const PredictOptions& o) {
   check_target_named(o.files);
+  const ShardSpec shard = parse_shard(o.shard);
+  if (shard.active() && o.out == "-") {
+    throw ArgumentError("--shard writes a partial result beside --out: give --out FILE");
+  }
   NadarayaWatsonOptions options;
   options.kernel = parse_kernel(o.kernel);
   options.engine = parse_engine(o.engine);
@@ -71,8 +99,15 @@ void run_typed(const PredictOptions& o) {
   const io::Dataset<T>& train = training.data;
   // The query file: the same features; its target column, when present, is
   // held out for scoring.
-  const io::Dataset<T> query = read_scored_set(training, o.files, o.query, o.query_y, "--query-y",
-                                               "query", TargetColumn::if_present);
+  // Under MPI every rank reads the training set; rank 0 reads the queries
+  // and shares them out, so a rank holds only its share of them.
+  dist::Communicator& comm = dist::world();
+  const bool root = comm.is_root();
+  io::Dataset<T> query;
+  if (root) {
+    query = read_scored_set(training, o.files, o.query, o.query_y, "--query-y", "query",
+                            TargetColumn::if_present);
+  }
   const double read_s = clock.seconds();
   clock.restart();
   reading.reset();
@@ -80,8 +115,45 @@ void run_typed(const PredictOptions& o) {
   const CancelToken& cancel = cancel_token();
   model.fit(train.X, train.y);
   PredictReport report;
-  const Matrix<T> pred = model.predict(query.X, &report, &cancel);
+  if (shard.active()) {  // the job-array path: this shard's rows, in a partial
+    const auto b = static_cast<index_t>(shard.begin(static_cast<std::size_t>(query.X.rows())));
+    const auto e = static_cast<index_t>(shard.end(static_cast<std::size_t>(query.X.rows())));
+    Matrix<T> mine(0, train.y.cols());
+    if (e > b) mine = model.predict(query.X.view().rows_between(b, e), &report, &cancel);
+    dist::Bytes payload = dist::ByteWriter().put<index_t>(report.isolated).take();
+    const dist::Bytes rows = dist::encode_rows<T>(mine.view());
+    payload.insert(payload.end(), rows.begin(), rows.end());
+    write_partial(o.out, shard, "predict", "", payload);
+    return;
+  }
+  Matrix<T> pred;
+  if (const MergeInput* merged = merging()) {  // `kreg merge`: the shards' rows in order
+    std::vector<dist::Bytes> blocks;
+    for (const dist::Bytes& p : merged->payloads) {
+      report.isolated += dist::ByteReader(p).get<index_t>();
+      blocks.emplace_back(p.begin() + sizeof(index_t), p.end());
+    }
+    index_t rows = 0;
+    std::vector<Matrix<T>> parts;
+    for (const dist::Bytes& b : blocks) {
+      parts.push_back(dist::decode_rows<T>(b));
+      rows += parts.back().rows();
+    }
+    if (rows != query.X.rows()) {
+      throw InputError(
+          fmt::format("the partials hold {} predictions but '{}' has {} rows; run "
+                      "the shards again",
+                      rows, o.query, query.X.rows()));
+    }
+    pred = Matrix<T>(rows, train.y.cols());
+    T* at = pred.data();
+    for (const Matrix<T>& m : parts) at = std::copy(m.data(), m.data() + m.rows() * m.cols(), at);
+  } else {
+    pred = comm.size() > 1 ? predict_shared<T>(comm, model, query.X, train.y.cols(), report, cancel)
+                           : model.predict(query.X, &report, &cancel);
+  }
   const double predict_s = clock.seconds();
+  if (!root) return;  // rank 0 writes
   clock.restart();
 
   std::vector<std::string> names;
@@ -146,6 +218,7 @@ void add_predict(CLI::App& root) {
   cmd->add_option("--out", o->out, "Predictions file (.csv, .tsv or .npy); - for stdout")
       ->capture_default_str()
       ->check(table_output(true));
+  cmd->add_option("--shard", o->shard, std::string(kShardHelp));
   cmd->callback([o] {
     check_distinct_paths({{"--out", o->out}}, {{"--train", o->files.train},
                                                {"--train-y", o->files.train_y},

@@ -15,6 +15,7 @@
 #include <fmt/ranges.h>
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -24,6 +25,9 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "dist/bytes.hpp"
+#include "dist/communicator.hpp"
+#include "dist/tasks.hpp"
 #include "kreg/bandwidth.hpp"
 #include "kreg/error.hpp"
 #include "kreg/interrupt.hpp"
@@ -32,6 +36,7 @@
 #include "kreg/nw.hpp"
 #include "kreg/select.hpp"
 #include "kreg/tune.hpp"
+#include "shard.hpp"
 #include "tool/progress.hpp"
 #include "training_data.hpp"
 #include "tune_cli.hpp"
@@ -61,6 +66,10 @@ void run_typed(const TuneCliOptions& o) {
   tune.starts = o.starts;
   tune.seed = o.seed;
   if (o.starts < 1) throw ArgumentError(fmt::format("--starts must be >= 1, got {}", o.starts));
+  const ShardSpec shard = parse_shard(o.shard);
+  if (shard.active() && o.out.empty()) {
+    throw ArgumentError("--shard writes a partial result beside --out: give --out FILE");
+  }
   const bool holdout = options.cv.kind == CvSpec::Kind::holdout;
   if (holdout && o.test.empty()) {
     throw ArgumentError("--cv holdout scores on a test set: give --test FILE");
@@ -107,26 +116,82 @@ void run_typed(const TuneCliOptions& o) {
   CancelToken cancel;
   ScopedSigint sigint(cancel);
 
+  // Under MPI every rank reads the inputs (each needs the whole training
+  // set) and runs a share of the plan; rank 0 alone keeps the journal, shows
+  // progress and writes results.
+  dist::Communicator& comm = dist::world();
+  const bool root = comm.is_root();
+  dist::check_same_everywhere(comm, "data (by checksum)",
+                              config["data_checksum"].get<std::string>());
   const index_t n = train.X.rows(), d = train.X.cols();
-  if (!o.quiet) {
+  if (!o.quiet && root) {
     fmt::print(stderr,
                "kreg tune: {} training points, d = {}, {} kernel, {} engine, {}, cv {}, scoring "
                "{}, {} bandwidths, {} threads\n",
                n, d, o.kernel, tuner.search().engine().name(), o.dtype, to_string(options.cv),
                to_string(options.scoring), tuner.grid().size(), resolve_n_jobs(o.jobs));
+    if (comm.size() > 1) {
+      fmt::print(stderr, "kreg tune: {} MPI ranks, {} threads each\n", comm.size(),
+                 resolve_n_jobs(o.jobs));
+    }
+  }
+  const std::string data_checksum = config["data_checksum"].get<std::string>();
+  if (shard.active()) {  // the job-array path: this shard's grid tasks, in a partial
+    const std::size_t b = shard.begin(tuner.plan().size()), e = shard.end(tuner.plan().size());
+    dist::ByteWriter w;
+    w.put<std::uint64_t>(e - b);
+    for (std::size_t i = b; i < e; ++i) {
+      throw_if_cancelled(&cancel);
+      const dist::Bytes p = dist::encode(tuner.run_task(i, &cancel));
+      w.put<std::uint64_t>(i).put_span<std::byte>(p);
+    }
+    write_partial(o.out, shard, "tune", data_checksum, w.take());
+    return;
+  }
+  // `kreg merge`: every grid task from the shards' partials.
+  std::map<std::size_t, CvPartial> merged;
+  if (const MergeInput* m = merging()) {
+    if (m->data_checksum != data_checksum) {
+      throw InputError(
+          "the data changed since the shards ran (its checksum differs); run the "
+          "shards again");
+    }
+    for (const dist::Bytes& payload : m->payloads) {
+      dist::ByteReader r(payload);
+      for (auto count = r.get<std::uint64_t>(); count > 0; --count) {
+        const auto i = static_cast<std::size_t>(r.get<std::uint64_t>());
+        const std::vector<std::byte> p = r.get_vector<std::byte>();
+        merged[i] = dist::decode_cv_partial(p);
+      }
+    }
+    if (merged.size() != tuner.plan().size()) {
+      throw InputError(
+          fmt::format("the partials hold {} of the plan's {} tasks; run the shards "
+                      "again with the same command",
+                      merged.size(), tuner.plan().size()));
+    }
   }
   std::optional<TuneJournal> journal;
   bool results_complete = false;
   std::vector<std::string> written;  // result files written so far, for messages
   try {
-    journal.emplace(o, config, cancel);
     TuneHooks hooks;
     hooks.cancel = &cancel;
-    journal->attach(hooks, tuner.plan(), tuner.search().n_outputs());
-    TuneProgress progress(!o.quiet && stderr_is_terminal());
+    if (root) {
+      journal.emplace(o, config, cancel);
+      journal->attach(hooks, tuner.plan(), tuner.search().n_outputs());
+    }
+    if (!merged.empty()) {
+      hooks.resume = [&merged](std::size_t i, const CvTask&) -> std::optional<CvPartial> {
+        return merged.at(i);
+      };
+    }
+    TuneProgress progress(!o.quiet && root && stderr_is_terminal());
     progress.attach(hooks);
+    if (comm.size() > 1) dist::share_tune_hooks(comm, hooks, tuner.plan());
     const TuneResult result = tuner.run(hooks);
     throw_if_cancelled(&cancel);
+    if (!root) return;  // rank 0 refits and writes
 
     TuneReport report{o,
                       options,
@@ -227,6 +292,7 @@ void add_tune(CLI::App& root) {
                   "Fit on --train with the chosen bandwidth and write --test's predictions here")
       ->check(table_output(false));
   cmd->add_flag("--quiet", o->quiet, "No progress or timing on stderr");
+  cmd->add_option("--shard", o->shard, std::string(kShardHelp));
   cmd->callback([o] {
     TuneCliOptions opts = *o;
     if (opts.journal.empty() && !opts.out.empty()) opts.journal = opts.out + ".journal";

@@ -20,5 +20,6 @@ void add_augment(CLI::App& root);
 void add_infer(CLI::App& root);
 void add_cv(CLI::App& root);
 void add_tutorial(CLI::App& root);
+void add_merge(CLI::App& root);
 
 }  // namespace kreg::cli

@@ -41,6 +41,7 @@ struct TuneCliOptions {
   int starts = 1;
   bool resume = false;
   bool quiet = false;
+  std::string shard;  // --shard i/N (shard.hpp)
 };
 
 // The journal's header: the run's configuration, which a resumed run must

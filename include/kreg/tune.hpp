@@ -91,6 +91,14 @@ struct TuneHooks {
   std::function<void()> phase_end;
   // Checked between tasks and evaluations and passed into each: kreg::Cancelled.
   const CancelToken* cancel = nullptr;
+  // Runs `count` tasks (the grid's not resumed, or one optimiser
+  // evaluation's plan), perhaps elsewhere (MPI ranks, src/dist/): run(i)
+  // computes the i-th; done(i, partial) must then be called on the calling
+  // thread for every i in increasing order with what run(i) returned,
+  // wherever it ran. Unset: each task runs here in turn.
+  std::function<void(std::size_t count, const std::function<CvPartial(std::size_t)>& run,
+                     const std::function<void(std::size_t, CvPartial&&)>& done)>
+      run_tasks;
 };
 
 // The tune workflow over one data set, for float or double. X, Y,

@@ -79,7 +79,7 @@ class Evaluator {
       }
     }
     throw_if_cancelled(hooks_.cancel);
-    const double s = search_.score(set, hooks_.cancel).mean[0];
+    const double s = score_here_or_shared(set);
     memo_[key] = s;
     if (hooks_.evaluated) hooks_.evaluated(h, s);
     if (in_phase_ && hooks_.step) hooks_.step(++steps_);
@@ -89,6 +89,23 @@ class Evaluator {
   double loss(const BandwidthSet& set) {
     const double s = score(set);
     return greater_is_better(search_.options().scoring) ? -s : s;
+  }
+
+  // BandwidthCV::score, its tasks run through hooks.run_tasks when set: the
+  // same plan and combine, so the same bits.
+  double score_here_or_shared(const BandwidthSet& set) const {
+    if (!hooks_.run_tasks) return search_.score(set, hooks_.cancel).mean[0];
+    search_.check(set);
+    const std::vector<CvTask> tasks = search_.plan(static_cast<index_t>(set.h.size()));
+    std::vector<CvPartial> partials(tasks.size());
+    hooks_.run_tasks(
+        tasks.size(),
+        [&](std::size_t i) {
+          throw_if_cancelled(hooks_.cancel);
+          return search_.run(set, tasks[i], hooks_.cancel);
+        },
+        [&](std::size_t i, CvPartial&& p) { partials[i] = std::move(p); });
+    return search_.combine(set, tasks, partials).mean[0];
   }
 
   void begin(std::int64_t budget) {
@@ -164,20 +181,34 @@ CvScores Tuner<T>::run_grid(const TuneHooks& hooks) const {
   }
   if (hooks.phase_begin) hooks.phase_begin("grid", static_cast<std::int64_t>(tasks_.size()), done);
   const BandwidthSet set{options_.scale, grid_};
+  std::vector<std::size_t> todo;
   for (std::size_t i = 0; i < tasks_.size(); ++i) {
-    if (parts[i]) continue;
+    if (!parts[i]) todo.push_back(i);
+  }
+  const auto run_one = [&](std::size_t j) {
     throw_if_cancelled(hooks.cancel);
-    CvPartial p = search_.run(set, tasks_[i], hooks.cancel);
+    return search_.run(set, tasks_[todo[j]], hooks.cancel);
+  };
+  const auto finished = [&](std::size_t j, CvPartial&& p) {
+    const std::size_t i = todo[j];
     if (hooks.task_done) hooks.task_done(i, tasks_[i], p);
     parts[i] = std::move(p);
     ++done;
     if (hooks.step) hooks.step(done);
+  };
+  if (hooks.run_tasks) {
+    hooks.run_tasks(todo.size(), run_one, finished);
+  } else {
+    for (std::size_t j = 0; j < todo.size(); ++j) finished(j, run_one(j));
   }
   if (hooks.phase_end) hooks.phase_end();
   throw_if_cancelled(hooks.cancel);
   std::vector<CvPartial> all;
   all.reserve(parts.size());
-  for (auto& p : parts) all.push_back(std::move(*p));
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (!parts[i]) throw ArgumentError(fmt::format("run_tasks left grid task {} unfinished", i));
+    all.push_back(std::move(*parts[i]));
+  }
   return combine(all);
 }
 

@@ -144,7 +144,7 @@ def test_unknown_command_is_named(kreg_bin):
     proc = run(kreg_bin, "frobnicate")
     assert proc.returncode == 2
     assert proc.stderr == ("kreg: error: unknown command 'frobnicate'; the commands are info, "
-                           "generate, score, describe, predict, tune, augment, infer, cv, tutorial "
+                           "generate, score, describe, predict, tune, augment, infer, cv, tutorial, merge "
                            "(kreg --help)\n")
 
 
