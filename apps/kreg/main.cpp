@@ -152,92 +152,86 @@ void check_inputs_as_kreg(CLI::App& app) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  kreg::park_blas_threads();  // OpenBLAS's idle pool would spin on our cores
-  int run_kreg(int argc, char** argv) {
-    kreg::park_blas_threads();
-    kreg::cli::set_command_line(
-        argc, argv);  // for --shard's partials  // OpenBLAS's idle pool would spin on our cores
-    CLI::App app{"kreg: parallel kernel regression and the embarrassingly parallel loops of ML"};
-    app.set_version_flag("--version", fmt::format("kreg {}", kreg::version));
-    app.require_subcommand(1);
-    // A KREG_SIMD_TARGET kreg cannot use fails before a command reads or writes anything.
-    app.parse_complete_callback([] { (void)kreg::simd_active_target(); });
-    app.footer("Run `kreg <command> --help` for the options of one command.");
-    kreg::cli::add_info(app);
-    kreg::cli::add_generate(app);
-    kreg::cli::add_score(app);
-    kreg::cli::add_describe(app);
-    kreg::cli::add_predict(app);
-    kreg::cli::add_tune(app);
-    kreg::cli::add_augment(app);
-    kreg::cli::add_infer(app);
-    kreg::cli::add_cv(app);
-    kreg::cli::add_tutorial(app);
-    kreg::cli::add_merge(app);
-    // Each MPI rank (or Slurm task) takes its share of the cores unless --jobs says otherwise.
-    const int rank_threads = kreg::dist::default_threads(kreg::dist::world());
-    for (CLI::App* command : app.get_subcommands({})) {
-      if (CLI::Option* jobs = command->get_option_no_throw("--jobs")) {
-        jobs->transform(kreg::cli::jobs_validator());
-        if (rank_threads > 0) jobs->default_val(rank_threads);
-      }
-    }
-    check_inputs_as_kreg(app);
-
-    if (unknown_command(app, argc, argv)) return kExitUsage;
-    // SIGINT and SIGTERM request the run's token in every phase of every
-    // command (cli_util.hpp), never kill it halfway through a write.
-    const kreg::ScopedSigint sigint(kreg::cli::cancel_token());
-    try {
-      app.parse(argc, argv);
-      // A signal after the command's last poll: still not a normal end.
-      kreg::throw_if_cancelled(&kreg::cli::cancel_token());
-      return check_stdout(0);
-    } catch (const CLI::ParseError& e) {
-      // --help and --version arrive here as "errors" with exit code 0.
-      const int code = app.exit(e);
-      return check_stdout(code == 0 ? 0 : kExitUsage);
-    } catch (const kreg::Cancelled& e) {
-      fmt::print(stderr, "kreg: {}\n", e.what());
-      return kExitInterrupted;
-    } catch (const kreg::ArgumentError& e) {
-      fmt::print(stderr, "kreg: error: {}\n", e.what());
-      return kExitUsage;
-    } catch (const std::bad_alloc&) {
-      // Also std::bad_array_new_length: a size computed from the input.
-      fmt::print(stderr,
-                 "kreg: error: out of memory while running `{}`; the input may declare more data "
-                 "than it holds, or be too large for this machine: use --dtype f32 where the "
-                 "command has it, or fewer rows\n",
-                 running(app));
-      return kExitRuntime;
-    } catch (const std::length_error&) {
-      fmt::print(stderr,
-                 "kreg: error: out of memory while running `{}`: a size computed from the input is "
-                 "larger than any allocation can be; the input may declare more data than it "
-                 "holds\n",
-                 running(app));
-      return kExitRuntime;
-    } catch (const nlohmann::json::exception& e) {
-      fmt::print(stderr, "kreg: error: {}\n", json_message(e));
-      return kExitRuntime;
-    } catch (const std::system_error& e) {
-      // fmt::print throws when stdout cannot take the text (its buffer full).
-      if (std::ferror(stdout) != 0) {
-        fmt::print(stderr, "kreg: error: cannot write to standard output: {}\n",
-                   e.code().message());
-      } else {
-        fmt::print(stderr, "kreg: error: {}\n", e.what());
-      }
-      return kExitRuntime;
-    } catch (const std::exception& e) {
-      fmt::print(stderr, "kreg: error: {}\n", cli_message(app, e.what()));
-      return kExitRuntime;
+int run_kreg(int argc, char** argv) {
+  kreg::park_blas_threads();                // OpenBLAS's idle pool would spin on our cores
+  kreg::cli::set_command_line(argc, argv);  // for --shard's partials
+  CLI::App app{"kreg: parallel kernel regression and the embarrassingly parallel loops of ML"};
+  app.set_version_flag("--version", fmt::format("kreg {}", kreg::version));
+  app.require_subcommand(1);
+  // A KREG_SIMD_TARGET kreg cannot use fails before a command reads or writes anything.
+  app.parse_complete_callback([] { (void)kreg::simd_active_target(); });
+  app.footer("Run `kreg <command> --help` for the options of one command.");
+  kreg::cli::add_info(app);
+  kreg::cli::add_generate(app);
+  kreg::cli::add_score(app);
+  kreg::cli::add_describe(app);
+  kreg::cli::add_predict(app);
+  kreg::cli::add_tune(app);
+  kreg::cli::add_augment(app);
+  kreg::cli::add_infer(app);
+  kreg::cli::add_cv(app);
+  kreg::cli::add_tutorial(app);
+  kreg::cli::add_merge(app);
+  // Each MPI rank (or Slurm task) takes its share of the cores unless --jobs says otherwise.
+  const int rank_threads = kreg::dist::default_threads(kreg::dist::world());
+  for (CLI::App* command : app.get_subcommands({})) {
+    if (CLI::Option* jobs = command->get_option_no_throw("--jobs")) {
+      jobs->transform(kreg::cli::jobs_validator());
+      if (rank_threads > 0) jobs->default_val(rank_threads);
     }
   }
+  check_inputs_as_kreg(app);
+
+  if (unknown_command(app, argc, argv)) return kExitUsage;
+  // SIGINT and SIGTERM request the run's token in every phase of every
+  // command (cli_util.hpp), never kill it halfway through a write.
+  const kreg::ScopedSigint sigint(kreg::cli::cancel_token());
+  try {
+    app.parse(argc, argv);
+    // A signal after the command's last poll: still not a normal end.
+    kreg::throw_if_cancelled(&kreg::cli::cancel_token());
+    return check_stdout(0);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version arrive here as "errors" with exit code 0.
+    const int code = app.exit(e);
+    return check_stdout(code == 0 ? 0 : kExitUsage);
+  } catch (const kreg::Cancelled& e) {
+    fmt::print(stderr, "kreg: {}\n", e.what());
+    return kExitInterrupted;
+  } catch (const kreg::ArgumentError& e) {
+    fmt::print(stderr, "kreg: error: {}\n", e.what());
+    return kExitUsage;
+  } catch (const std::bad_alloc&) {
+    // Also std::bad_array_new_length: a size computed from the input.
+    fmt::print(stderr,
+               "kreg: error: out of memory while running `{}`; the input may declare more data "
+               "than it holds, or be too large for this machine: use --dtype f32 where the "
+               "command has it, or fewer rows\n",
+               running(app));
+    return kExitRuntime;
+  } catch (const std::length_error&) {
+    fmt::print(stderr,
+               "kreg: error: out of memory while running `{}`: a size computed from the input is "
+               "larger than any allocation can be; the input may declare more data than it "
+               "holds\n",
+               running(app));
+    return kExitRuntime;
+  } catch (const nlohmann::json::exception& e) {
+    fmt::print(stderr, "kreg: error: {}\n", json_message(e));
+    return kExitRuntime;
+  } catch (const std::system_error& e) {
+    // fmt::print throws when stdout cannot take the text (its buffer full).
+    if (std::ferror(stdout) != 0) {
+      fmt::print(stderr, "kreg: error: cannot write to standard output: {}\n", e.code().message());
+    } else {
+      fmt::print(stderr, "kreg: error: {}\n", e.what());
+    }
+    return kExitRuntime;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "kreg: error: {}\n", cli_message(app, e.what()));
+    return kExitRuntime;
+  }
+}
 
 }  // namespace
 
