@@ -21,12 +21,13 @@ namespace kreg::nw::tiled {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 // The register block: kGroup queries x kVecs vectors of training points. Each
-// loaded vector of x serves the whole group.
+// loaded vector of x serves the whole group, each broadcast of z kVecs
+// vectors. AVX-512 has 32 vector registers: 16 accumulators fit; targets
+// with 16 registers keep 8.
 constexpr int kGroup = 4;
-constexpr int kVecs = 2;
-// The norm form's block: one FMA per feature and lane leaves room for more
-// vectors of x per broadcast of z.
-constexpr int kNormVecs = 4;
+constexpr int kVecs = HWY_TARGET <= HWY_AVX3 ? 4 : 2;
+// The norm form's block: the same shape.
+constexpr int kNormVecs = kVecs;
 
 // s = ||x - z||^2 by direct differences (a sub and an FMA per feature and
 // lane) from kGroup queries z[r] to the `valid` points of one tile, into
