@@ -165,6 +165,8 @@ void SumsTask(const Job<T>& job, index_t I) {
   const index_t i0 = I * P, rows = I + 1 == tl.count ? tl.last_valid : P;
   auto buf = hwy::AllocateAligned<T>(static_cast<std::size_t>(kGroup * P));
   auto spare = hwy::AllocateAligned<T>(static_cast<std::size_t>(tl.norms ? kGroup * P : 1));
+  auto zbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(tl.norms ? rows * tl.d : 1));
+  tiled::scaled_queries(tl.norms, job.z + i0 * job.ldz, job.ldz, rows, tl.d, zbuf.get());
   auto wbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(P));
   auto col = hwy::AllocateAligned<T>(static_cast<std::size_t>(e1 * P));  // col[e * P + p]
   std::fill_n(job.row_sums + i0 * e1, rows * e1, 0.0);
@@ -185,7 +187,7 @@ void SumsTask(const Job<T>& job, index_t I) {
       for (index_t r = 0; r < kGroup; ++r) {
         const index_t i = i0 + g + std::min(r, nq - 1);
         z[r] = job.z + i * job.ldz;
-        zm2[r] = job.zn != nullptr ? job.zm2 + i * tl.d : nullptr;
+        zm2[r] = zbuf.get() + (i - i0) * tl.d;
         zn[r] = job.zn != nullptr ? job.zn[i] : std::numeric_limits<T>::quiet_NaN();
       }
       T tmin[kGroup];
@@ -291,7 +293,6 @@ bool predict_loo_symmetric(const Problem<T>& p, double inv_h2, MatrixView<T> out
   job.tiles = {packed.get(), stride, tile, n_tiles, n - (n_tiles - 1) * tile, d, k,
                weighted,     norms};
   job.zn = norms ? qn.zn.data() : nullptr;
-  job.zm2 = norms ? qn.zm2.data() : nullptr;
   job.n = n;
   job.z = p.X.data();
   job.ldz = p.X.ld();

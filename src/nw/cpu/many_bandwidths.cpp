@@ -79,6 +79,8 @@ void ManyBandwidths(const Job<T>& job, index_t q0, index_t q1) {
 
   auto buf = hwy::AllocateAligned<T>(static_cast<std::size_t>(kGroup * P));
   auto spare = hwy::AllocateAligned<T>(static_cast<std::size_t>(tl.norms ? kGroup * P : 1));
+  auto zbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(tl.norms ? (q1 - q0) * dim : 1));
+  scaled_queries(tl.norms, job.z + q0 * job.ldz, job.ldz, q1 - q0, dim, zbuf.get());
   auto tbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(P));
   auto wbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(P));
   auto sums = hwy::AllocateAligned<T>(static_cast<std::size_t>(1 + k));
@@ -104,7 +106,7 @@ void ManyBandwidths(const Job<T>& job, index_t q0, index_t q1) {
       const T* z[kGroup];
       const T* zm2[kGroup];
       T zn[kGroup];
-      job.template group<kGroup>(g, nq, z, zm2, zn);
+      job.template group<kGroup>(g, nq, q0, zbuf.get(), z, zm2, zn);
       T tmin[kGroup];
       GroupDistances(d, xt, xn, P, dim, valid, z, zm2, zn, buf.get(), spare.get(), tmin);
 

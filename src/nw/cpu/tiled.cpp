@@ -156,7 +156,6 @@ void predict_tiled(const char* caller, const Problem<T>& p, MatrixView<const T> 
   job.ldz = Z.ld();
   job.exclude = skip.empty() ? nullptr : skip.data();
   job.zn = norms ? qn.zn.data() : nullptr;
-  job.zm2 = norms ? qn.zm2.data() : nullptr;
   job.state = {nearest.data(), den.data(), num.data(), tie_w.data(), tie_y.data()};
   job.cancel = cancel;
 

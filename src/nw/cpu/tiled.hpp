@@ -50,12 +50,11 @@ struct Tiles {
 
 // The queries as the norm form of distances reads them (NormDistances,
 // nw/cpu/simd/distances-inl.h): zn[q] = ||z_q||^2, or NaN where query q takes
-// direct differences; zm2 = -2 z (m x d, row stride d). Empty: every query
+// direct differences. Empty: every query
 // takes direct differences.
 template <class T>
 struct QueryNorms {
   std::vector<T> zn;
-  std::vector<T> zm2;
   bool any() const { return !zn.empty(); }
 };
 
@@ -88,17 +87,18 @@ struct Job {
   index_t ldz = 0;
   const index_t* exclude = nullptr;  // per query: packed position to skip, or -1; or null
   const T* zn = nullptr;             // QueryNorms: per query ||z||^2 or NaN; null: no norm form
-  const T* zm2 = nullptr;            //   and -2 z, m x d
   QueryState<T> state;
 
   // The group [g, g + nq) as GroupDistances reads it (the last query
-  // repeated to fill kGroup slots, as z[] is).
+  // repeated to fill kGroup slots, as z[] is); zm2: -2 z of the block's
+  // queries from q0 on (scaled_queries), d a row.
   template <int kGroup>
-  void group(index_t g, index_t nq, const T** z_out, const T** zm2_out, T* zn_out) const {
+  void group(index_t g, index_t nq, index_t q0, const T* zm2, const T** z_out, const T** zm2_out,
+             T* zn_out) const {
     for (index_t r = 0; r < kGroup; ++r) {
       const index_t q = g + std::min<index_t>(r, nq - 1);
       z_out[r] = z + q * ldz;
-      zm2_out[r] = zn != nullptr ? zm2 + q * tiles.d : nullptr;
+      zm2_out[r] = zm2 + (q - q0) * tiles.d;
       zn_out[r] = zn != nullptr ? zn[q] : std::numeric_limits<T>::quiet_NaN();
     }
   }
@@ -236,18 +236,27 @@ inline QueryNorms<T> query_norms(MatrixView<const T> Z, double max_x2, double ma
   const index_t m = Z.rows(), d = Z.cols();
   if (!std::isfinite(max_x2) || !norm_form_fits<T>(d, max_x2, 0.0, max_inv_h2)) return qn;
   qn.zn.assign(static_cast<std::size_t>(m), std::numeric_limits<T>::quiet_NaN());
-  qn.zm2.resize(static_cast<std::size_t>(m * d));
   for (index_t q = 0; q < m; ++q) {
     double s = 0;
     for (index_t f = 0; f < d; ++f) {
       s += static_cast<double>(Z(q, f)) * Z(q, f);
-      qn.zm2[static_cast<std::size_t>(q * d + f)] = T{-2} * Z(q, f);
     }
     if (norm_form_fits<T>(d, max_x2, s, max_inv_h2)) {
       qn.zn[static_cast<std::size_t>(q)] = static_cast<T>(s);
     }
   }
   return qn;
+}
+
+// -2 z for `rows` queries from z (row stride ldz) into out (d a row): the
+// norm form's factors, made once per block of queries (exact in binary).
+// Nothing without norms.
+template <class T>
+void scaled_queries(bool norms, const T* z, index_t ldz, index_t rows, index_t d, T* out) {
+  if (!norms) return;
+  for (index_t i = 0; i < rows; ++i) {
+    for (index_t f = 0; f < d; ++f) out[i * d + f] = T{-2} * z[i * ldz + f];
+  }
 }
 
 // Packs the kept training points [first, first + count) into `dst` (layout
