@@ -187,7 +187,7 @@ void SumsTask(const Job<T>& job, index_t I) {
       for (index_t r = 0; r < kGroup; ++r) {
         const index_t i = i0 + g + std::min(r, nq - 1);
         z[r] = job.z + i * job.ldz;
-        zm2[r] = zbuf.get() + (i - i0) * tl.d;
+        zm2[r] = job.zn != nullptr ? zbuf.get() + (i - i0) * tl.d : nullptr;
         zn[r] = job.zn != nullptr ? job.zn[i] : std::numeric_limits<T>::quiet_NaN();
       }
       T tmin[kGroup];

@@ -41,7 +41,6 @@ struct Tiles {
   bool weighted = false;
   bool norms = false;  // the row n[p] is there
 
-  index_t rows() const { return d + k + (weighted ? 1 : 0) + (norms ? 1 : 0); }
   // Tile t's row of ||x||^2, or null without norms.
   const T* norm_row(const T* xt) const {
     return norms ? xt + (d + k + (weighted ? 1 : 0)) * tile : nullptr;
@@ -50,8 +49,7 @@ struct Tiles {
 
 // The queries as the norm form of distances reads them (NormDistances,
 // nw/cpu/simd/distances-inl.h): zn[q] = ||z_q||^2, or NaN where query q takes
-// direct differences. Empty: every query
-// takes direct differences.
+// direct differences. Empty: every query takes direct differences.
 template <class T>
 struct QueryNorms {
   std::vector<T> zn;
@@ -98,7 +96,7 @@ struct Job {
     for (index_t r = 0; r < kGroup; ++r) {
       const index_t q = g + std::min<index_t>(r, nq - 1);
       z_out[r] = z + q * ldz;
-      zm2_out[r] = zm2 + (q - q0) * tiles.d;
+      zm2_out[r] = zn != nullptr ? zm2 + (q - q0) * tiles.d : nullptr;
       zn_out[r] = zn != nullptr ? zn[q] : std::numeric_limits<T>::quiet_NaN();
     }
   }
