@@ -4,7 +4,7 @@
 //       10, 123), train_test_split(test_size 0.2, seed 42), Gaussian, h = 0.5;
 //       predict the m = 2000 test rows from the n = 8000 training rows.
 //   Scale/fused/f32    n = m = 100,000, d = 10 (generate_data(200000, 10, 7)).
-//   Fashion/fused/f32  d = 784: Fashion-MNIST (train images as X, one-hot
+//   Fashion/fused/f32, f64  d = 784: Fashion-MNIST (train images as X, one-hot
 //       labels as 10 outputs, pixels / 255, h = 2) predicting 1000 test images;
 //       random uint8 pixels when /usr/share/datasets/fashion-mnist is absent.
 //   ExpBound/fused/<type>  d = 1, n = m = 20,000: the distance is one sub and
@@ -21,6 +21,7 @@
 #include <random>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -162,10 +163,27 @@ Workload<float> fashion() {
   return {std::move(X), one_hot(labels_train), std::move(Z), one_hot(labels_test)};
 }
 
+// The same pixels in double (exact: every value is k / 255 rounded to float).
+template <class T>
+Workload<T> fashion_as() {
+  Workload<float> f = fashion();
+  if constexpr (std::is_same_v<T, float>) {
+    return f;
+  } else {
+    auto cast = [](const Matrix<float>& a) {
+      Matrix<T> b(a.rows(), a.cols());
+      for (index_t i = 0; i < a.size(); ++i) b.data()[i] = static_cast<T>(a.data()[i]);
+      return b;
+    };
+    return {cast(f.X), cast(f.Y), cast(f.Z), cast(f.truth)};
+  }
+}
+
+template <class T>
 void BM_Fashion(benchmark::State& state) {
-  static const Workload<float> w = fashion();
-  run_predict<float>(state, w, kreg::Kernel::gaussian, 2.0, Engine::fused,
-                     static_cast<int>(state.range(0)));
+  static const Workload<T> w = fashion_as<T>();
+  run_predict<T>(state, w, kreg::Kernel::gaussian, 2.0, Engine::fused,
+                 static_cast<int>(state.range(0)));
 }
 
 template <class T>
@@ -205,7 +223,12 @@ int main(int argc, char** argv) {
   register_type<double>("f64");
   register_type<float>("f32");
   threads(benchmark::RegisterBenchmark("Scale/fused/f32", BM_Scale))->Arg(2)->Iterations(2);
-  threads(benchmark::RegisterBenchmark("Fashion/fused/f32", BM_Fashion))->Arg(2)->Iterations(1);
+  threads(benchmark::RegisterBenchmark("Fashion/fused/f32", BM_Fashion<float>))
+      ->Arg(2)
+      ->Iterations(1);
+  threads(benchmark::RegisterBenchmark("Fashion/fused/f64", BM_Fashion<double>))
+      ->Arg(2)
+      ->Iterations(1);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -5,6 +5,10 @@
 //                             second, the arithmetic ceiling.
 //   Roofline/exp/<type>       the engines' 2^x (nw/cpu/simd/exp2-inl.h) over an L1-
 //                             resident array, summed: exponentials a second.
+//   Roofline/gemm/<type>      the BLAS's gemm at Fashion-MNIST's shape (2000 x 784
+//                             times 784 x 10000): multiply-adds a second, the bound
+//                             of a distance pass at high d (one per pair-feature).
+//                             Its thread count is the BLAS's (OpenBLAS: all cores).
 //
 // A Gaussian prediction needs per query-training pair d FMAs for the squared
 // distance and one exponential, so 1 / (d / fma + 1 / exp) pairs a second
@@ -79,9 +83,11 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 #include <benchmark/benchmark.h>
+#include <cblas.h>
 
 #include <random>
 #include <type_traits>
+#include <vector>
 
 namespace kreg::bench {
 HWY_EXPORT(LanesF32);
@@ -137,6 +143,30 @@ void BM_Exp(benchmark::State& state) {
                          benchmark::Counter::kIsRate);
 }
 
+template <class T>
+void BM_Gemm(benchmark::State& state) {
+  constexpr int kM = 2000, kN = 10000, kD = 784;
+  std::vector<T> a(static_cast<std::size_t>(kM) * kD), b(static_cast<std::size_t>(kN) * kD);
+  std::vector<T> c(static_cast<std::size_t>(kM) * kN);
+  std::mt19937_64 rng(2);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (T& v : a) v = static_cast<T>(u(rng));
+  for (T& v : b) v = static_cast<T>(u(rng));
+  for (auto _ : state) {
+    if constexpr (std::is_same_v<T, float>) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, kM, kN, kD, 1.0f, a.data(), kD, b.data(),
+                  kD, 0.0f, c.data(), kN);
+    } else {
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, kM, kN, kD, 1.0, a.data(), kD, b.data(),
+                  kD, 0.0, c.data(), kN);
+    }
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.counters["fma_per_s"] = benchmark::Counter(
+      static_cast<double>(kM) * kN * kD * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
+}
+
 void threads(benchmark::internal::Benchmark* b) {
   b->Threads(1)->Threads(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 }
@@ -145,6 +175,8 @@ BENCHMARK(BM_Fma<float>)->Name("Roofline/fma/f32")->Apply(threads);
 BENCHMARK(BM_Fma<double>)->Name("Roofline/fma/f64")->Apply(threads);
 BENCHMARK(BM_Exp<float>)->Name("Roofline/exp/f32")->Apply(threads);
 BENCHMARK(BM_Exp<double>)->Name("Roofline/exp/f64")->Apply(threads);
+BENCHMARK(BM_Gemm<float>)->Name("Roofline/gemm/f32")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Gemm<double>)->Name("Roofline/gemm/f64")->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace kreg::bench

@@ -3,9 +3,12 @@
 // exclusions (the one-bandwidth kernel skipping a query's own point by index)
 // against a brute-force refit without that point, for every type x kernel,
 // weighted (with zero weights, which the driver drops and re-indexes) or not,
-// over several tiles with the own point in each.
+// over several tiles with the own point in each. Then the Gaussian's norm
+// form of distances, chosen per query by its error bound: a batch of both
+// kinds of queries against the reference, and each query alone bit for bit.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -13,6 +16,7 @@
 
 #include "kreg/nw.hpp"
 #include "nw/cpu/engines.hpp"
+#include "nw/cpu/tiled.hpp"
 #include "nw_training_data.hpp"
 
 namespace {
@@ -126,6 +130,56 @@ TEST(NwTiled, OneBandwidthLeaveOneOutSkipsByIndex) {
       }
     }
   }
+}
+
+// The norm form's bound: it fits near the origin at a moderate bandwidth,
+// not for a narrow one, a far point, or a norm that is not finite.
+TEST(NwTiled, NormFormBound) {
+  EXPECT_TRUE(kreg::nw::tiled::norm_form_fits<double>(10, 40.0, 40.0, 4.0));
+  EXPECT_FALSE(kreg::nw::tiled::norm_form_fits<double>(10, 40.0, 40.0, 1e6));
+  EXPECT_FALSE(kreg::nw::tiled::norm_form_fits<double>(10, 40.0, 1e5, 4.0));
+  EXPECT_FALSE(kreg::nw::tiled::norm_form_fits<double>(10, INFINITY, 1.0, 4.0));
+  EXPECT_FALSE(kreg::nw::tiled::norm_form_fits<double>(10, NAN, 1.0, 4.0));
+  EXPECT_TRUE(kreg::nw::tiled::norm_form_fits<float>(10, 40.0, 40.0, 1.0 / 400));
+  EXPECT_FALSE(kreg::nw::tiled::norm_form_fits<float>(10, 40.0, 40.0, 4.0));
+}
+
+// Every third query 30 away in each feature: its bound fails and it takes
+// direct differences, the others the norm form, so groups hold both kinds.
+// Each matches the reference, and predicting it alone gives the same bits.
+template <class T>
+void check_norm_form_per_query(double h) {
+  SCOPED_TRACE(testing::Message() << "T=" << (sizeof(T) == 4 ? "f32" : "f64") << " h=" << h);
+  const index_t n = 1000, m = 21, d = 10;
+  const auto data = make<T>(n, d, 1, false, 7);
+  auto queries = make<T>(m, d, 1, false, 8);
+  for (index_t i = 0; i < m; i += 3) {
+    for (index_t f = 0; f < d; ++f) queries.X(i, f) += T{30};
+  }
+  kreg::nw::Problem<T> p{data.X, data.Y, data.w, Kernel::gaussian, 1.0 / (h * h)};
+  const auto qn = kreg::nw::tiled::query_norms<T>(
+      queries.X, kreg::nw::tiled::max_squared_norm<T>(data.X, {}), p.inv_h2);
+  ASSERT_TRUE(qn.any());
+  for (index_t i = 0; i < m; ++i) {
+    EXPECT_EQ(std::isnan(qn.zn[static_cast<std::size_t>(i)]), i % 3 == 0) << "query " << i;
+  }
+  Matrix<T> fused(m, 1), ref(m, 1);
+  kreg::nw::predict_fused<T>(p, queries.X, fused, 2);
+  kreg::nw::predict_reference<T>(p, queries.X, ref, 1);
+  double max_y = 0;
+  for (index_t j = 0; j < n; ++j) max_y = std::max(max_y, std::abs(double{data.Y(j, 0)}));
+  for (index_t i = 0; i < m; ++i) {
+    EXPECT_NEAR(fused(i, 0), ref(i, 0), rtol<T>() * max_y) << "query " << i;
+    Matrix<T> one(1, d), alone(1, 1);
+    for (index_t f = 0; f < d; ++f) one(0, f) = queries.X(i, f);
+    kreg::nw::predict_fused<T>(p, one, alone, 1);
+    EXPECT_EQ(0, std::memcmp(&alone(0, 0), &fused(i, 0), sizeof(T))) << "query " << i;
+  }
+}
+
+TEST(NwTiled, NormFormChosenPerQuery) {
+  check_norm_form_per_query<double>(0.5);
+  check_norm_form_per_query<float>(20.0);
 }
 
 }  // namespace

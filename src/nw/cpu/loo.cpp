@@ -50,8 +50,8 @@ HWY_BEFORE_NAMESPACE();
 namespace kreg::nw::loo {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-using tiled::HWY_NAMESPACE::Distances;
 using tiled::HWY_NAMESPACE::Exp2Scaled;
+using tiled::HWY_NAMESPACE::GroupDistances;
 using tiled::HWY_NAMESPACE::kGroup;
 using tiled::HWY_NAMESPACE::WeightsAt;
 
@@ -164,11 +164,15 @@ void SumsTask(const Job<T>& job, index_t I) {
   const index_t P = tl.tile, k = tl.k, e1 = 1 + k;
   const index_t i0 = I * P, rows = I + 1 == tl.count ? tl.last_valid : P;
   auto buf = hwy::AllocateAligned<T>(static_cast<std::size_t>(kGroup * P));
+  auto spare = hwy::AllocateAligned<T>(static_cast<std::size_t>(tl.norms ? kGroup * P : 1));
+  auto zbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(tl.norms ? rows * tl.d : 1));
+  tiled::scaled_queries(tl.norms, job.z + i0 * job.ldz, job.ldz, rows, tl.d, zbuf.get());
   auto wbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(P));
   auto col = hwy::AllocateAligned<T>(static_cast<std::size_t>(e1 * P));  // col[e * P + p]
   std::fill_n(job.row_sums + i0 * e1, rows * e1, 0.0);
   for (index_t J = I; J < tl.count; ++J) {
     const T* xt = tl.data + J * tl.stride;
+    const T* xn = tl.norm_row(xt);
     const T* yt = xt + tl.d * P;
     const T* sw = kWeighted ? yt + k * P : nullptr;
     const index_t valid = J + 1 == tl.count ? tl.last_valid : P;
@@ -178,9 +182,16 @@ void SumsTask(const Job<T>& job, index_t I) {
       if (job.cancelled()) return;
       const index_t nq = std::min<index_t>(kGroup, rows - g);
       const T* z[kGroup];
-      for (index_t r = 0; r < kGroup; ++r) z[r] = job.z + (i0 + g + std::min(r, nq - 1)) * job.ldz;
+      const T* zm2[kGroup];
+      T zn[kGroup];
+      for (index_t r = 0; r < kGroup; ++r) {
+        const index_t i = i0 + g + std::min(r, nq - 1);
+        z[r] = job.z + i * job.ldz;
+        zm2[r] = job.zn != nullptr ? zbuf.get() + (i - i0) * tl.d : nullptr;
+        zn[r] = job.zn != nullptr ? job.zn[i] : std::numeric_limits<T>::quiet_NaN();
+      }
       T tmin[kGroup];
-      Distances(d, xt, P, tl.d, valid, z, buf.get(), tmin);
+      GroupDistances(d, xt, xn, P, tl.d, valid, z, zm2, zn, buf.get(), spare.get(), tmin);
       if (kK1 && nq == kGroup) {  // four exponentials in flight, one pass over col
         RowsK1<kWeighted, kGroup>(d, job, i0 + g, buf.get(), P, valid, diagonal ? g : -1, yt, sw,
                                   col.get());
@@ -261,9 +272,14 @@ bool predict_loo_symmetric(const Problem<T>& p, double inv_h2, MatrixView<T> out
       loo::kMaxBufferBytes) {
     return false;
   }
-  const index_t stride = (d + k + (weighted ? 1 : 0)) * tile;
+  // The norm form of distances for the points whose error bound allows it
+  // (tiled::norm_form_fits).
+  const tiled::QueryNorms<T> qn =
+      tiled::query_norms<T>(p.X, tiled::max_squared_norm<T>(p.X, {}), inv_h2);
+  const bool norms = qn.any();
+  const index_t stride = (d + k + (weighted ? 1 : 0) + (norms ? 1 : 0)) * tile;
   auto packed = hwy::AllocateAligned<T>(static_cast<std::size_t>(n_tiles * stride));
-  tiled::pack(p, {}, 0, n, tile, stride, packed.get());
+  tiled::pack(p, {}, 0, n, tile, stride, norms, packed.get());
   std::vector<T> sy(static_cast<std::size_t>(n * e1));
   for (index_t i = 0; i < n; ++i) {
     const T s = weighted ? p.weights[static_cast<std::size_t>(i)] : T{1};
@@ -274,7 +290,9 @@ bool predict_loo_symmetric(const Problem<T>& p, double inv_h2, MatrixView<T> out
   std::vector<double> col_sums(static_cast<std::size_t>(n_tiles * n * e1));
 
   loo::Job<T> job;
-  job.tiles = {packed.get(), stride, tile, n_tiles, n - (n_tiles - 1) * tile, d, k, weighted};
+  job.tiles = {packed.get(), stride, tile, n_tiles, n - (n_tiles - 1) * tile, d, k,
+               weighted,     norms};
+  job.zn = norms ? qn.zn.data() : nullptr;
   job.n = n;
   job.z = p.X.data();
   job.ldz = p.X.ld();

@@ -24,6 +24,7 @@ struct Job {
   index_t n = 0;
   const T* z = nullptr;  // the n points, row-major, row stride ldz
   index_t ldz = 0;
+  const T* zn = nullptr;  // tiled::QueryNorms: per point ||x||^2 or NaN; null: no norm form
   double inv_h2 = 1.0;
   const T* sy = nullptr;  // sy[i * (1 + k)]: point i's sample weight s_i, then s_i y_i[c]
   double* row_sums = nullptr;

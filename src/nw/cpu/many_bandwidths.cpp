@@ -78,6 +78,9 @@ void ManyBandwidths(const Job<T>& job, index_t q0, index_t q1) {
   PowerSumBandwidths<T> wide(job.inv_h2, neg_alpha, neg_c, t_skip, job.order, job.rank, B, P, k);
 
   auto buf = hwy::AllocateAligned<T>(static_cast<std::size_t>(kGroup * P));
+  auto spare = hwy::AllocateAligned<T>(static_cast<std::size_t>(tl.norms ? kGroup * P : 1));
+  auto zbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(tl.norms ? (q1 - q0) * dim : 1));
+  scaled_queries(tl.norms, job.z + q0 * job.ldz, job.ldz, q1 - q0, dim, zbuf.get());
   auto tbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(P));
   auto wbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(P));
   auto sums = hwy::AllocateAligned<T>(static_cast<std::size_t>(1 + k));
@@ -88,6 +91,7 @@ void ManyBandwidths(const Job<T>& job, index_t q0, index_t q1) {
 
   for (index_t t = 0; t < tl.count; ++t) {
     const T* xt = tl.data + t * tl.stride;
+    const T* xn = tl.norm_row(xt);
     TileTargets<T> tt;
     tt.y = xt + dim * P;
     tt.sw = tl.weighted ? tt.y + k * P : nullptr;
@@ -100,9 +104,11 @@ void ManyBandwidths(const Job<T>& job, index_t q0, index_t q1) {
     for (index_t g = q0; g < q1; g += kGroup) {
       const index_t nq = std::min<index_t>(kGroup, q1 - g);
       const T* z[kGroup];
-      for (index_t r = 0; r < kGroup; ++r) z[r] = job.z + (g + std::min(r, nq - 1)) * job.ldz;
+      const T* zm2[kGroup];
+      T zn[kGroup];
+      job.template group<kGroup>(g, nq, q0, zbuf.get(), z, zm2, zn);
       T tmin[kGroup];
-      Distances(d, xt, P, dim, valid, z, buf.get(), tmin);
+      GroupDistances(d, xt, xn, P, dim, valid, z, zm2, zn, buf.get(), spare.get(), tmin);
 
       for (index_t r = 0; r < nq; ++r) {
         if (job.cancelled()) return;  // once per query and tile (kCancelStride)

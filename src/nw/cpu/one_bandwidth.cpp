@@ -5,8 +5,9 @@
 // walks the packed tiles (nw/cpu/tiled.hpp) in order and, for each group of
 // kGroup queries, one tile at a time:
 //
-//   1. squared distances by direct differences (Distances), with the tile
-//      minimum;
+//   1. squared distances, with the tile minimum (GroupDistances): by the
+//      norm form ||x||^2 + ||z||^2 - 2 x.z where its error bound allows
+//      (the driver decides per query), else by direct differences;
 //   2. per query: the Gaussian's running shift m (the smallest distance so
 //      far) moves down when the tile holds a nearer point, rescaling the
 //      running sums (MoveShift); then w = 2^(-(s - m) alpha) (times the
@@ -70,11 +71,15 @@ void OneBandwidth(const Job<T>& job, index_t q0, index_t q1) {
   const V vih2 = hn::Set(d, bc.inv_h2);
 
   auto buf = hwy::AllocateAligned<T>(static_cast<std::size_t>(kGroup * P));
+  auto spare = hwy::AllocateAligned<T>(static_cast<std::size_t>(tl.norms ? kGroup * P : 1));
+  auto zbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(tl.norms ? (q1 - q0) * dim : 1));
+  scaled_queries(tl.norms, job.z + q0 * job.ldz, job.ldz, q1 - q0, dim, zbuf.get());
   auto wbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(P));
   auto sums = hwy::AllocateAligned<T>(static_cast<std::size_t>(1 + k));
 
   for (index_t t = 0; t < tl.count; ++t) {
     const T* xt = tl.data + t * tl.stride;
+    const T* xn = tl.norm_row(xt);
     TileTargets<T> tt;
     tt.y = xt + dim * P;
     tt.sw = tl.weighted ? tt.y + k * P : nullptr;
@@ -87,9 +92,11 @@ void OneBandwidth(const Job<T>& job, index_t q0, index_t q1) {
       if (job.cancelled()) return;
       const index_t nq = std::min<index_t>(kGroup, q1 - g);
       const T* z[kGroup];
-      for (index_t r = 0; r < kGroup; ++r) z[r] = job.z + (g + std::min(r, nq - 1)) * job.ldz;
+      const T* zm2[kGroup];
+      T zn[kGroup];
+      job.template group<kGroup>(g, nq, q0, zbuf.get(), z, zm2, zn);
       T tmin[kGroup];
-      Distances(d, xt, P, dim, tt.valid, z, buf.get(), tmin);
+      GroupDistances(d, xt, xn, P, dim, tt.valid, z, zm2, zn, buf.get(), spare.get(), tmin);
 
       for (index_t r = 0; r < nq; ++r) {
         const index_t q = g + r;

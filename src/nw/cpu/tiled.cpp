@@ -109,7 +109,15 @@ void predict_tiled(const char* caller, const Problem<T>& p, MatrixView<const T> 
                                       : one          ? kTileBytes
                                                      : kGridTileBytes,
                                       one ? kMaxTile : kGridMaxTile);
-  const index_t stride = (d + k + (weighted ? 1 : 0)) * tile;
+  // The norm form of distances for the queries whose error bound allows it
+  // (norm_form_fits, nw/cpu/tiled.hpp): Gaussian only.
+  QueryNorms<T> qn;
+  if (p.kernel == Kernel::gaussian) {
+    const double max_ih2 = *std::max_element(inv_h2.begin(), inv_h2.end());
+    qn = query_norms<T>(Z, max_squared_norm<T>(p.X, keep), max_ih2);
+  }
+  const bool norms = qn.any();
+  const index_t stride = (d + k + (weighted ? 1 : 0) + (norms ? 1 : 0)) * tile;
   const index_t n_tiles = (n + tile - 1) / tile;
   const index_t chunk_tiles =
       std::clamp<index_t>(kChunkBytes / (stride * static_cast<index_t>(sizeof(T))), 1, n_tiles);
@@ -147,6 +155,7 @@ void predict_tiled(const char* caller, const Problem<T>& p, MatrixView<const T> 
   job.z = Z.data();
   job.ldz = Z.ld();
   job.exclude = skip.empty() ? nullptr : skip.data();
+  job.zn = norms ? qn.zn.data() : nullptr;
   job.state = {nearest.data(), den.data(), num.data(), tie_w.data(), tie_y.data()};
   job.cancel = cancel;
 
@@ -154,8 +163,9 @@ void predict_tiled(const char* caller, const Problem<T>& p, MatrixView<const T> 
     throw_if_cancelled(cancel);
     const index_t t1 = std::min(n_tiles, t0 + chunk_tiles);
     const index_t first = t0 * tile, count = std::min(n, t1 * tile) - first;
-    pack(p, keep, first, count, tile, stride, packed.get());
-    job.tiles = {packed.get(), stride, tile, t1 - t0, count - (t1 - t0 - 1) * tile, d, k, weighted};
+    pack(p, keep, first, count, tile, stride, norms, packed.get());
+    job.tiles = {packed.get(), stride, tile, t1 - t0, count - (t1 - t0 - 1) * tile, d, k,
+                 weighted,     norms};
     job.first_tile = t0;
     const bool last = t1 == n_tiles;
     detail::parallel_blocks(n_threads, m, kGrain, [&](index_t begin, index_t end) {

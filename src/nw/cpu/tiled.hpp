@@ -8,6 +8,7 @@
 //     x[f][p]  f < d     features, feature-major (one row per feature)
 //     y[c][p]  c < k     targets
 //     s[p]               sample weights (only when weighted)
+//     n[p]               ||x||^2 (only with norms: the norm form of distances)
 //
 // so that SIMD lanes run over training points. Points of zero sample weight
 // are dropped when packing; padding lanes are zero and never contribute (the
@@ -16,6 +17,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -37,6 +39,21 @@ struct Tiles {
   index_t d = 0;
   index_t k = 0;
   bool weighted = false;
+  bool norms = false;  // the row n[p] is there
+
+  // Tile t's row of ||x||^2, or null without norms.
+  const T* norm_row(const T* xt) const {
+    return norms ? xt + (d + k + (weighted ? 1 : 0)) * tile : nullptr;
+  }
+};
+
+// The queries as the norm form of distances reads them (NormDistances,
+// nw/cpu/simd/distances-inl.h): zn[q] = ||z_q||^2, or NaN where query q takes
+// direct differences. Empty: every query takes direct differences.
+template <class T>
+struct QueryNorms {
+  std::vector<T> zn;
+  bool any() const { return !zn.empty(); }
 };
 
 // Per-query running state over B bandwidths: nearest[q], den[q * B + b],
@@ -67,7 +84,22 @@ struct Job {
   const T* z = nullptr;  // m x d queries, row stride ldz
   index_t ldz = 0;
   const index_t* exclude = nullptr;  // per query: packed position to skip, or -1; or null
+  const T* zn = nullptr;             // QueryNorms: per query ||z||^2 or NaN; null: no norm form
   QueryState<T> state;
+
+  // The group [g, g + nq) as GroupDistances reads it (the last query
+  // repeated to fill kGroup slots, as z[] is); zm2: -2 z of the block's
+  // queries from q0 on (scaled_queries), d a row.
+  template <int kGroup>
+  void group(index_t g, index_t nq, index_t q0, const T* zm2, const T** z_out, const T** zm2_out,
+             T* zn_out) const {
+    for (index_t r = 0; r < kGroup; ++r) {
+      const index_t q = g + std::min<index_t>(r, nq - 1);
+      z_out[r] = z + q * ldz;
+      zm2_out[r] = zn != nullptr ? zm2 + (q - q0) * tiles.d : nullptr;
+      zn_out[r] = zn != nullptr ? zn[q] : std::numeric_limits<T>::quiet_NaN();
+    }
+  }
   // Polled once per group of queries (or query) and tile; when requested,
   // blocks return early with their sums unfinished and the driver throws
   // kreg::Cancelled. nullptr: never cancelled.
@@ -131,8 +163,8 @@ inline constexpr index_t kGrain = 32;
 // more. (The figures: docs/benchmarks.md, "Why the engine constants are what
 // they are".)
 inline constexpr index_t kMinTile = 64;
-inline constexpr index_t kTileBytes = 16 * 1024;
-inline constexpr index_t kMaxTile = 256;
+inline constexpr index_t kTileBytes = 32 * 1024;
+inline constexpr index_t kMaxTile = 512;
 inline constexpr index_t kGridTileBytes = index_t{256} << 10;
 inline constexpr index_t kGridMaxTile = 4096;
 // The most bytes of packed tiles at a time; larger training sets are packed
@@ -154,15 +186,87 @@ inline index_t tile_points(index_t d, index_t bytes, index_t max_tile) {
   return p;
 }
 
+// The norm form s = ||x||^2 + ||z||^2 - 2 x.z rounds each of its d + 2
+// steps relative to at most (|x| + |z|)^2, so |error of s| <= (d + 3) eps
+// (|x| + |z|)^2; a weight e^(-s inv_h2 / 2) then moves by that times
+// inv_h2 / 2 relative, and a prediction by at most twice that relative to
+// max |y|. A query takes the norm form when this bound, with the training
+// set's largest |x| and the narrowest bandwidth, is within kNormFormShare of
+// the engines' contract (1e-4 in float, 1e-9 in double); otherwise direct
+// differences, whose error is relative to s itself. The Gaussian only: the
+// compact kernels' ties at the nearest point compare distances exactly.
+template <class T>
+inline constexpr double kNormFormShare = 1.0 / 16;
+template <class T>
+inline constexpr double kEngineRtol = std::numeric_limits<T>::digits == 24 ? 1e-4 : 1e-9;
+
+template <class T>
+inline bool norm_form_fits(index_t d, double max_x2, double z2, double max_inv_h2) {
+  const double eps = std::numeric_limits<T>::epsilon();
+  const double r = std::sqrt(max_x2) + std::sqrt(z2);
+  const double bound = static_cast<double>(d + 3) * eps * r * r * max_inv_h2;
+  return bound <= kNormFormShare<T> * kEngineRtol<T>;  // false for NaN or inf
+}
+
+// ||x_j||^2 in double for the rows `keep` of X (empty: every row); the
+// largest, or +inf when one is not finite.
+template <class T>
+inline double max_squared_norm(MatrixView<const T> X, const std::vector<index_t>& keep) {
+  const index_t rows = keep.empty() ? X.rows() : static_cast<index_t>(keep.size());
+  double mx = 0;
+  for (index_t i = 0; i < rows; ++i) {
+    const index_t j = keep.empty() ? i : keep[static_cast<std::size_t>(i)];
+    double s = 0;
+    for (index_t f = 0; f < X.cols(); ++f) s += static_cast<double>(X(j, f)) * X(j, f);
+    if (!std::isfinite(s)) return std::numeric_limits<double>::infinity();
+    mx = std::max(mx, s);
+  }
+  return mx;
+}
+
+// The queries' norms for the norm form (QueryNorms): each query of Z whose
+// bound fits (norm_form_fits) gets its ||z||^2, the others NaN; nothing
+// when no query fits. Each query's choice depends on itself, the training
+// set and the bandwidths only, never on the other queries of the call.
+template <class T>
+inline QueryNorms<T> query_norms(MatrixView<const T> Z, double max_x2, double max_inv_h2) {
+  QueryNorms<T> qn;
+  const index_t m = Z.rows(), d = Z.cols();
+  if (!std::isfinite(max_x2) || !norm_form_fits<T>(d, max_x2, 0.0, max_inv_h2)) return qn;
+  qn.zn.assign(static_cast<std::size_t>(m), std::numeric_limits<T>::quiet_NaN());
+  for (index_t q = 0; q < m; ++q) {
+    double s = 0;
+    for (index_t f = 0; f < d; ++f) {
+      s += static_cast<double>(Z(q, f)) * Z(q, f);
+    }
+    if (norm_form_fits<T>(d, max_x2, s, max_inv_h2)) {
+      qn.zn[static_cast<std::size_t>(q)] = static_cast<T>(s);
+    }
+  }
+  return qn;
+}
+
+// -2 z for `rows` queries from z (row stride ldz) into out (d a row): the
+// norm form's factors, made once per block of queries (exact in binary).
+// Nothing without norms.
+template <class T>
+void scaled_queries(bool norms, const T* z, index_t ldz, index_t rows, index_t d, T* out) {
+  if (!norms) return;
+  for (index_t i = 0; i < rows; ++i) {
+    for (index_t f = 0; f < d; ++f) out[i * d + f] = T{-2} * z[i * ldz + f];
+  }
+}
+
 // Packs the kept training points [first, first + count) into `dst` (layout
 // above; keep empty: every row), tiles of `tile` points, each `stride`
-// elements.
+// elements; with `norms`, each point's ||x||^2 too.
 template <class T>
 void pack(const Problem<T>& p, const std::vector<index_t>& keep, index_t first, index_t count,
-          index_t tile, index_t stride, T* dst) {
+          index_t tile, index_t stride, bool norms, T* dst) {
   const index_t d = p.X.cols(), k = p.Y.cols();
   const bool weighted = !p.weights.empty();
   const index_t tiles = (count + tile - 1) / tile;
+  const index_t norm_row = (d + k + (weighted ? 1 : 0)) * tile;
   std::fill(dst, dst + tiles * stride, T{0});
   for (index_t i = 0; i < count; ++i) {
     const index_t j = keep.empty() ? first + i : keep[static_cast<std::size_t>(first + i)];
@@ -172,6 +276,11 @@ void pack(const Problem<T>& p, const std::vector<index_t>& keep, index_t first, 
     T* yt = xt + d * tile;
     for (index_t c = 0; c < k; ++c) yt[c * tile] = p.Y(j, c);
     if (weighted) yt[k * tile] = p.weights[static_cast<std::size_t>(j)];
+    if (norms) {
+      double s = 0;
+      for (index_t f = 0; f < d; ++f) s += static_cast<double>(x[f]) * x[f];
+      xt[norm_row] = static_cast<T>(s);
+    }
   }
 }
 
