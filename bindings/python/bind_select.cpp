@@ -79,8 +79,7 @@ nb::dict bandwidth_cv(In2<T> X, In2<T> Y, std::optional<In1<T>> sample_weight,
                       std::vector<double> bandwidths, std::vector<double> scale,
                       std::optional<In2<T>> X_test, std::optional<In2<T>> Y_test,
                       const std::string& optimize, int starts, std::uint32_t optimize_seed,
-                      const std::string& verbose_name,
-                      const std::string& device) {
+                      const std::string& verbose_name, const std::string& device) {
   CvOptions options;
   options.device = parse_device(device);
   options.kernel = parse_kernel(kernel);
@@ -157,7 +156,8 @@ void bind_typed(nb::module_& m) {
         nb::arg("shuffle"), nb::arg("seed"), nb::arg("scoring"), nb::arg("n_jobs"),
         nb::arg("bandwidths"), nb::arg("scale"), nb::arg("X_test").noconvert() = nb::none(),
         nb::arg("Y_test").noconvert() = nb::none(), nb::arg("optimize") = "none",
-        nb::arg("starts") = 1, nb::arg("optimize_seed") = 0, nb::arg("verbose_name") = "", nb::arg("device") = "auto",
+        nb::arg("starts") = 1, nb::arg("optimize_seed") = 0, nb::arg("verbose_name") = "",
+        nb::arg("device") = "auto",
         "Cross-validated scores of Nadaraya-Watson for every bandwidth h[b] (feature f uses "
         "h[b] * scale[f]; empty scale: 1), in one pass. cv is 'loo', a fold count or "
         "'holdout' (fit on X, Y and score on X_test, Y_test); k-fold splits are "
