@@ -38,6 +38,7 @@ Search run_search(const std::string& name, const std::string& key, const std::st
                   MatrixView<const T> Y_test, int jobs) {
   CvOptions co;
   co.cv = parse_cv(cv);
+  co.cv.shuffle = false;  // as `kreg tune --cv 5` (the command under the chart) cuts its folds
   co.n_jobs = jobs;
   TuneOptions to;
   to.bandwidths = parse_bandwidth_grid(kGrid);
