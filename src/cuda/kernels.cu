@@ -14,7 +14,7 @@ namespace kreg::cuda {
 
 namespace {
 
-template <class T, int K, bool kSmall>
+template <class T, int K, int NB, bool kSmall>
 __global__ void __launch_bounds__(kThreads) partial_kernel(Pass<T> a) {
   constexpr int kCols = kSmall ? kSmallD : kFeat;
   __shared__ T xs[kTile][kCols + 1];  // +1: no bank conflicts on the column loads
@@ -28,8 +28,7 @@ __global__ void __launch_bounds__(kThreads) partial_kernel(Pass<T> a) {
   const std::int64_t j_begin = static_cast<std::int64_t>(blockIdx.y) * a.chunk;
   const std::int64_t j_end = j_begin + a.chunk < tr.n ? j_begin + a.chunk : tr.n;
   const std::int64_t skip = active && a.exclude != nullptr ? a.exclude[q] : -1;
-  const bool gaussian = a.kernel == KernelKind::gaussian;
-  const Bandwidth<T> bw = a.bandwidth;
+  const int nb = NB == 1 ? 1 : a.nb;
 
   T zr[kSmall ? kSmallD : 1];
   if constexpr (kSmall) {
@@ -37,8 +36,9 @@ __global__ void __launch_bounds__(kThreads) partial_kernel(Pass<T> a) {
     for (int f = 0; f < kSmallD; ++f) zr[f] = active && f < d ? a.Z[q * d + f] : T(0);
   }
 
-  State<T, K> st;
-  reset(st);
+  State<T, K> st[NB];
+#pragma unroll
+  for (int b = 0; b < NB; ++b) reset(st[b]);
   for (std::int64_t j0 = j_begin; j0 < j_end; j0 += kTile) {
     const int valid = j_end - j0 < kTile ? static_cast<int>(j_end - j0) : kTile;
     __syncthreads();  // the previous tile's readers are done
@@ -79,92 +79,76 @@ __global__ void __launch_bounds__(kThreads) partial_kernel(Pass<T> a) {
       }
     }
     if (!active) continue;
-
-    // The tile's nearest point, without the excluded one.
-    T tmin = static_cast<T>(INFINITY);
-#pragma unroll
-    for (int p = 0; p < kTile; ++p) {
-      if (p < valid && j0 + p != skip && acc[p] < tmin) tmin = acc[p];
-    }
-    T den = 0;
-    T num[K];
-#pragma unroll
-    for (int c = 0; c < K; ++c) num[c] = 0;
-    if (gaussian) {
-      move_shift(st, tmin, bw.half_inv_h2);
-#pragma unroll
-      for (int p = 0; p < kTile; ++p) {
-        if (p >= valid || j0 + p == skip) continue;
-        const T w = gaussian_weight(acc[p], st.nearest, bw) * ws[p];
-        den += w;
-#pragma unroll
-        for (int c = 0; c < K; ++c) num[c] = fma(w, ys[p][c], num[c]);
-      }
-    } else {
-#pragma unroll
-      for (int p = 0; p < kTile; ++p) {
-        if (p >= valid || j0 + p == skip) continue;
-        track_nearest(st, acc[p], static_cast<double>(ws[p]), ys[p]);
-        const T w = compact_weight(a.kernel, acc[p], bw.inv_h2) * ws[p];
-        den += w;
-#pragma unroll
-        for (int c = 0; c < K; ++c) num[c] = fma(w, ys[p][c], num[c]);
-      }
-    }
-    add_tile(st, den, num);
+    const int skip_p = skip >= j0 && skip < j0 + kTile ? static_cast<int>(skip - j0) : -1;
+    update_tile<T, K, NB, kTile>(st, nb, a.bandwidth, a.kernel, acc, ws, ys, valid, skip_p);
   }
-  if (active) static_cast<State<T, K>*>(a.partials)[blockIdx.y * a.m + q] = st;
+  if (!active) return;
+  share_nearest(st, nb, a.kernel);
+  auto* parts = static_cast<State<T, K>*>(a.partials);
+#pragma unroll
+  for (int b = 0; b < NB; ++b) {
+    if (b < nb) parts[(static_cast<std::int64_t>(blockIdx.y) * nb + b) * a.m + q] = st[b];
+  }
 }
 
+// Grid: (query blocks) x (bandwidths of the pass).
 template <class T, int K>
 __global__ void __launch_bounds__(kThreads)
-    combine_kernel(const State<T, K>* parts, int splits, std::int64_t m, bool gaussian,
-                   double half_inv_h2, int kc, T* out, std::int64_t ldo, std::int64_t col0,
-                   std::int64_t col_stride, unsigned long long* isolated) {
+    combine_kernel(const State<T, K>* parts, int splits, int nb, std::int64_t m, bool gaussian,
+                   Pass<T> a, T* out, std::int64_t ldo, std::int64_t col0, std::int64_t col_stride,
+                   unsigned long long* isolated) {
   const std::int64_t q = static_cast<std::int64_t>(blockIdx.x) * kThreads + threadIdx.x;
+  const int b = static_cast<int>(blockIdx.y);
   if (q >= m) return;
-  State<T, K> s = parts[q];
-  for (int i = 1; i < splits; ++i) merge(s, parts[i * m + q], gaussian, half_inv_h2);
-  const bool iso = finish(s, kc, out + q * ldo + col0, col_stride);
-  if (iso && isolated != nullptr) atomicAdd(isolated, 1ULL);
+  const double half_inv_h2 = a.bandwidth[b].half_inv_h2;
+  const std::int64_t stride = static_cast<std::int64_t>(nb) * m;
+  State<T, K> s = parts[b * m + q];
+  for (int i = 1; i < splits; ++i) merge(s, parts[i * stride + b * m + q], gaussian, half_inv_h2);
+  const bool iso = finish(s, a.kc, out + q * ldo + col0 + b, col_stride);
+  if (iso && isolated != nullptr) atomicAdd(isolated + b, 1ULL);
 }
 
-template <class T, int K>
+template <class T, int K, int NB>
 cudaError_t launch(const Pass<T>& a, T* out, std::int64_t ldo, std::int64_t col0,
                    std::int64_t col_stride, unsigned long long* isolated, cudaStream_t stream) {
   const auto blocks = static_cast<unsigned>((a.m + kThreads - 1) / kThreads);
   const dim3 grid(blocks, static_cast<unsigned>(a.splits));
   if (a.train.d <= kSmallD) {
-    partial_kernel<T, K, true><<<grid, kThreads, 0, stream>>>(a);
+    partial_kernel<T, K, NB, true><<<grid, kThreads, 0, stream>>>(a);
   } else {
-    partial_kernel<T, K, false><<<grid, kThreads, 0, stream>>>(a);
+    partial_kernel<T, K, NB, false><<<grid, kThreads, 0, stream>>>(a);
   }
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) return err;
-  combine_kernel<T, K><<<blocks, kThreads, 0, stream>>>(
-      static_cast<const State<T, K>*>(a.partials), a.splits, a.m, a.kernel == KernelKind::gaussian,
-      a.bandwidth.half_inv_h2, a.kc, out, ldo, col0, col_stride, isolated);
+  const int nb = NB == 1 ? 1 : a.nb;
+  combine_kernel<T, K><<<dim3(blocks, static_cast<unsigned>(nb)), kThreads, 0, stream>>>(
+      static_cast<const State<T, K>*>(a.partials), a.splits, nb, a.m,
+      a.kernel == KernelKind::gaussian, a, out, ldo, col0, col_stride, isolated);
   return cudaGetLastError();
 }
 
 }  // namespace
 
 template <class T>
-std::size_t partial_bytes(std::int64_t m, int splits, int kc) {
+std::size_t partial_bytes(std::int64_t m, int splits, int kc, int nb) {
   const std::size_t one = kc == 1 ? sizeof(State<T, 1>) : sizeof(State<T, kGroup>);
-  return one * static_cast<std::size_t>(m) * static_cast<std::size_t>(splits);
+  return one * static_cast<std::size_t>(m) * static_cast<std::size_t>(splits) *
+         static_cast<std::size_t>(nb);
 }
 
 template <class T>
 cudaError_t launch_pass(const Pass<T>& pass, T* out, std::int64_t ldo, std::int64_t col0,
                         std::int64_t col_stride, unsigned long long* isolated,
                         cudaStream_t stream) {
-  if (pass.kc == 1) return launch<T, 1>(pass, out, ldo, col0, col_stride, isolated, stream);
-  return launch<T, kGroup>(pass, out, ldo, col0, col_stride, isolated, stream);
+  if (pass.kc != 1) {
+    return launch<T, kGroup, 1>(pass, out, ldo, col0, col_stride, isolated, stream);
+  }
+  if (pass.nb == 1) return launch<T, 1, 1>(pass, out, ldo, col0, col_stride, isolated, stream);
+  return launch<T, 1, kBands>(pass, out, ldo, col0, col_stride, isolated, stream);
 }
 
-template std::size_t partial_bytes<float>(std::int64_t, int, int);
-template std::size_t partial_bytes<double>(std::int64_t, int, int);
+template std::size_t partial_bytes<float>(std::int64_t, int, int, int);
+template std::size_t partial_bytes<double>(std::int64_t, int, int, int);
 template cudaError_t launch_pass<float>(const Pass<float>&, float*, std::int64_t, std::int64_t,
                                         std::int64_t, unsigned long long*, cudaStream_t);
 template cudaError_t launch_pass<double>(const Pass<double>&, double*, std::int64_t, std::int64_t,

@@ -83,6 +83,23 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
   return *this;
 }
 
+HostBuffer::HostBuffer(std::size_t bytes, const char* what) {
+  if (bytes > 0) check(cudaMallocHost(&ptr_, bytes), what);
+}
+
+HostBuffer::~HostBuffer() {
+  if (ptr_ != nullptr) (void)cudaFreeHost(ptr_);
+}
+
+HostBuffer& HostBuffer::operator=(HostBuffer&& other) noexcept {
+  if (this != &other) {
+    if (ptr_ != nullptr) (void)cudaFreeHost(ptr_);
+    ptr_ = other.ptr_;
+    other.ptr_ = nullptr;
+  }
+  return *this;
+}
+
 Stream::Stream() {
   check(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking), "creating a stream");
 }

@@ -17,7 +17,9 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cuda/tile_math.hpp"
@@ -35,18 +37,20 @@ namespace cu = kreg::cuda;
 
 constexpr int kTile = 32;  // the kernels' kTile (src/cuda/kernels.hpp)
 constexpr int kGroup = 4;  // and their kGroup
+constexpr int kBands = 8;  // and their kBands
 
 cu::KernelKind kind_of(Kernel k) { return static_cast<cu::KernelKind>(static_cast<int>(k)); }
 
-// One query's state over training points [j_begin, j_end) of X (kept points
-// only), outputs [c0, c0 + kc), skipping point `skip`: partial_kernel's body.
-template <class T, int K>
-cu::State<T, K> sum_split(const Matrix<T>& X, const Matrix<T>& Y, const std::vector<T>& w,
-                          const T* z, index_t j_begin, index_t j_end, index_t skip,
-                          cu::KernelKind kernel, const cu::Bandwidth<T>& bw, int c0, int kc) {
+// One query's states for nb <= NB bandwidths over training points
+// [j_begin, j_end) of X (kept points only), outputs [c0, c0 + kc), skipping
+// point `skip`: partial_kernel's body, with its per-tile arithmetic
+// (cu::update_tile, cu::share_nearest) the kernels' own.
+template <class T, int K, int NB>
+void sum_split(cu::State<T, K> (&st)[NB], int nb, const cu::Bandwidth<T>* bw, const Matrix<T>& X,
+               const Matrix<T>& Y, const std::vector<T>& w, const T* z, index_t j_begin,
+               index_t j_end, index_t skip, cu::KernelKind kernel, int c0, int kc) {
   const index_t d = X.cols();
-  cu::State<T, K> st;
-  cu::reset(st);
+  for (int b = 0; b < NB; ++b) cu::reset(st[b]);
   for (index_t j0 = j_begin; j0 < j_end; j0 += kTile) {
     const int valid = static_cast<int>(std::min<index_t>(kTile, j_end - j0));
     T acc[kTile];
@@ -63,86 +67,109 @@ cu::State<T, K> sum_split(const Matrix<T>& X, const Matrix<T>& Y, const std::vec
         acc[p] = std::fma(diff, diff, acc[p]);
       }
     }
-    T tmin = static_cast<T>(INFINITY);
-    for (int p = 0; p < valid; ++p) {
-      if (j0 + p != skip && acc[p] < tmin) tmin = acc[p];
-    }
-    T den = 0;
-    T num[K] = {};
-    if (kernel == cu::KernelKind::gaussian) {
-      cu::move_shift(st, tmin, bw.half_inv_h2);
-      for (int p = 0; p < valid; ++p) {
-        if (j0 + p == skip) continue;
-        const T wt = cu::gaussian_weight(acc[p], st.nearest, bw) * ws[p];
-        den += wt;
-        for (int c = 0; c < K; ++c) num[c] = std::fma(wt, ys[p][c], num[c]);
-      }
-    } else {
-      for (int p = 0; p < valid; ++p) {
-        if (j0 + p == skip) continue;
-        cu::track_nearest(st, acc[p], static_cast<double>(ws[p]), ys[p]);
-        const T wt = cu::compact_weight(kernel, acc[p], bw.inv_h2) * ws[p];
-        den += wt;
-        for (int c = 0; c < K; ++c) num[c] = std::fma(wt, ys[p][c], num[c]);
-      }
-    }
-    cu::add_tile(st, den, num);
+    const int skip_p = skip >= j0 && skip < j0 + kTile ? static_cast<int>(skip - j0) : -1;
+    cu::update_tile<T, K, NB, kTile>(st, nb, bw, kernel, acc, ws, ys, valid, skip_p);
   }
-  return st;
+  cu::share_nearest(st, nb, kernel);
 }
 
-// Predictions (m x k) of the emulated kernels: points of zero weight dropped
-// (as prepare does), the kept points cut into `splits` parts of whole tiles,
-// each part's state merged in order (combine_kernel). exclude: per query a
-// row of X to skip, or -1; or empty.
+// The training set as prepare uploads it: points of zero weight dropped.
 template <class T>
-Matrix<T> emulate(const kreg::test::TrainingData<T>& t, const Matrix<T>& Z, Kernel kernel,
-                  double inv_h2, int splits, const std::vector<index_t>& exclude,
-                  index_t* isolated) {
-  std::vector<index_t> position(static_cast<std::size_t>(t.X.rows()), -1);
+struct Kept {
+  Matrix<T> X, Y;
+  std::vector<T> w;
+  std::vector<index_t> position;  // row -> kept position, -1: dropped
+};
+
+template <class T>
+Kept<T> keep_positive(const kreg::test::TrainingData<T>& t) {
+  Kept<T> kp;
+  kp.position.assign(static_cast<std::size_t>(t.X.rows()), -1);
   std::vector<index_t> keep;
   for (index_t j = 0; j < t.X.rows(); ++j) {
     if (!t.w.empty() && !(t.w[static_cast<std::size_t>(j)] > 0)) continue;
-    position[static_cast<std::size_t>(j)] = static_cast<index_t>(keep.size());
+    kp.position[static_cast<std::size_t>(j)] = static_cast<index_t>(keep.size());
     keep.push_back(j);
   }
   const auto n = static_cast<index_t>(keep.size());
-  Matrix<T> X(n, t.X.cols()), Y(n, t.Y.cols());
-  std::vector<T> w;
+  kp.X = Matrix<T>(n, t.X.cols());
+  kp.Y = Matrix<T>(n, t.Y.cols());
   for (index_t i = 0; i < n; ++i) {
     const index_t j = keep[static_cast<std::size_t>(i)];
-    for (index_t f = 0; f < X.cols(); ++f) X(i, f) = t.X(j, f);
-    for (index_t c = 0; c < Y.cols(); ++c) Y(i, c) = t.Y(j, c);
-    if (!t.w.empty()) w.push_back(t.w[static_cast<std::size_t>(j)]);
+    for (index_t f = 0; f < t.X.cols(); ++f) kp.X(i, f) = t.X(j, f);
+    for (index_t c = 0; c < t.Y.cols(); ++c) kp.Y(i, c) = t.Y(j, c);
+    if (!t.w.empty()) kp.w.push_back(t.w[static_cast<std::size_t>(j)]);
   }
+  return kp;
+}
+
+// Predictions (m x k B, out(q, c B + b) as predict_grid lays them out) of
+// the emulated kernels: the kept points cut into `splits` parts of whole
+// tiles, each part summed for NB bandwidths at a time (K = 1 outputs when
+// k = 1, else kGroup: the kernels' choice), the parts' states merged in
+// order (combine_kernel). exclude: per query a row of X to skip, or -1; or
+// empty. isolated[b] counts bandwidth b's isolated queries.
+template <class T, int K, int NB>
+void emulate_into(const Kept<T>& kp, const Matrix<T>& Z, Kernel kernel,
+                  const std::vector<double>& inv_h2, int splits,
+                  const std::vector<index_t>& exclude, Matrix<T>& out,
+                  std::vector<index_t>& isolated) {
+  const index_t n = kp.X.rows(), k = kp.Y.cols();
+  const auto B = static_cast<index_t>(inv_h2.size());
   const index_t tiles = (n + kTile - 1) / kTile;
   const index_t chunk = ((tiles + splits - 1) / splits) * kTile;
   const auto parts = static_cast<int>((n + chunk - 1) / chunk);
   const cu::KernelKind kk = kind_of(kernel);
-  const cu::Bandwidth<T> bw = cu::make_bandwidth<T>(inv_h2);
-  const index_t k = Y.cols();
-  Matrix<T> out(Z.rows(), k);
-  *isolated = 0;
+  isolated.assign(static_cast<std::size_t>(B), 0);
   for (index_t q = 0; q < Z.rows(); ++q) {
     const index_t row = exclude.empty() ? -1 : exclude[static_cast<std::size_t>(q)];
-    const index_t skip = row < 0 ? -1 : position[static_cast<std::size_t>(row)];
-    for (index_t c0 = 0; c0 < k; c0 += kGroup) {
-      const int kc = static_cast<int>(std::min<index_t>(kGroup, k - c0));
-      cu::State<T, kGroup> s{};
-      for (int i = 0; i < parts; ++i) {
-        const cu::State<T, kGroup> part =
-            sum_split<T, kGroup>(X, Y, w, &Z(q, 0), i * chunk, std::min(n, (i + 1) * chunk), skip,
-                                 kk, bw, static_cast<int>(c0), kc);
-        if (i == 0) {
-          s = part;
-        } else {
-          cu::merge(s, part, kk == cu::KernelKind::gaussian, bw.half_inv_h2);
+    const index_t skip = row < 0 ? -1 : kp.position[static_cast<std::size_t>(row)];
+    for (index_t b0 = 0; b0 < B; b0 += NB) {
+      const int nb = static_cast<int>(std::min<index_t>(NB, B - b0));
+      cu::Bandwidth<T> bw[NB];
+      for (int b = 0; b < nb; ++b) bw[b] = cu::make_bandwidth<T>(inv_h2[b0 + b]);
+      for (index_t c0 = 0; c0 < k; c0 += K) {
+        const int kc = static_cast<int>(std::min<index_t>(K, k - c0));
+        cu::State<T, K> s[NB], part[NB];
+        for (int i = 0; i < parts; ++i) {
+          sum_split<T, K, NB>(i == 0 ? s : part, nb, bw, kp.X, kp.Y, kp.w, &Z(q, 0), i * chunk,
+                              std::min(n, (i + 1) * chunk), skip, kk, static_cast<int>(c0), kc);
+          if (i == 0) continue;
+          for (int b = 0; b < nb; ++b) {
+            cu::merge(s[b], part[b], kk == cu::KernelKind::gaussian, bw[b].half_inv_h2);
+          }
+        }
+        for (int b = 0; b < nb; ++b) {
+          const bool iso = cu::finish(s[b], kc, &out(q, c0 * B + b0 + b), B);
+          if (c0 == 0 && iso) ++isolated[static_cast<std::size_t>(b0 + b)];
         }
       }
-      const bool iso = cu::finish(s, kc, &out(q, c0), 1);
-      if (c0 == 0 && iso) ++*isolated;
     }
   }
+}
+
+template <class T, int NB>
+Matrix<T> emulate_grid(const kreg::test::TrainingData<T>& t, const Matrix<T>& Z, Kernel kernel,
+                       const std::vector<double>& inv_h2, int splits,
+                       const std::vector<index_t>& exclude, std::vector<index_t>& isolated) {
+  const Kept<T> kp = keep_positive(t);
+  Matrix<T> out(Z.rows(), kp.Y.cols() * static_cast<index_t>(inv_h2.size()));
+  if (kp.Y.cols() == 1) {
+    emulate_into<T, 1, NB>(kp, Z, kernel, inv_h2, splits, exclude, out, isolated);
+  } else {
+    emulate_into<T, kGroup, NB>(kp, Z, kernel, inv_h2, splits, exclude, out, isolated);
+  }
+  return out;
+}
+
+// One bandwidth, as a predict runs it.
+template <class T>
+Matrix<T> emulate(const kreg::test::TrainingData<T>& t, const Matrix<T>& Z, Kernel kernel,
+                  double inv_h2, int splits, const std::vector<index_t>& exclude,
+                  index_t* isolated) {
+  std::vector<index_t> iso;
+  Matrix<T> out = emulate_grid<T, 1>(t, Z, kernel, {inv_h2}, splits, exclude, iso);
+  *isolated = iso[0];
   return out;
 }
 
@@ -296,6 +323,71 @@ TYPED_TEST(CudaTileMath, ExclusionsMatchTheCpuEngine) {
       const std::string what = std::string(kreg::to_string(kernel)) + (weighted ? " weighted" : "");
       expect_near_all(got, cpu, tol<T>() * std_of(t.Y), what);
       EXPECT_EQ(iso, cpu_iso[0]) << what;
+    }
+  }
+}
+
+template <class T>
+Matrix<T> column_block(const Matrix<T>& grid, index_t B, index_t b) {
+  Matrix<T> out(grid.rows(), grid.cols() / B);
+  for (index_t q = 0; q < grid.rows(); ++q) {
+    for (index_t c = 0; c < out.cols(); ++c) out(q, c) = grid(q, c * B + b);
+  }
+  return out;
+}
+
+// predict_grid's many-bandwidth pass (kBands bandwidths a pass, each squared
+// distance formed once for all of them; 11 bandwidths: a full pass and one
+// of 3) against the long-double reference at each bandwidth, against the
+// CPU's fused grid with leave-one-out (self) and k-fold (rows) exclusions,
+// and bit for bit equal to one pass per bandwidth.
+TYPED_TEST(CudaTileMath, ManyBandwidthsAtOnceMatchTheReferenceAndTheCpuGrid) {
+  using T = TypeParam;
+  std::vector<double> inv_h2;
+  for (const double h : {1e-8, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0, 5.0, 1e8}) {
+    inv_h2.push_back(1.0 / (h * h));
+  }
+  const auto B = static_cast<index_t>(inv_h2.size());
+  for (const Kernel kernel :
+       {Kernel::gaussian, Kernel::epanechnikov, Kernel::tricube, Kernel::uniform}) {
+    for (const auto& [k, weighted] : {std::pair<index_t, bool>{1, false}, {1, true}, {3, true}}) {
+      const kreg::test::TrainingData<T> t =
+          kreg::test::make_training<T>(263, 3, k, weighted, 23, weighted ? 4 : 0);
+      const std::string what = std::string(kreg::to_string(kernel)) + " k=" + std::to_string(k) +
+                               (weighted ? " weighted" : "");
+      const double bound = tol<T>() * std_of(t.Y);
+      // No exclusions: each bandwidth against the reference.
+      const Matrix<T> Z = queries(t, 37, 31);
+      std::vector<index_t> iso, iso_one;
+      const Matrix<T> got = emulate_grid<T, kBands>(t, Z, kernel, inv_h2, 3, {}, iso);
+      for (index_t b = 0; b < B; ++b) {
+        const kreg::nw::Problem<T> p{t.X, t.Y, t.w, kernel, inv_h2[static_cast<std::size_t>(b)]};
+        Matrix<T> ref(Z.rows(), k);
+        const index_t ref_iso = kreg::nw::predict_reference<T>(p, Z, ref, 1);
+        const std::string at = what + " bandwidth " + std::to_string(b);
+        expect_near_all(column_block(got, B, b), ref, bound, at);
+        EXPECT_EQ(iso[static_cast<std::size_t>(b)], ref_iso) << at;
+      }
+      const Matrix<T> one = emulate_grid<T, 1>(t, Z, kernel, inv_h2, 3, {}, iso_one);
+      EXPECT_EQ(
+          std::memcmp(got.data(), one.data(), static_cast<std::size_t>(got.size()) * sizeof(T)), 0)
+          << what << ": the many-bandwidth pass differs from one pass per bandwidth";
+      EXPECT_EQ(iso, iso_one) << what;
+      // Leave-one-out and k-fold: the queries are the training rows.
+      for (const bool self : {true, false}) {
+        std::vector<index_t> exclude(static_cast<std::size_t>(t.X.rows()));
+        for (index_t q = 0; q < t.X.rows(); ++q) {
+          exclude[static_cast<std::size_t>(q)] = self || q % 4 != 3 ? q : -1;
+        }
+        const kreg::nw::Problem<T> p{t.X, t.Y, t.w, kernel, inv_h2[0]};
+        Matrix<T> cpu(t.X.rows(), k * B);
+        std::vector<index_t> cpu_iso(static_cast<std::size_t>(B), 0);
+        kreg::nw::predict_grid<T>(p, t.X, inv_h2, exclude, cpu, cpu_iso, 1);
+        const Matrix<T> loo = emulate_grid<T, kBands>(t, t.X, kernel, inv_h2, 3, exclude, iso);
+        const std::string at = what + (self ? " leave-one-out" : " k-fold rows");
+        expect_near_all(loo, cpu, bound, at);
+        EXPECT_EQ(iso, cpu_iso) << at;
+      }
     }
   }
 }
