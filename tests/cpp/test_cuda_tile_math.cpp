@@ -17,11 +17,14 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "cuda/tf32.hpp"
 #include "cuda/tile_math.hpp"
 #include "kreg/matrix.hpp"
 #include "nw/cpu/engines.hpp"
@@ -442,6 +445,93 @@ TEST(CudaTileMathWeights, HugeInverseBandwidthsStayFinite) {
   // Every distance so far infinite: equal weights, none zero.
   const float inf = INFINITY;
   EXPECT_GT(cu::gaussian_weight(inf, inf, cu::make_bandwidth<float>(1.0)), 0.0f);
+}
+
+// TF32 rounding as the tensor cores' cvt.rna: 10 explicit mantissa bits, to
+// nearest, ties away from zero; the split a = hi + lo exact to 2^-22.
+TEST(CudaTf32, RoundsAndSplitsAsTheTensorCoresNeed) {
+  EXPECT_EQ(cu::round_tf32(1.0f + std::ldexp(1.0f, -12)), 1.0f);
+  EXPECT_EQ(cu::round_tf32(1.0f + std::ldexp(1.0f, -11)), 1.0f + std::ldexp(1.0f, -10));  // tie
+  EXPECT_EQ(cu::round_tf32(-1.0f - std::ldexp(1.0f, -11)), -1.0f - std::ldexp(1.0f, -10));
+  EXPECT_EQ(cu::round_tf32(INFINITY), INFINITY);
+  EXPECT_TRUE(std::isnan(cu::round_tf32(NAN)));
+  const float a = 1.0f + std::ldexp(1.0f, -20) + std::ldexp(1.0f, -3);
+  const cu::Tf32Split sp = cu::split_tf32(a);
+  EXPECT_EQ(sp.hi, 1.0f + std::ldexp(1.0f, -3));
+  EXPECT_EQ(sp.lo, std::ldexp(1.0f, -20));
+  EXPECT_EQ(cu::round_tf32(sp.lo), sp.lo);
+  EXPECT_EQ(cu::norm_form_distance(1.0f, 1.0f, 1.0000001f), 0.0f);  // clamped, not negative
+}
+
+// The 3xTF32 dot product, emulated as the tensor-core passes form it, on
+// centred pixel-like data (d = 784, values k / 255, each class brightening
+// its own rows): within 2e-6 of the double dot product relative to
+// sqrt(||z||^2 ||x||^2) (the dot product's scale: centred data makes the dot
+// product itself near 0 for unrelated images), and the squared distance in
+// the norm form within 2e-6 of (||z||^2 + ||x||^2) of the exact one. One
+// TF32 pass (no split) misses the bound by orders of magnitude: the test
+// tells the split from none.
+TEST(CudaTf32, TheSplitDotProductKeepsFloatPrecisionOnCentredPixels) {
+  constexpr int d = 784, n = 120, m = 24;
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> noise(0, 60), cls(0, 9);
+  auto image = [&] {
+    std::vector<float> x(d);
+    const int c = cls(rng);
+    for (int f = 0; f < d; ++f) {
+      const int row = f / 28;
+      const int v = noise(rng) + (row >= 2 * c && row < 2 * c + 3 ? 150 : 0);
+      x[static_cast<std::size_t>(f)] = static_cast<float>(std::min(v, 255)) / 255.0f;
+    }
+    return x;
+  };
+  std::vector<std::vector<float>> X(n), Z(m);
+  for (auto& x : X) x = image();
+  for (auto& z : Z) z = image();
+  for (int f = 0; f < d; ++f) {  // centred on the training mean, as the front does
+    double mean = 0;
+    for (const auto& x : X) mean += x[static_cast<std::size_t>(f)];
+    mean /= n;
+    for (auto& x : X) {
+      x[static_cast<std::size_t>(f)] = static_cast<float>(x[static_cast<std::size_t>(f)] - mean);
+    }
+    for (auto& z : Z) {
+      z[static_cast<std::size_t>(f)] = static_cast<float>(z[static_cast<std::size_t>(f)] - mean);
+    }
+  }
+  double worst3 = 0, worst1 = 0, worstf = 0, worst_s = 0;
+  for (const auto& z : Z) {
+    for (const auto& x : X) {
+      double dot = 0, zz = 0, xx = 0, s = 0;
+      float dot3 = 0, dot1 = 0, dotf = 0, zzf = 0, xxf = 0;
+      for (int f = 0; f < d; ++f) {
+        const float a = z[static_cast<std::size_t>(f)], b = x[static_cast<std::size_t>(f)];
+        dot += static_cast<double>(a) * b;
+        zz += static_cast<double>(a) * a;
+        xx += static_cast<double>(b) * b;
+        s += (static_cast<double>(a) - b) * (static_cast<double>(a) - b);
+        const cu::Tf32Split sa = cu::split_tf32(a), sb = cu::split_tf32(b);
+        dot3 = cu::dot3_tf32_add(dot3, sa, sb);
+        dot1 = std::fma(sa.hi, sb.hi, dot1);
+        dotf = std::fma(a, b, dotf);
+        zzf = std::fma(a, a, zzf);
+        xxf = std::fma(b, b, xxf);
+      }
+      const double scale = std::sqrt(zz * xx);
+      worst3 = std::max(worst3, std::abs(dot3 - dot) / scale);
+      worst1 = std::max(worst1, std::abs(dot1 - dot) / scale);
+      worstf = std::max(worstf, std::abs(dotf - dot) / scale);
+      worst_s = std::max(worst_s, std::abs(cu::norm_form_distance(zzf, xxf, dot3) - s) / (zz + xx));
+    }
+  }
+  EXPECT_LE(worst3, 4e-6);
+  EXPECT_LE(worst_s, 4e-6);
+  EXPECT_LE(worst3, 2 * worstf + 1e-7) << "the split is not as accurate as float FMAs";
+  EXPECT_GE(worst1, 10 * worst3) << "one TF32 pass came out as accurate as the split";
+  std::printf(
+      "worst relative error: 3xTF32 dot %.2e, float FMA dot %.2e, 1xTF32 %.2e; norm-form "
+      "distance %.2e\n",
+      worst3, worstf, worst1, worst_s);
 }
 
 }  // namespace
