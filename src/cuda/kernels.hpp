@@ -27,7 +27,12 @@ inline constexpr int kThreads = 128;  // queries per block
 inline constexpr int kTile = 32;      // training points per tile (a thread's registers)
 inline constexpr int kFeat = 32;      // features per shared-memory stage
 inline constexpr int kSmallD = 8;     // up to this many features: the query stays in registers
-inline constexpr int kGroup = 4;      // outputs per pass (k > 1); k = 1 has its own pass
+// float from this many features: distances in the norm form with the dot
+// products on tensor cores (3xTF32, cuda/tf32.hpp); below it, and for double,
+// exact differences on the FMA pipe, which stay accurate without centring
+// and cost little beside the exponential at small d.
+inline constexpr int kTensorCoreMinD = 32;
+inline constexpr int kGroup = 4;  // outputs per pass (k > 1); k = 1 has its own pass
 // Bandwidths per pass of predict_grid with k = 1: their states (a double
 // sum and numerator each) stay in registers beside the tile's distances.
 // k > 1 passes take one bandwidth (kGroup outputs' states already fill them).

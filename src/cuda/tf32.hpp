@@ -21,8 +21,8 @@
 // clamped to 0, and small d keeps exact differences (no cancellation, and
 // the FMA pipe is not the bound there: the exponential is).
 //
-// Only the split and the accumulation order live here; the tensor-core
-// kernel that uses them is still to be written (docs/benchmarks.md).
+// The tensor-core kernel (cuda/kernels.cu's partial_tc_kernel) uses these
+// on its fragments' elements.
 #pragma once
 
 #include <cstdint>

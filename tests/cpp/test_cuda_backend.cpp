@@ -11,7 +11,8 @@
 //   |pred - ref| <= 1e-5 std(y) for float, 1e-9 max|y| for double,
 //
 // for every kernel and dtype over shapes off the tiles (m, n not multiples
-// of 32 or 128, n = 1, m = 1, d = 1, d = 784), bandwidths 1e-8 and 1e8,
+// of 32 or 128, n = 1, m = 1, d = 1, d = 784; float from 32 features takes
+// the 3xTF32 tensor-core path, d = 31 and 40 sit on either side), bandwidths 1e-8 and 1e8,
 // sample weights with zeros, k > 1 (more than one group of outputs) and data
 // shifted by 1e6; predict_grid with no, row (k-fold) and self (leave-one-out)
 // exclusions against the CPU's fused engine; the many-bandwidth pass equal,
@@ -300,8 +301,11 @@ TYPED_TEST(CudaBackend, MatchesTheReferenceOverShapes) {
   check_shape<TypeParam>({517, 1, 1, 1, false, 0.3, 0.0});       // m = 1, d = 1
   check_shape<TypeParam>({1, 40, 2, 1, false, 0.5, 0.0});        // n = 1
   check_shape<TypeParam>({2049, 70, 5, 6, true, 0.8, 0.0});      // k > kGroup, weights
-  check_shape<TypeParam>({300, 129, 784, 2, false, 30.0, 0.0});  // d = 784
-  check_shape<TypeParam>({20000, 50, 3, 1, false, 0.2, 0.0});    // few queries: many splits
+  check_shape<TypeParam>({300, 129, 784, 2, false, 30.0, 0.0});  // d = 784 (f32: tensor cores)
+  check_shape<TypeParam>({300, 40, 784, 1, true, 30.0, 1e6});    // far from the origin, centred
+  check_shape<TypeParam>({500, 77, 40, 1, true, 6.0, 0.0});    // f32 tensor cores, a partial stage
+  check_shape<TypeParam>({500, 77, 31, 1, false, 6.0, 0.0});   // just below kTensorCoreMinD
+  check_shape<TypeParam>({20000, 50, 3, 1, false, 0.2, 0.0});  // few queries: many splits
 }
 
 TYPED_TEST(CudaBackend, MatchesTheReferenceAtTheLimits) {
