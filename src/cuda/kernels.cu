@@ -108,11 +108,11 @@ template <int K, int NB>
 __global__ void __launch_bounds__(kThreads) partial_tc_kernel(Pass<float> a) {
   namespace wmma = nvcuda::wmma;
   static_assert(kThreads == 128 && kTile == 32 && kFeat % 8 == 0, "the warps' fragment layout");
-  constexpr int kLd = kFeat + 4;  // a multiple of 4 floats (wmma), rows 32-byte aligned
-  constexpr int kLdDot = kTile + 4;
+  constexpr int kLd = kFeat + 4;        // a multiple of 4 floats (wmma), rows 32-byte aligned
+  constexpr int kLdDot = kThreads + 4;  // dots is stored transposed: point-major
   __shared__ __align__(32) float zs[kThreads][kLd];
   __shared__ __align__(32) float xs[kTile][kLd];
-  __shared__ __align__(32) float dots[kThreads][kLdDot];
+  __shared__ __align__(32) float dots[kTile][kLdDot];  // dots[p][query]: no bank conflicts
   __shared__ float xx[kTile];
   __shared__ float ys[kTile][K];
   __shared__ float ws[kTile];
@@ -211,15 +211,15 @@ __global__ void __launch_bounds__(kThreads) partial_tc_kernel(Pass<float> a) {
     for (int r = 0; r < 2; ++r) {
 #pragma unroll
       for (int c = 0; c < 2; ++c) {
-        wmma::store_matrix_sync(&dots[warp * 32 + r * 16][c * 16], acc[r][c], kLdDot,
-                                wmma::mem_row_major);
+        wmma::store_matrix_sync(&dots[c * 16][warp * 32 + r * 16], acc[r][c], kLdDot,
+                                wmma::mem_col_major);
       }
     }
     __syncthreads();  // the dots and the norms are complete
     if (!active) continue;
     float dist[kTile];
 #pragma unroll
-    for (int p = 0; p < kTile; ++p) dist[p] = norm_form_distance(zz, xx[p], dots[threadIdx.x][p]);
+    for (int p = 0; p < kTile; ++p) dist[p] = norm_form_distance(zz, xx[p], dots[p][threadIdx.x]);
     const int skip_p = skip >= j0 && skip < j0 + kTile ? static_cast<int>(skip - j0) : -1;
     update_tile<float, K, NB, kTile>(st, nb, a.bandwidth, a.kernel, dist, ws, ys, valid, skip_p);
   }
