@@ -303,6 +303,7 @@ TYPED_TEST(CudaBackend, MatchesTheReferenceOverShapes) {
   check_shape<TypeParam>({2049, 70, 5, 6, true, 0.8, 0.0});      // k > kGroup, weights
   check_shape<TypeParam>({300, 129, 784, 2, false, 30.0, 0.0});  // d = 784 (f32: tensor cores)
   check_shape<TypeParam>({300, 40, 784, 1, true, 30.0, 1e6});    // far from the origin, centred
+  check_shape<TypeParam>({300, 40, 784, 2, false, 8.0, 0.0});    // where 1xTF32 would fail
   // d = 40: f32 tensor cores with a partial stage of features; d = 31: just
   // below kTensorCoreMinD. Wide enough that every point lies well inside
   // the compact kernels' support: the norm form's error (~3e-6 of the

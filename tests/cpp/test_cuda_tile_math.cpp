@@ -21,6 +21,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -51,7 +52,8 @@ cu::KernelKind kind_of(Kernel k) { return static_cast<cu::KernelKind>(static_cas
 template <class T, int K, int NB>
 void sum_split(cu::State<T, K> (&st)[NB], int nb, const cu::Bandwidth<T>* bw, const Matrix<T>& X,
                const Matrix<T>& Y, const std::vector<T>& w, const T* z, index_t j_begin,
-               index_t j_end, index_t skip, cu::KernelKind kernel, int c0, int kc) {
+               index_t j_end, index_t skip, cu::KernelKind kernel, int c0, int kc,
+               bool tensor_cores) {
   const index_t d = X.cols();
   for (int b = 0; b < NB; ++b) cu::reset(st[b]);
   for (index_t j0 = j_begin; j0 < j_end; j0 += kTile) {
@@ -64,7 +66,21 @@ void sum_split(cu::State<T, K> (&st)[NB], int nb, const cu::Bandwidth<T>* bw, co
       for (int c = 0; c < K; ++c) ys[p][c] = p < valid && c < kc ? Y(j0 + p, c0 + c) : T(0);
       ws[p] = p < valid && !w.empty() ? w[static_cast<std::size_t>(j0 + p)] : T(1);
     }
-    for (index_t f = 0; f < d; ++f) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (tensor_cores) {  // partial_tc_kernel: 3xTF32 dot products, the norm form
+        float zz = 0;
+        for (index_t f = 0; f < d; ++f) zz = std::fma(z[f], z[f], zz);
+        for (int p = 0; p < valid; ++p) {
+          float xx = 0, dot = 0;
+          for (index_t f = 0; f < d; ++f) {
+            xx = std::fma(X(j0 + p, f), X(j0 + p, f), xx);
+            dot = cu::dot3_tf32_add(dot, cu::split_tf32(z[f]), cu::split_tf32(X(j0 + p, f)));
+          }
+          acc[p] = cu::norm_form_distance(zz, xx, dot);
+        }
+      }
+    }
+    for (index_t f = 0; f < d && !tensor_cores; ++f) {
       for (int p = 0; p < valid; ++p) {
         const T diff = z[f] - X(j0 + p, f);
         acc[p] = std::fma(diff, diff, acc[p]);
@@ -116,7 +132,7 @@ template <class T, int K, int NB>
 void emulate_into(const Kept<T>& kp, const Matrix<T>& Z, Kernel kernel,
                   const std::vector<double>& inv_h2, int splits,
                   const std::vector<index_t>& exclude, Matrix<T>& out,
-                  std::vector<index_t>& isolated) {
+                  std::vector<index_t>& isolated, bool tensor_cores) {
   const index_t n = kp.X.rows(), k = kp.Y.cols();
   const auto B = static_cast<index_t>(inv_h2.size());
   const index_t tiles = (n + kTile - 1) / kTile;
@@ -136,7 +152,8 @@ void emulate_into(const Kept<T>& kp, const Matrix<T>& Z, Kernel kernel,
         cu::State<T, K> s[NB], part[NB];
         for (int i = 0; i < parts; ++i) {
           sum_split<T, K, NB>(i == 0 ? s : part, nb, bw, kp.X, kp.Y, kp.w, &Z(q, 0), i * chunk,
-                              std::min(n, (i + 1) * chunk), skip, kk, static_cast<int>(c0), kc);
+                              std::min(n, (i + 1) * chunk), skip, kk, static_cast<int>(c0), kc,
+                              tensor_cores);
           if (i == 0) continue;
           for (int b = 0; b < nb; ++b) {
             cu::merge(s[b], part[b], kk == cu::KernelKind::gaussian, bw[b].half_inv_h2);
@@ -154,13 +171,15 @@ void emulate_into(const Kept<T>& kp, const Matrix<T>& Z, Kernel kernel,
 template <class T, int NB>
 Matrix<T> emulate_grid(const kreg::test::TrainingData<T>& t, const Matrix<T>& Z, Kernel kernel,
                        const std::vector<double>& inv_h2, int splits,
-                       const std::vector<index_t>& exclude, std::vector<index_t>& isolated) {
+                       const std::vector<index_t>& exclude, std::vector<index_t>& isolated,
+                       bool tensor_cores = false) {
   const Kept<T> kp = keep_positive(t);
   Matrix<T> out(Z.rows(), kp.Y.cols() * static_cast<index_t>(inv_h2.size()));
   if (kp.Y.cols() == 1) {
-    emulate_into<T, 1, NB>(kp, Z, kernel, inv_h2, splits, exclude, out, isolated);
+    emulate_into<T, 1, NB>(kp, Z, kernel, inv_h2, splits, exclude, out, isolated, tensor_cores);
   } else {
-    emulate_into<T, kGroup, NB>(kp, Z, kernel, inv_h2, splits, exclude, out, isolated);
+    emulate_into<T, kGroup, NB>(kp, Z, kernel, inv_h2, splits, exclude, out, isolated,
+                                tensor_cores);
   }
   return out;
 }
@@ -168,10 +187,10 @@ Matrix<T> emulate_grid(const kreg::test::TrainingData<T>& t, const Matrix<T>& Z,
 // One bandwidth, as a predict runs it.
 template <class T>
 Matrix<T> emulate(const kreg::test::TrainingData<T>& t, const Matrix<T>& Z, Kernel kernel,
-                  double inv_h2, int splits, const std::vector<index_t>& exclude,
-                  index_t* isolated) {
+                  double inv_h2, int splits, const std::vector<index_t>& exclude, index_t* isolated,
+                  bool tensor_cores = false) {
   std::vector<index_t> iso;
-  Matrix<T> out = emulate_grid<T, 1>(t, Z, kernel, {inv_h2}, splits, exclude, iso);
+  Matrix<T> out = emulate_grid<T, 1>(t, Z, kernel, {inv_h2}, splits, exclude, iso, tensor_cores);
   *isolated = iso[0];
   return out;
 }
@@ -248,6 +267,7 @@ struct Case {
   index_t n, m, d, k;
   bool weighted;
   double h, shift;
+  bool tensor_cores = false;  // float: partial_tc_kernel's distances
 };
 
 template <class T>
@@ -265,7 +285,7 @@ void check_against_reference(const Case& c) {
     const double bound = tol<T>() * std::max(std_of(t.Y), 1e-300);
     for (const int splits : {1, 3, 7}) {
       index_t iso = 0;
-      const Matrix<T> got = emulate(t, Z, kernel, inv_h2, splits, {}, &iso);
+      const Matrix<T> got = emulate(t, Z, kernel, inv_h2, splits, {}, &iso, c.tensor_cores);
       const std::string what = std::string(kreg::to_string(kernel)) + " n=" + std::to_string(c.n) +
                                " d=" + std::to_string(c.d) + " k=" + std::to_string(c.k) +
                                " h=" + std::to_string(c.h) + " shift=" + std::to_string(c.shift) +
@@ -294,6 +314,18 @@ TYPED_TEST(CudaTileMath, MatchesTheReferenceAtExtremeBandwidths) {
   check_against_reference<TypeParam>({200, 30, 3, 2, true, 1e8, 0.0});
   check_against_reference<TypeParam>({150, 25, 2, 1, false, 1e-8, 0.0});
   check_against_reference<TypeParam>({150, 25, 2, 1, false, 1e8, 0.0});
+}
+
+// partial_tc_kernel's distances (3xTF32 dot products, the norm form, on
+// centred data), emulated with the kernels' per-tile update: within 1e-5
+// std(y) of the reference at d = 784 (also shifted by 1e6) and d = 40, wide
+// enough that no point sits on a compact kernel's edge (the device shapes).
+// At h = 8 the Gaussian's weights spread over e^-10 or so: one TF32 pass
+// (no split) misses the bound there.
+TEST(CudaTileMathTensorCores, MatchesTheReference) {
+  check_against_reference<float>({300, 40, 784, 2, false, 8.0, 0.0, true});
+  check_against_reference<float>({300, 40, 784, 1, true, 30.0, 1e6, true});
+  check_against_reference<float>({500, 77, 40, 1, true, 20.0, 0.0, true});
 }
 
 TYPED_TEST(CudaTileMath, MatchesTheReferenceFarFromTheOrigin) {
