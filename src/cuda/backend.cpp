@@ -234,9 +234,9 @@ class CudaBackend final : public TypedBackend<CudaBackend> {
       s->diso = Buffer(iso_bytes, "for the counts");
       if (streaming) {
         s->hz = cuda::HostBuffer(static_cast<std::size_t>(batch * d) * sizeof(T),
-                                 "for the queries' pinned host buffer");
+                                 "for the queries' staging");
         s->hout = cuda::HostBuffer(static_cast<std::size_t>(batch * ldo) * sizeof(T),
-                                   "for the predictions' pinned host buffer");
+                                   "for the predictions' staging");
       }
       cuda::check(cudaMemsetAsync(s->diso.get(), 0, iso_bytes, s->stream.get()),
                   "clearing the counts");

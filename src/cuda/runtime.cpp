@@ -84,7 +84,16 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
 }
 
 HostBuffer::HostBuffer(std::size_t bytes, const char* what) {
-  if (bytes > 0) check(cudaMallocHost(&ptr_, bytes), what);
+  if (bytes == 0) return;
+  const cudaError_t err = cudaMallocHost(&ptr_, bytes);
+  if (err == cudaErrorMemoryAllocation) {
+    (void)cudaGetLastError();
+    throw Error(fmt::format(
+        "CUDA engine: could not pin {} bytes of host memory {}; free host memory, predict fewer "
+        "queries at a time, or use --device cpu",
+        bytes, what));
+  }
+  check(err, what);
 }
 
 HostBuffer::~HostBuffer() {

@@ -187,6 +187,26 @@ TEST(CudaDevice, RuntimeErrorsBecomeKregErrors) {
   }
   EXPECT_NO_THROW(kreg::cuda::check(cudaSuccess, "nothing"));
 }
+
+// Pinned host memory (the staging of streamed queries): a kreg error that
+// names what failed where there is no driver; usable memory where there is.
+TEST(CudaDevice, PinnedHostMemoryFailsAsAKregError) {
+  if (no_device().empty()) {
+    const kreg::cuda::HostBuffer b(4096, "for the queries' staging");
+    ASSERT_NE(b.as<float>(), nullptr);
+    b.as<float>()[1023] = 1.0f;
+    return;
+  }
+  try {
+    const kreg::cuda::HostBuffer b(4096, "for the queries' staging");
+    ADD_FAILURE() << "pinned host memory without a CUDA driver";
+  } catch (const kreg::Error& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.rfind("CUDA engine: ", 0), 0U) << msg;
+    EXPECT_NE(msg.find("for the queries' staging"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("--device cpu"), std::string::npos) << msg;
+  }
+}
 #endif
 
 // ------------------------------------------------------------ on a device
