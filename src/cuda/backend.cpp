@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "cuda/kernels.hpp"
@@ -218,7 +219,9 @@ class CudaBackend final : public TypedBackend<CudaBackend> {
     const bool streaming = batch < m;  // two chunks in flight, through pinned buffers
     const index_t ldo = k * B;
     const int kc_max = k == 1 ? 1 : cuda::kGroup;
-    const int nb_max = k == 1 ? static_cast<int>(std::min<index_t>(B, cuda::kBands)) : 1;
+    const int nb_max = k == 1 && std::is_same_v<T, float>
+                           ? static_cast<int>(std::min<index_t>(B, cuda::kBands))
+                           : 1;
     const auto iso_bytes = static_cast<std::size_t>(B) * sizeof(unsigned long long);
 
     std::vector<std::unique_ptr<Slot>> slots;

@@ -292,8 +292,11 @@ cudaError_t launch_pass(const Pass<T>& pass, T* out, std::int64_t ldo, std::int6
   if (pass.kc != 1) {
     return launch<T, kGroup, 1>(pass, out, ldo, col0, col_stride, isolated, stream);
   }
-  if (pass.nb == 1) return launch<T, 1, 1>(pass, out, ldo, col0, col_stride, isolated, stream);
-  return launch<T, 1, kBands>(pass, out, ldo, col0, col_stride, isolated, stream);
+  if constexpr (std::is_same_v<T, float>) {
+    if (pass.nb > 1)
+      return launch<T, 1, kBands>(pass, out, ldo, col0, col_stride, isolated, stream);
+  }
+  return launch<T, 1, 1>(pass, out, ldo, col0, col_stride, isolated, stream);
 }
 
 template std::size_t partial_bytes<float>(std::int64_t, int, int, int);

@@ -33,9 +33,12 @@ inline constexpr int kSmallD = 8;     // up to this many features: the query sta
 // and cost little beside the exponential at small d.
 inline constexpr int kTensorCoreMinD = 32;
 inline constexpr int kGroup = 4;  // outputs per pass (k > 1); k = 1 has its own pass
-// Bandwidths per pass of predict_grid with k = 1: their states (a double
-// sum and numerator each) stay in registers beside the tile's distances.
-// k > 1 passes take one bandwidth (kGroup outputs' states already fill them).
+// Bandwidths per pass of predict_grid with k = 1 in float: their states (a
+// double sum and numerator each) stay in registers beside the tile's
+// distances. k > 1 passes take one bandwidth (kGroup outputs' states already
+// fill the registers), and so does double, whose exponential costs many
+// times its few distance FMAs at small d (and whose 8-band kernels would
+// nearly double the file's compile time).
 inline constexpr int kBands = 8;
 
 // The training set on the device: n x d points, n x k targets (row-major,
@@ -50,7 +53,7 @@ struct DeviceTraining {
 };
 
 // One pass: queries Z (m x d, contiguous), outputs [c0, c0 + kc) of nb
-// bandwidths (nb <= kBands when kc == 1, else 1), exclude (m packed
+// bandwidths (nb <= kBands for float with kc == 1, else 1), exclude (m packed
 // indices, -1 none; or null), the training set cut into `splits` parts of
 // `chunk` points. `partials` holds splits * nb * m states of
 // kc == 1 ? 1 : kGroup outputs (partial_bytes).

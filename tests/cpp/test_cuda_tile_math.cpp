@@ -375,7 +375,9 @@ Matrix<T> column_block(const Matrix<T>& grid, index_t B, index_t b) {
 // distance formed once for all of them; 11 bandwidths: a full pass and one
 // of 3) against the long-double reference at each bandwidth, against the
 // CPU's fused grid with leave-one-out (self) and k-fold (rows) exclusions,
-// and bit for bit equal to one pass per bandwidth.
+// and bit for bit equal to one pass per bandwidth. (The device runs float
+// this way; double takes one bandwidth a pass there, and the arithmetic is
+// checked here for both.)
 TYPED_TEST(CudaTileMath, ManyBandwidthsAtOnceMatchTheReferenceAndTheCpuGrid) {
   using T = TypeParam;
   std::vector<double> inv_h2;
