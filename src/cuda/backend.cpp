@@ -1,20 +1,25 @@
 // cuda/backend.cpp - the CUDA engine (cuda/backend.hpp): the training set
 // uploaded once by prepare, predictions by the fused kernels
-// (cuda/kernels.hpp), one bandwidth or many, with exclusions.
+// (cuda/kernels.hpp), one bandwidth or many (kBands a pass, each distance
+// formed once for all of them), with exclusions.
 //
 // prepare drops the points of zero sample weight (they never contribute, nor
 // count as nearest: as the CPU engine does) and uploads X, Y and the weights,
 // which stay on the device for every later predict. A predict uploads its
-// queries, runs one pass per bandwidth and group of outputs over batches of
-// queries, and downloads the predictions: device memory stays O((m + n) d).
-// Between batches and passes it polls the cancel token.
+// queries, runs one pass per block of bandwidths and group of outputs over
+// chunks of queries (streamed, two in flight, when there is more than one),
+// and downloads the predictions: device memory stays O((m + n) d). Between
+// chunks and passes it polls the cancel token.
 #include "cuda/backend.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "cuda/kernels.hpp"
@@ -28,9 +33,16 @@ namespace {
 
 using cuda::Buffer;
 
-// Queries per batch: bounds the partial states (m x splits of them) and the
-// work between two polls of the cancel token.
+// Queries per chunk: bounds the partial states (m x splits x bandwidths of
+// them) and the work between two polls of the cancel token. A predict of
+// more queries streams them: two chunks in flight on two streams, through
+// pinned host buffers, so one chunk's transfers overlap the other's kernels.
 constexpr index_t kBatch = index_t{1} << 16;
+
+std::atomic<index_t>& query_chunk_override() {
+  static std::atomic<index_t> v{0};
+  return v;
+}
 // Aim for this many thread blocks per SM, so that a few thousand queries
 // (a few dozen blocks) still fill the device by splitting the training set.
 constexpr int kBlocksPerSm = 4;
@@ -162,6 +174,18 @@ class CudaBackend final : public TypedBackend<CudaBackend> {
   }
 
  private:
+  // One of the (at most two) chunks of queries in flight: its device
+  // buffers, pinned host staging (streaming only) and stream.
+  struct Slot {
+    Buffer dz, dout, dparts, dexclude, diso;
+    cuda::HostBuffer hz, hout;
+    std::vector<std::int64_t> skip;
+    index_t q0 = -1, mb = 0;  // the chunk in flight (q0 < 0: none)
+    // Last: destroyed first, it waits for the work queued on it (an
+    // exception may leave some) before the buffers are freed.
+    cuda::Stream stream;
+  };
+
   template <class T>
   static void run(const CudaFitted<T>& f, MatrixView<const T> Z, std::span<const double> inv_h2,
                   std::span<const index_t> exclude, MatrixView<T> out, std::span<index_t> isolated,
@@ -178,8 +202,10 @@ class CudaBackend final : public TypedBackend<CudaBackend> {
     throw_if_cancelled(cancel);
     cuda::use_device(f.device);
 
-    const index_t batch = std::min(m, kBatch);
-    const index_t q_blocks = (batch + cuda::kThreads - 1) / cuda::kThreads;
+    // The training set's cut into splits depends on the predict's size, not
+    // on how its queries are chunked: every chunking gives the same bits.
+    const index_t part_q = std::min(m, kBatch);
+    const index_t q_blocks = (part_q + cuda::kThreads - 1) / cuda::kThreads;
     const index_t tiles = (f.n + cuda::kTile - 1) / cuda::kTile;
     const index_t want = (static_cast<index_t>(f.sms) * kBlocksPerSm + q_blocks - 1) / q_blocks;
     const index_t max_splits = std::max<index_t>(1, tiles / kMinSplitTiles);
@@ -188,80 +214,138 @@ class CudaBackend final : public TypedBackend<CudaBackend> {
     const index_t chunk = ((tiles + wanted_splits - 1) / wanted_splits) * cuda::kTile;
     const auto splits = static_cast<int>((f.n + chunk - 1) / chunk);
 
+    const index_t forced = query_chunk_override().load();
+    const index_t batch = std::min(m, forced > 0 ? forced : kBatch);
+    const bool streaming = batch < m;  // two chunks in flight, through pinned buffers
     const index_t ldo = k * B;
     const int kc_max = k == 1 ? 1 : cuda::kGroup;
-    Buffer dz(static_cast<std::size_t>(batch * d) * sizeof(T), "for the queries");
-    Buffer dout(static_cast<std::size_t>(batch * ldo) * sizeof(T), "for the predictions");
-    Buffer dparts(cuda::partial_bytes<T>(batch, splits, kc_max), "for the partial sums");
-    Buffer dexclude(exclude.empty() ? 0 : static_cast<std::size_t>(batch) * sizeof(std::int64_t),
-                    "for the excluded rows");
-    Buffer diso(static_cast<std::size_t>(B) * sizeof(unsigned long long), "for the counts");
-    // After the buffers: destroyed first, it waits for the work queued on it
-    // (an exception may leave some) before the buffers are freed.
-    const cuda::Stream stream;
-    cuda::check(
-        cudaMemsetAsync(diso.get(), 0, static_cast<std::size_t>(B) * sizeof(unsigned long long),
-                        stream.get()),
-        "clearing the counts");
-    std::vector<std::int64_t> skip;
+    const int nb_max = k == 1 && std::is_same_v<T, float>
+                           ? static_cast<int>(std::min<index_t>(B, cuda::kBands))
+                           : 1;
+    const auto iso_bytes = static_cast<std::size_t>(B) * sizeof(unsigned long long);
+
+    std::vector<std::unique_ptr<Slot>> slots;
+    for (int i = 0; i < (streaming ? 2 : 1); ++i) {
+      auto s = std::make_unique<Slot>();
+      s->dz = Buffer(static_cast<std::size_t>(batch * d) * sizeof(T), "for the queries");
+      s->dout = Buffer(static_cast<std::size_t>(batch * ldo) * sizeof(T), "for the predictions");
+      s->dparts =
+          Buffer(cuda::partial_bytes<T>(batch, splits, kc_max, nb_max), "for the partial sums");
+      s->dexclude =
+          Buffer(exclude.empty() ? 0 : static_cast<std::size_t>(batch) * sizeof(std::int64_t),
+                 "for the excluded rows");
+      s->diso = Buffer(iso_bytes, "for the counts");
+      if (streaming) {
+        s->hz = cuda::HostBuffer(static_cast<std::size_t>(batch * d) * sizeof(T),
+                                 "for the queries' staging");
+        s->hout = cuda::HostBuffer(static_cast<std::size_t>(batch * ldo) * sizeof(T),
+                                   "for the predictions' staging");
+      }
+      cuda::check(cudaMemsetAsync(s->diso.get(), 0, iso_bytes, s->stream.get()),
+                  "clearing the counts");
+      slots.push_back(std::move(s));
+    }
+
+    // Waits for a slot's chunk and, when streaming, copies its predictions
+    // from the pinned buffer to `out`.
+    auto drain = [&](Slot& s) {
+      if (s.q0 < 0) return;
+      s.stream.sync("running the NW kernels");
+      if (streaming) {
+        for (index_t q = 0; q < s.mb; ++q) {
+          std::copy_n(s.hout.template as<T>() + q * ldo, ldo, &out(s.q0 + q, 0));
+        }
+      }
+      s.q0 = -1;
+    };
+    auto stop_if_cancelled = [&] {
+      if (cancel == nullptr || !cancel->requested()) return;
+      for (auto& s : slots) s->stream.sync("running the NW kernels");
+      throw_if_cancelled(cancel);
+    };
 
     cuda::Pass<T> pass;
     pass.train = {f.X.template as<T>(), f.Y.template as<T>(), f.w.template as<T>(), f.n, d, k};
     pass.kernel = kind_of(f.kernel);
     pass.splits = splits;
     pass.chunk = chunk;
-    pass.partials = dparts.get();
-    pass.Z = dz.template as<T>();
-    for (index_t q0 = 0; q0 < m; q0 += batch) {
+    index_t round = 0;
+    for (index_t q0 = 0; q0 < m; q0 += batch, ++round) {
+      Slot& s = *slots[static_cast<std::size_t>(round) % slots.size()];
+      drain(s);  // the chunk two back; the other slot's keeps the device busy
+      stop_if_cancelled();
       const index_t mb = std::min(batch, m - q0);
-      cuda::check(
-          cudaMemcpy2DAsync(dz.get(), static_cast<std::size_t>(d) * sizeof(T),
-                            Z.data() + q0 * Z.ld(), static_cast<std::size_t>(Z.ld()) * sizeof(T),
-                            static_cast<std::size_t>(d) * sizeof(T), static_cast<std::size_t>(mb),
-                            cudaMemcpyHostToDevice, stream.get()),
-          "copying the queries to the device");
+      const cudaStream_t st = s.stream.get();
+      if (streaming) {
+        T* hz = s.hz.template as<T>();
+        for (index_t q = 0; q < mb; ++q) std::copy_n(&Z(q0 + q, 0), d, hz + q * d);
+        cuda::check(cudaMemcpyAsync(s.dz.get(), hz, static_cast<std::size_t>(mb * d) * sizeof(T),
+                                    cudaMemcpyHostToDevice, st),
+                    "copying the queries to the device");
+      } else {
+        cuda::check(
+            cudaMemcpy2DAsync(s.dz.get(), static_cast<std::size_t>(d) * sizeof(T),
+                              Z.data() + q0 * Z.ld(), static_cast<std::size_t>(Z.ld()) * sizeof(T),
+                              static_cast<std::size_t>(d) * sizeof(T), static_cast<std::size_t>(mb),
+                              cudaMemcpyHostToDevice, st),
+            "copying the queries to the device");
+      }
+      pass.exclude = nullptr;
       if (!exclude.empty()) {
-        skip.resize(static_cast<std::size_t>(mb));
+        s.skip.resize(static_cast<std::size_t>(mb));
         for (index_t q = 0; q < mb; ++q) {
           const index_t row = exclude[static_cast<std::size_t>(q0 + q)];
-          skip[static_cast<std::size_t>(q)] =
+          s.skip[static_cast<std::size_t>(q)] =
               row < 0 || f.position.empty() ? row : f.position[static_cast<std::size_t>(row)];
         }
-        cuda::check(cudaMemcpyAsync(dexclude.get(), skip.data(), skip.size() * sizeof(std::int64_t),
-                                    cudaMemcpyHostToDevice, stream.get()),
-                    "copying the excluded rows to the device");
-        pass.exclude = dexclude.template as<std::int64_t>();
+        cuda::check(
+            cudaMemcpyAsync(s.dexclude.get(), s.skip.data(), s.skip.size() * sizeof(std::int64_t),
+                            cudaMemcpyHostToDevice, st),
+            "copying the excluded rows to the device");
+        pass.exclude = s.dexclude.template as<std::int64_t>();
       }
+      pass.Z = s.dz.template as<T>();
+      pass.partials = s.dparts.get();
       pass.m = mb;
-      for (index_t b = 0; b < B; ++b) {
-        pass.bandwidth = cuda::make_bandwidth<T>(inv_h2[static_cast<std::size_t>(b)]);
+      for (index_t b0 = 0; b0 < B; b0 += nb_max) {
+        pass.nb = static_cast<int>(std::min<index_t>(nb_max, B - b0));
+        for (int b = 0; b < pass.nb; ++b) {
+          pass.bandwidth[b] = cuda::make_bandwidth<T>(inv_h2[static_cast<std::size_t>(b0 + b)]);
+        }
         for (index_t c0 = 0; c0 < k; c0 += kc_max) {
           pass.c0 = static_cast<int>(c0);
           pass.kc = static_cast<int>(std::min<index_t>(kc_max, k - c0));
-          cuda::check(
-              cuda::launch_pass<T>(pass, dout.template as<T>(), ldo, c0 * B + b, B,
-                                   c0 == 0 ? diso.template as<unsigned long long>() + b : nullptr,
-                                   stream.get()),
-              "launching the NW kernels");
+          cuda::check(cuda::launch_pass<T>(
+                          pass, s.dout.template as<T>(), ldo, c0 * B + b0, B,
+                          c0 == 0 ? s.diso.template as<unsigned long long>() + b0 : nullptr, st),
+                      "launching the NW kernels");
         }
-        // The stream's work so far is bounded by one batch and bandwidth.
-        if (cancel != nullptr && cancel->requested()) {
-          stream.sync("running the NW kernels");
-          throw_if_cancelled(cancel);
-        }
+        stop_if_cancelled();  // the queued work is bounded by a chunk's pass
       }
-      cuda::check(cudaMemcpy2DAsync(
-                      out.data() + q0 * out.ld(), static_cast<std::size_t>(out.ld()) * sizeof(T),
-                      dout.get(), static_cast<std::size_t>(ldo) * sizeof(T),
-                      static_cast<std::size_t>(ldo) * sizeof(T), static_cast<std::size_t>(mb),
-                      cudaMemcpyDeviceToHost, stream.get()),
-                  "copying the predictions from the device");
-      stream.sync("running the NW kernels");
+      if (streaming) {
+        cuda::check(cudaMemcpyAsync(s.hout.get(), s.dout.get(),
+                                    static_cast<std::size_t>(mb * ldo) * sizeof(T),
+                                    cudaMemcpyDeviceToHost, st),
+                    "copying the predictions from the device");
+      } else {
+        cuda::check(cudaMemcpy2DAsync(out.data() + q0 * out.ld(),
+                                      static_cast<std::size_t>(out.ld()) * sizeof(T), s.dout.get(),
+                                      static_cast<std::size_t>(ldo) * sizeof(T),
+                                      static_cast<std::size_t>(ldo) * sizeof(T),
+                                      static_cast<std::size_t>(mb), cudaMemcpyDeviceToHost, st),
+                    "copying the predictions from the device");
+      }
+      s.q0 = q0;
+      s.mb = mb;
     }
-    std::vector<unsigned long long> iso(static_cast<std::size_t>(B));
-    cuda::check(cudaMemcpy(iso.data(), diso.get(), iso.size() * sizeof(unsigned long long),
-                           cudaMemcpyDeviceToHost),
-                "copying the counts from the device");
+    std::vector<unsigned long long> iso(static_cast<std::size_t>(B)),
+        part(static_cast<std::size_t>(B));
+    for (auto& s : slots) {
+      drain(*s);
+      cuda::check(cudaMemcpy(part.data(), s->diso.get(), iso_bytes, cudaMemcpyDeviceToHost),
+                  "copying the counts from the device");
+      for (std::size_t b = 0; b < part.size(); ++b) iso[b] += part[b];
+    }
     for (index_t b = 0; b < B; ++b) {
       isolated[static_cast<std::size_t>(b)] +=
           static_cast<index_t>(iso[static_cast<std::size_t>(b)]);
@@ -270,6 +354,8 @@ class CudaBackend final : public TypedBackend<CudaBackend> {
 };
 
 }  // namespace
+
+void set_cuda_query_chunk(index_t queries) { query_chunk_override().store(queries); }
 
 const Backend* cuda_backend() {
   static const CudaBackend backend;

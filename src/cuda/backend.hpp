@@ -10,4 +10,8 @@ namespace kreg::nw {
 // usable CUDA device, so that auto falls through to the CPU engines.
 const Backend* cuda_backend();
 
+// For tests: queries per chunk of a predict (0: the default, 65536), so a
+// small predict streams through several chunks. Results do not depend on it.
+void set_cuda_query_chunk(index_t queries);
+
 }  // namespace kreg::nw

@@ -83,6 +83,32 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
   return *this;
 }
 
+HostBuffer::HostBuffer(std::size_t bytes, const char* what) {
+  if (bytes == 0) return;
+  const cudaError_t err = cudaMallocHost(&ptr_, bytes);
+  if (err == cudaErrorMemoryAllocation) {
+    (void)cudaGetLastError();
+    throw Error(fmt::format(
+        "CUDA engine: could not pin {} bytes of host memory {}; free host memory, predict fewer "
+        "queries at a time, or use --device cpu",
+        bytes, what));
+  }
+  check(err, what);
+}
+
+HostBuffer::~HostBuffer() {
+  if (ptr_ != nullptr) (void)cudaFreeHost(ptr_);
+}
+
+HostBuffer& HostBuffer::operator=(HostBuffer&& other) noexcept {
+  if (this != &other) {
+    if (ptr_ != nullptr) (void)cudaFreeHost(ptr_);
+    ptr_ = other.ptr_;
+    other.ptr_ = nullptr;
+  }
+  return *this;
+}
+
 Stream::Stream() {
   check(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking), "creating a stream");
 }

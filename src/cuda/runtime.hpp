@@ -42,6 +42,27 @@ class Buffer {
   void* ptr_ = nullptr;
 };
 
+// Pinned (page-locked) host memory of `bytes` (none for 0), freed on
+// destruction: copies from and to it run asynchronously, beside kernels.
+class HostBuffer {
+ public:
+  HostBuffer() = default;
+  HostBuffer(std::size_t bytes, const char* what);
+  ~HostBuffer();
+  HostBuffer(HostBuffer&& other) noexcept : ptr_(other.ptr_) { other.ptr_ = nullptr; }
+  HostBuffer& operator=(HostBuffer&& other) noexcept;
+  HostBuffer(const HostBuffer&) = delete;
+  HostBuffer& operator=(const HostBuffer&) = delete;
+  void* get() const { return ptr_; }
+  template <class T>
+  T* as() const {
+    return static_cast<T*>(ptr_);
+  }
+
+ private:
+  void* ptr_ = nullptr;
+};
+
 // A stream of its own, synchronised and destroyed on destruction.
 class Stream {
  public:

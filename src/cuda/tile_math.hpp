@@ -25,8 +25,10 @@
 
 #if defined(__CUDACC__)
 #define KREG_HD __host__ __device__ __forceinline__
+#define KREG_UNROLL _Pragma("unroll")
 #else
 #define KREG_HD inline
+#define KREG_UNROLL
 #endif
 
 namespace kreg::cuda {
@@ -94,6 +96,20 @@ KREG_HD T sqrt_of(T x) {
   return ::sqrt(x);
 #else
   return std::sqrt(x);
+#endif
+}
+KREG_HD float fma_of(float a, float b, float c) {
+#if defined(__CUDA_ARCH__)
+  return fmaf(a, b, c);
+#else
+  return std::fma(a, b, c);
+#endif
+}
+KREG_HD double fma_of(double a, double b, double c) {
+#if defined(__CUDA_ARCH__)
+  return ::fma(a, b, c);
+#else
+  return std::fma(a, b, c);
 #endif
 }
 template <class T>
@@ -222,6 +238,72 @@ KREG_HD void merge(State<T, K>& a, const State<T, K>& b, bool gaussian, double h
   } else if (b.nearest == a.nearest) {
     a.tie_w += b.tie_w;
     for (int c = 0; c < K; ++c) a.tie_y[c] += b.tie_y[c];
+  }
+}
+
+// One tile of training points added to a query's states for nb <= NB
+// bandwidths at once (predict_grid's many-bandwidth pass; NB = 1 for a
+// single predict): acc[p] the squared distance to point p, formed once and
+// used by every bandwidth; ws[p] its sample weight, ys[p] its K targets;
+// points p >= valid and the excluded one (p == skip_p) left out.
+//
+// The nearest distance does not depend on the bandwidth: the Gaussian's
+// shift moves to the tile's nearest point for every state alike, and a
+// compact kernel's nearest points are tracked once, in st[0] (share_nearest
+// copies them to the other states when the part is summed). Each bandwidth
+// gets exactly the operations a single-bandwidth pass gives it, so the grid
+// and a predict per bandwidth agree bit for bit.
+template <class T, int K, int NB, int N>
+KREG_HD void update_tile(State<T, K> (&st)[NB], int nb, const Bandwidth<T>* bw, KernelKind kernel,
+                         const T (&acc)[N], const T* ws, const T (*ys)[K], int valid, int skip_p) {
+  T tmin = static_cast<T>(INFINITY);
+  KREG_UNROLL
+  for (int p = 0; p < N; ++p) {
+    if (p < valid && p != skip_p && acc[p] < tmin) tmin = acc[p];
+  }
+  const bool gaussian = kernel == KernelKind::gaussian;
+  if (!gaussian) {
+    KREG_UNROLL
+    for (int p = 0; p < N; ++p) {
+      if (p < valid && p != skip_p) track_nearest(st[0], acc[p], static_cast<double>(ws[p]), ys[p]);
+    }
+  }
+  KREG_UNROLL
+  for (int b = 0; b < NB; ++b) {
+    if (b >= nb) break;
+    const Bandwidth<T> bb = bw[b];
+    if (gaussian) move_shift(st[b], tmin, bb.half_inv_h2);
+    const T shift = st[b].nearest;
+    T den = 0;
+    T num[K];
+    KREG_UNROLL
+    for (int c = 0; c < K; ++c) num[c] = 0;
+    KREG_UNROLL
+    for (int p = 0; p < N; ++p) {
+      if (p >= valid || p == skip_p) continue;
+      const T w = (gaussian ? gaussian_weight(acc[p], shift, bb)
+                            : compact_weight(kernel, acc[p], bb.inv_h2)) *
+                  ws[p];
+      den += w;
+      KREG_UNROLL
+      for (int c = 0; c < K; ++c) num[c] = fma_of(w, ys[p][c], num[c]);
+    }
+    add_tile(st[b], den, num);
+  }
+}
+
+// A compact kernel's nearest points, tracked in st[0] by update_tile, copied
+// to the other nb - 1 states (before they are stored or merged).
+template <class T, int K, int NB>
+KREG_HD void share_nearest(State<T, K> (&st)[NB], int nb, KernelKind kernel) {
+  if (kernel == KernelKind::gaussian) return;
+  KREG_UNROLL
+  for (int b = 1; b < NB; ++b) {
+    if (b >= nb) break;
+    st[b].nearest = st[0].nearest;
+    st[b].tie_w = st[0].tie_w;
+    KREG_UNROLL
+    for (int c = 0; c < K; ++c) st[b].tie_y[c] = st[0].tie_y[c];
   }
 }
 

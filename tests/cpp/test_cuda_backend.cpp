@@ -11,11 +11,14 @@
 //   |pred - ref| <= 1e-5 std(y) for float, 1e-9 max|y| for double,
 //
 // for every kernel and dtype over shapes off the tiles (m, n not multiples
-// of 32 or 128, n = 1, m = 1, d = 1, d = 784), bandwidths 1e-8 and 1e8,
+// of 32 or 128, n = 1, m = 1, d = 1, d = 784; float from 32 features takes
+// the 3xTF32 tensor-core path, d = 31 and 40 sit on either side), bandwidths 1e-8 and 1e8,
 // sample weights with zeros, k > 1 (more than one group of outputs) and data
 // shifted by 1e6; predict_grid with no, row (k-fold) and self (leave-one-out)
-// exclusions against the CPU's fused engine; the same bits on every run; and
-// a bandwidth search scored on the device.
+// exclusions against the CPU's fused engine; the many-bandwidth pass equal,
+// bit for bit, to a predict per bandwidth; a predict streamed in many chunks
+// (two streams, pinned buffers) equal, bit for bit, to one chunk; the same
+// bits on every run; and a bandwidth search scored on the device.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -23,6 +26,7 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kreg/device.hpp"
@@ -33,6 +37,7 @@
 #include "nw/backend.hpp"
 #include "nw_training_data.hpp"
 #if KREG_HAVE_CUDA
+#include "cuda/backend.hpp"
 #include "cuda/runtime.hpp"
 #endif
 
@@ -182,6 +187,26 @@ TEST(CudaDevice, RuntimeErrorsBecomeKregErrors) {
   }
   EXPECT_NO_THROW(kreg::cuda::check(cudaSuccess, "nothing"));
 }
+
+// Pinned host memory (the staging of streamed queries): a kreg error that
+// names what failed where there is no driver; usable memory where there is.
+TEST(CudaDevice, PinnedHostMemoryFailsAsAKregError) {
+  if (no_device().empty()) {
+    const kreg::cuda::HostBuffer b(4096, "for the queries' staging");
+    ASSERT_NE(b.as<float>(), nullptr);
+    b.as<float>()[1023] = 1.0f;
+    return;
+  }
+  try {
+    const kreg::cuda::HostBuffer b(4096, "for the queries' staging");
+    ADD_FAILURE() << "pinned host memory without a CUDA driver";
+  } catch (const kreg::Error& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.rfind("CUDA engine: ", 0), 0U) << msg;
+    EXPECT_NE(msg.find("for the queries' staging"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("--device cpu"), std::string::npos) << msg;
+  }
+}
 #endif
 
 // ------------------------------------------------------------ on a device
@@ -296,8 +321,16 @@ TYPED_TEST(CudaBackend, MatchesTheReferenceOverShapes) {
   check_shape<TypeParam>({517, 1, 1, 1, false, 0.3, 0.0});       // m = 1, d = 1
   check_shape<TypeParam>({1, 40, 2, 1, false, 0.5, 0.0});        // n = 1
   check_shape<TypeParam>({2049, 70, 5, 6, true, 0.8, 0.0});      // k > kGroup, weights
-  check_shape<TypeParam>({300, 129, 784, 2, false, 30.0, 0.0});  // d = 784
-  check_shape<TypeParam>({20000, 50, 3, 1, false, 0.2, 0.0});    // few queries: many splits
+  check_shape<TypeParam>({300, 129, 784, 2, false, 30.0, 0.0});  // d = 784 (f32: tensor cores)
+  check_shape<TypeParam>({300, 40, 784, 1, true, 30.0, 1e6});    // far from the origin, centred
+  check_shape<TypeParam>({300, 40, 784, 2, false, 8.0, 0.0});    // where 1xTF32 would fail
+  // d = 40: f32 tensor cores with a partial stage of features; d = 31: just
+  // below kTensorCoreMinD. Wide enough that every point lies well inside
+  // the compact kernels' support: the norm form's error (~3e-6 of the
+  // squared norms) must not decide whether a point at u = 1 counts.
+  check_shape<TypeParam>({500, 77, 40, 1, true, 20.0, 0.0});
+  check_shape<TypeParam>({500, 77, 31, 1, false, 20.0, 0.0});
+  check_shape<TypeParam>({20000, 50, 3, 1, false, 0.2, 0.0});  // few queries: many splits
 }
 
 TYPED_TEST(CudaBackend, MatchesTheReferenceAtTheLimits) {
@@ -355,6 +388,101 @@ TYPED_TEST(CudaBackend, GridWithExclusionsMatchesTheCpu) {
     }
   }
 }
+
+#if KREG_HAVE_CUDA
+// Runs predict_grid on the device: out (m x k B) and the isolated counts.
+template <class T>
+std::pair<Matrix<T>, std::vector<index_t>> device_grid(const kreg::test::TrainingData<T>& t,
+                                                       const Matrix<T>& Z, Kernel kernel,
+                                                       const std::vector<double>& inv_h2,
+                                                       nw::Exclusion exclusion) {
+  const nw::Backend& gpu = *nw::cuda_backend();
+  const auto B = static_cast<index_t>(inv_h2.size());
+  Matrix<T> out(Z.rows(), t.Y.cols() * B);
+  std::vector<index_t> iso(static_cast<std::size_t>(B), 0);
+  const auto f = gpu.prepare(nw::TrainingSet<T>{t.X, t.Y, t.w, kernel});
+  gpu.predict_grid(*f, Z, inv_h2, exclusion, {}, out, iso, 1, nullptr);
+  return {std::move(out), std::move(iso)};
+}
+
+// The many-bandwidth pass (kBands a pass, each distance formed once; 11
+// bandwidths: a full pass and one of 3) gives each bandwidth the bits of a
+// predict_grid of that bandwidth alone, with and without leave-one-out.
+TYPED_TEST(CudaBackend, ManyBandwidthsAtOnceEqualOneAtATimeBitForBit) {
+  KREG_REQUIRE_CUDA();
+  using T = TypeParam;
+  std::vector<double> inv_h2;
+  for (const double h : {1e-8, 0.03, 0.06, 0.1, 0.2, 0.3, 0.5, 0.8, 1.5, 4.0, 1e8}) {
+    inv_h2.push_back(1.0 / (h * h));
+  }
+  const auto B = static_cast<index_t>(inv_h2.size());
+  for (const Kernel kernel : {Kernel::gaussian, Kernel::tricube}) {
+    for (const bool weighted : {false, true}) {
+      const auto t = kreg::test::make_training<T>(3001, 3, 1, weighted, 13, weighted ? 5 : 0);
+      for (const nw::Exclusion exclusion : {nw::Exclusion::none, nw::Exclusion::self}) {
+        const auto [all, iso_all] = device_grid(t, t.X, kernel, inv_h2, exclusion);
+        for (index_t b = 0; b < B; ++b) {
+          const auto [one, iso_one] =
+              device_grid(t, t.X, kernel, {inv_h2[static_cast<std::size_t>(b)]}, exclusion);
+          const std::string what = std::string(kreg::to_string(kernel)) + " bandwidth " +
+                                   std::to_string(b) + (weighted ? " weighted" : "") +
+                                   (exclusion == nw::Exclusion::self ? " leave-one-out" : "");
+          for (index_t q = 0; q < t.X.rows(); ++q) {
+            const T a = all(q, b), o = one(q, 0);
+            ASSERT_EQ(std::memcmp(&a, &o, sizeof(T)), 0) << what << " row " << q;
+          }
+          EXPECT_EQ(iso_all[static_cast<std::size_t>(b)], iso_one[0]) << what;
+        }
+      }
+    }
+  }
+}
+
+// A predict streamed through many chunks (two in flight on two streams,
+// through pinned host buffers) gives the bits of one chunk: predict and
+// predict_grid with leave-one-out, k = 1 and k > kGroup.
+TYPED_TEST(CudaBackend, StreamedChunksEqualOneChunkBitForBit) {
+  KREG_REQUIRE_CUDA();
+  using T = TypeParam;
+  const std::vector<double> inv_h2 = {1.0 / (0.1 * 0.1), 1.0 / (0.4 * 0.4), 1.0};
+  for (const index_t k : {1, 6}) {
+    const auto t = kreg::test::make_training<T>(2500, 4, k, true, 17, 3);
+    const Matrix<T> Z = queries_for(t, 1003, 0.0);
+    for (const nw::Exclusion exclusion : {nw::Exclusion::none, nw::Exclusion::self}) {
+      const Matrix<T>& q = exclusion == nw::Exclusion::self ? t.X : Z;
+      nw::set_cuda_query_chunk(0);
+      const auto [whole, iso_whole] = device_grid(t, q, Kernel::gaussian, inv_h2, exclusion);
+      for (const index_t chunk : {1, 97, 500}) {
+        nw::set_cuda_query_chunk(chunk);
+        const auto [streamed, iso_streamed] =
+            device_grid(t, q, Kernel::gaussian, inv_h2, exclusion);
+        nw::set_cuda_query_chunk(0);
+        const std::string what = "k=" + std::to_string(k) + " chunk " + std::to_string(chunk) +
+                                 (exclusion == nw::Exclusion::self ? " leave-one-out" : "");
+        EXPECT_TRUE(same_bits(streamed, whole)) << what;
+        EXPECT_EQ(iso_streamed, iso_whole) << what;
+      }
+    }
+  }
+  // A compact kernel with isolated queries, through the estimator.
+  const auto t = kreg::test::make_training<T>(800, 2, 2, false, 3);
+  const Matrix<T> Z = queries_for(t, 301, 0.0);
+  kreg::NadarayaWatsonOptions o;
+  o.kernel = Kernel::epanechnikov;
+  o.bandwidth = {0.05};
+  o.device = Device::cuda(0);
+  kreg::NadarayaWatson<T> model(o);
+  model.fit(t.X, t.Y);
+  kreg::PredictReport one, many;
+  const Matrix<T> a = model.predict(Z, &one);
+  nw::set_cuda_query_chunk(64);
+  const Matrix<T> b = model.predict(Z, &many);
+  nw::set_cuda_query_chunk(0);
+  EXPECT_TRUE(same_bits(a, b));
+  EXPECT_EQ(one.isolated, many.isolated);
+  EXPECT_GT(one.isolated, 0);
+}
+#endif
 
 // A cancelled predict throws kreg::Cancelled and leaves the model usable.
 TYPED_TEST(CudaBackend, ACancelledPredictThrowsAndTheModelStaysUsable) {
