@@ -110,3 +110,14 @@ def test_nothing_left_is_an_error(kreg, tmp_path):
     proc = kreg("score", "--true", tmp_path / "all.csv", "--target", "y", "--pred",
                 tmp_path / "all.csv", "--pred-column", "a", "--allow-nonfinite", check=False)
     assert proc.returncode == 1 and "leaves nothing to score" in proc.stderr
+
+
+def test_predict_shards_and_merge_keep_the_nan_rows_in_place(kreg, data, tmp_path):
+    argv = ["predict", "--train", data / "train.csv", "--target", "y", "--query",
+            data / "test.csv", "--bandwidth", "0.7", "--allow-nonfinite"]
+    whole = numbers(kreg(*argv).stdout)
+    out = tmp_path / "pred.csv"
+    for i in range(3):
+        kreg(*argv, "--out", out, "--shard", f"{i}/3")
+    kreg("merge", out)
+    np.testing.assert_array_equal(numbers(out.read_text()), whole)
