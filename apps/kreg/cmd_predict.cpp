@@ -229,6 +229,10 @@ void run_typed(const PredictOptions& o) {
                  "note: R^2 left out {} of {} query rows with NaN/Inf (--allow-nonfinite)\n",
                  pred.rows() - static_cast<index_t>(t.size()), pred.rows());
     }
+    if (t.empty()) {
+      fmt::print(stderr, "note: no query row has a finite target and prediction: no R^2\n");
+      return;
+    }
     const double r2 = r2_score(std::span<const T>(t), std::span<const T>(p));
     fmt::print(stderr, "R^2: {:.6f}\n", r2);
     warn_if_r2_undefined(r2, static_cast<index_t>(t.size()));

@@ -121,3 +121,12 @@ def test_predict_shards_and_merge_keep_the_nan_rows_in_place(kreg, data, tmp_pat
         kreg(*argv, "--out", out, "--shard", f"{i}/3")
     kreg("merge", out)
     np.testing.assert_array_equal(numbers(out.read_text()), whole)
+
+
+def test_predict_with_every_query_dirty_writes_nan_and_no_r2(kreg, data, tmp_path):
+    (tmp_path / "q.csv").write_text("x0,x1,y\nnan,1,2\n1,inf,3\n")
+    proc = kreg("predict", "--train", data / "train.csv", "--target", "y", "--query",
+                tmp_path / "q.csv", "--allow-nonfinite")
+    assert np.isnan(numbers(proc.stdout)).all() and len(numbers(proc.stdout)) == 2
+    assert "predicted NaN for 2 of 2 query rows" in proc.stderr
+    assert "no query row has a finite target and prediction: no R^2" in proc.stderr
