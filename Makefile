@@ -5,6 +5,16 @@ BUILD  := build/$(PRESET)
 KREG   := $(BUILD)/kreg
 JOBS   ?= $(shell nproc)
 
+# The portable wheel (`make wheel`, `make test`): pip wheel reuses pip
+# install's incremental build in build/python/, auditwheel repair makes it
+# manylinux; the result is in $(WHEEL_DIR)/dist.
+WHEEL_DIR := build/wheel
+define build-wheel
+rm -rf $(WHEEL_DIR)/raw $(WHEEL_DIR)/dist
+.venv/bin/python -m pip wheel --no-build-isolation --no-deps -q -w $(WHEEL_DIR)/raw .
+PATH=$(abspath .venv/bin):$$PATH .venv/bin/auditwheel repair -w $(WHEEL_DIR)/dist $(WHEEL_DIR)/raw/kreg-*.whl
+endef
+
 .PHONY: demo test build bootstrap format check-format sanitize fuzz bench clean
 
 bootstrap:
@@ -23,13 +33,17 @@ demo: build
 # tests again under a second SIMD target and OpenBLAS core type (so that a test
 # that depends on them fails on this machine too), then the Python package
 # built and installed into .venv (pyproject.toml; incremental in build/python/)
-# and the Python suite (pytest).
+# and the Python suite (pytest), the portable wheel's test (test_wheel.py)
+# included: the wheel is built from the same incremental build/python/ (see
+# `wheel` below), so it costs a link and auditwheel's copy, not a rebuild.
 test: build
 	scripts/check-format
 	ctest --preset $(PRESET) -j $(JOBS)
 	scripts/test-other-target $(KREG) ctest --preset $(PRESET) -j $(JOBS) -L kernels
 	.venv/bin/python -m pip install --no-build-isolation -q .
+	$(build-wheel)
 	KREG_BIN=$(abspath $(KREG)) KREG_PROBE=$(abspath $(BUILD)/kreg_probe) \
+	  KREG_WHEEL_DIR=$(abspath $(WHEEL_DIR)/dist) \
 	  .venv/bin/python -m pytest -q -rsx tests/python
 
 # The whole C++ suite under AddressSanitizer+UBSan, then ThreadSanitizer.
@@ -66,12 +80,10 @@ fuzz: bootstrap
 # set (oneTBB, Highway, OpenBLAS, fmt, liblbfgs, zlib, ...), points their
 # RPATHs at the copies and tags the wheel manylinux_2_X for the glibc it needs.
 # `make test-wheel` installs it into a new virtualenv and checks it there.
-WHEEL_DIR := build/wheel
+# `make test` runs the same recipe (build-wheel) and test.
 .PHONY: wheel test-wheel
 wheel: bootstrap
-	rm -rf $(WHEEL_DIR)/raw $(WHEEL_DIR)/dist
-	.venv/bin/python -m pip wheel --no-build-isolation --no-deps -q -w $(WHEEL_DIR)/raw .
-	PATH=$(abspath .venv/bin):$$PATH .venv/bin/auditwheel repair -w $(WHEEL_DIR)/dist $(WHEEL_DIR)/raw/kreg-*.whl
+	$(build-wheel)
 	.venv/bin/auditwheel show $(WHEEL_DIR)/dist/kreg-*.whl
 
 test-wheel: wheel

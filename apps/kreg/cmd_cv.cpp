@@ -335,6 +335,7 @@ void add_cv(CLI::App& root) {
   cmd->add_option("--train", o->files.train, "Table of features and target (CSV, NPY, IDX)");
   cmd->add_option("--target", o->files.target, "Target column of --train (name or index)");
   cmd->add_option("--train-y", o->files.train_y, "Target as its own one-column file");
+  add_allow_nonfinite(cmd, o->files.allow_nonfinite, "");
   cmd->add_option("--folds", o->folds, "Number of folds (k >= 2)")->capture_default_str();
   cmd->add_flag("--stratified", o->stratified,
                 "Keep class proportions in every fold (StratifiedKFold; logreg)");

@@ -163,30 +163,57 @@ void run(const InferOptions& o) {
     modes.push_back({name, seconds, accuracy_score<double>(test.labels, labels)});
   };
 
+  // Each mode's progress line counts the images it has labelled over its
+  // --repeat passes ("serial images  7500/10000"); `passes` is the number of
+  // passes finished before the current one.
+  auto mode_bar = [&](const char* mode) {
+    return progress_line(fmt::format("{} images", mode), m * o.repeat, o.quiet);
+  };
   if (want_serial) {
     std::vector<double> labels(static_cast<std::size_t>(m));
+    const auto mbar = mode_bar("serial");
+    index_t passes = 0;
     const double s = best_of(o.repeat, [&] {
       for (index_t i = 0; i < m; ++i) {
-        if (i % 1024 == 0) throw_if_cancelled(&cancel);
+        if (i % 1024 == 0) {
+          throw_if_cancelled(&cancel);
+          if (mbar) mbar->update(passes * m + i);
+        }
         labels[static_cast<std::size_t>(i)] = model.predict_one<std::uint8_t>(X.row(i));
       }
+      if (mbar) mbar->update(++passes * m);
     });
+    if (mbar) mbar->finish();
     record("serial per-sample", s, labels);
   }
   if (want_parallel) {
     std::vector<double> labels;
+    const auto mbar = mode_bar("parallel");
+    index_t passes = 0;
     par::Options po;
     po.n_jobs = o.jobs;
     po.cancel = &cancel;
+    if (mbar) {
+      po.progress = [&](index_t done, index_t) { mbar->update(passes * m + done); };
+    }
     const double s = best_of(o.repeat, [&] {
       labels = par::parallel_map(
           m, [&](index_t i) { return model.predict_one<std::uint8_t>(X.row(i)); }, po);
+      ++passes;
     });
+    if (mbar) mbar->finish();
     record("parallel per-sample", s, labels);
   }
   if (want_batched) {
+    // One predict call a pass: the line moves a pass at a time.
     std::vector<double> labels;
-    const double s = best_of(o.repeat, [&] { labels = model.predict<std::uint8_t>(X, o.jobs); });
+    const auto mbar = mode_bar("batched");
+    index_t passes = 0;
+    const double s = best_of(o.repeat, [&] {
+      labels = model.predict<std::uint8_t>(X, o.jobs);
+      if (mbar) mbar->update(++passes * m);
+    });
+    if (mbar) mbar->finish();
     record("batched", s, labels);
   }
   if (want_network) {
@@ -204,14 +231,18 @@ void run(const InferOptions& o) {
         for (index_t j = 0; j < d; ++j) floats(i, j) = static_cast<float>(X(i, j)) / 255.0f;
       }
     }
+    const auto mbar = mode_bar("network");  // a batch at a time (a pass on CUDA)
+    index_t passes = 0;
     const double s = best_of(o.repeat, [&] {
       if (network_on_cuda) {
         labels = cuda_linear_labels(floats.view(), net.weights(), net.bias(), net.classes(),
                                     o.batch_size, device.index(), &cancel);
+        if (mbar) mbar->update(++passes * m);
         return;
       }
       for (index_t begin = 0; begin < m; begin += o.batch_size) {
         throw_if_cancelled(&cancel);
+        if (mbar) mbar->update(passes * m + begin);
         const index_t end = std::min(m, begin + o.batch_size);
         for (index_t i = begin; i < end; ++i) {  // ToTensor: bytes to floats in [0, 1]
           const std::uint8_t* src = &X(i, 0);
@@ -222,7 +253,9 @@ void run(const InferOptions& o) {
             net.predict<float>(batch.view().rows_between(0, end - begin), o.jobs);
         std::copy(out.begin(), out.end(), labels.begin() + begin);
       }
+      if (mbar) mbar->update(++passes * m);
     });
+    if (mbar) mbar->finish();
     // Scaling by 255 and rounding the inputs to float may flip a near-tie, so
     // the network is compared by accuracy, not label for label.
     modes.push_back(
@@ -306,7 +339,8 @@ void add_infer(CLI::App& root) {
   cmd->add_option("--repeat", o->repeat, "Time each mode this many times; report the fastest")
       ->capture_default_str();
   cmd->add_option("--out", o->out, "Write the figures as JSON");
-  cmd->add_flag("--quiet", o->quiet, "No progress line on stderr");
+  cmd->add_flag("--quiet", o->quiet,
+                "No progress lines on stderr (the fit's iterations, then each mode's images)");
   cmd->callback([o, train_rows, test_rows] {
     o->train_rows_given = train_rows->count() > 0;
     o->test_rows_given = test_rows->count() > 0;

@@ -4,9 +4,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <vector>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
@@ -108,6 +111,22 @@ void run_typed(const PredictOptions& o) {
     query = read_scored_set(training, o.files, o.query, o.query_y, "--query-y", "query",
                             TargetColumn::if_present);
   }
+  // --allow-nonfinite: queries with a NaN/Inf feature are left out of the
+  // prediction and get NaN in the output, counted on stderr.
+  std::vector<char> nan_query;
+  if (o.files.allow_nonfinite && root) {
+    nan_query = nonfinite_rows<T>(query.X.view());
+    const auto count = std::count(nan_query.begin(), nan_query.end(), 1);
+    if (count == 0) {
+      nan_query.clear();
+    } else {
+      fmt::print(stderr,
+                 "note: predicted NaN for {} of {} query rows (NaN/Inf in a feature; "
+                 "--allow-nonfinite)\n",
+                 count, query.X.rows());
+      query.X = kept_rows(query.X, nan_query);
+    }
+  }
   const double read_s = clock.seconds();
   clock.restart();
   reading.reset();
@@ -155,6 +174,17 @@ void run_typed(const PredictOptions& o) {
   const double predict_s = clock.seconds();
   if (!root) return;  // rank 0 writes
   clock.restart();
+  if (!nan_query.empty()) {  // the NaN rows back in their places
+    Matrix<T> all(static_cast<index_t>(nan_query.size()), pred.cols());
+    index_t r = 0;
+    for (index_t i = 0; i < all.rows(); ++i) {
+      for (index_t c = 0; c < all.cols(); ++c) {
+        all(i, c) = nan_query[i] ? std::numeric_limits<T>::quiet_NaN() : pred(r, c);
+      }
+      if (!nan_query[i]) ++r;
+    }
+    pred = std::move(all);
+  }
 
   std::vector<std::string> names;
   if (train.y.cols() == 1) {
@@ -186,11 +216,26 @@ void run_typed(const PredictOptions& o) {
                report.isolated == 1 ? "its" : "their");
   }
   if (query.y.cols() == 1 && pred.cols() == 1) {
-    const std::span<const T> t(query.y.data(), static_cast<std::size_t>(query.y.rows()));
-    const std::span<const T> p(pred.data(), static_cast<std::size_t>(pred.rows()));
-    const double r2 = r2_score(t, p);
+    // Scored on the rows where both the target and the prediction are
+    // finite (with --allow-nonfinite some may not be), the count said.
+    std::vector<T> t, p;
+    for (index_t i = 0; i < pred.rows(); ++i) {
+      if (!std::isfinite(query.y(i, 0)) || !std::isfinite(pred(i, 0))) continue;
+      t.push_back(query.y(i, 0));
+      p.push_back(pred(i, 0));
+    }
+    if (t.size() < static_cast<std::size_t>(pred.rows())) {
+      fmt::print(stderr,
+                 "note: R^2 left out {} of {} query rows with NaN/Inf (--allow-nonfinite)\n",
+                 pred.rows() - static_cast<index_t>(t.size()), pred.rows());
+    }
+    if (t.empty()) {
+      fmt::print(stderr, "note: no query row has a finite target and prediction: no R^2\n");
+      return;
+    }
+    const double r2 = r2_score(std::span<const T>(t), std::span<const T>(p));
     fmt::print(stderr, "R^2: {:.6f}\n", r2);
-    warn_if_r2_undefined(r2, query.y.rows());
+    warn_if_r2_undefined(r2, static_cast<index_t>(t.size()));
   }
 }
 
@@ -219,6 +264,8 @@ void add_predict(CLI::App& root) {
       ->capture_default_str()
       ->check(table_output(true));
   cmd->add_option("--shard", o->shard, std::string(kShardHelp));
+  add_allow_nonfinite(cmd, o->files.allow_nonfinite,
+                      ", and --query rows with one get a NaN prediction");
   cmd->callback([o] {
     check_distinct_paths({{"--out", o->out}}, {{"--train", o->files.train},
                                                {"--train-y", o->files.train_y},

@@ -27,13 +27,16 @@ struct ScoreOptions {
   std::string pred_column;
   std::vector<std::string> metrics{"r2", "mse", "mae"};
   bool json = false;
+  bool allow_nonfinite = false;
 };
 
 // One column of `path`: the one named by `spec` (name or index), else the
 // only column, else the column named "y".
-std::vector<double> column_of(const std::string& path, const std::string& spec,
-                              const char* option) {
-  const auto table = io::read_table<double>(path);
+std::vector<double> column_of(const std::string& path, const std::string& spec, const char* option,
+                              bool allow_nonfinite) {
+  io::ReadOptions read;
+  read.non_finite = allow_nonfinite ? io::NonFinite::allow : io::NonFinite::reject;
+  const auto table = io::read_table<double>(path, read);
   index_t j = 0;
   if (!spec.empty()) {
     j = io::resolve_column(spec, table.columns, table.data.cols());
@@ -66,12 +69,33 @@ void run(const ScoreOptions& o) {
   // Reading and scoring leave nothing behind: a signal ends them at once (a
   // read may block on a pipe); the run's token is polled before printing.
   std::optional<ExitOnSignal> reading(std::in_place);
-  const auto y_true = column_of(o.truth, o.target, "--target");
-  const auto y_pred = column_of(o.pred, o.pred_column, "--pred-column");
+  auto y_true = column_of(o.truth, o.target, "--target", o.allow_nonfinite);
+  auto y_pred = column_of(o.pred, o.pred_column, "--pred-column", o.allow_nonfinite);
   if (y_true.size() != y_pred.size()) {
     throw ArgumentError(fmt::format("'{}' has {} but '{}' has {}", o.truth,
                                     count_of(static_cast<std::int64_t>(y_true.size()), "row"),
                                     o.pred, y_pred.size()));
+  }
+  if (o.allow_nonfinite) {  // pairs with a NaN/Inf on either side are left out, and counted
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < y_true.size(); ++i) {
+      if (!std::isfinite(y_true[i]) || !std::isfinite(y_pred[i])) continue;
+      y_true[kept] = y_true[i];
+      y_pred[kept] = y_pred[i];
+      ++kept;
+    }
+    if (kept < y_true.size()) {
+      if (kept == 0) {
+        throw InputError(
+            fmt::format("every pair of '{}' and '{}' has a NaN/Inf, so "
+                        "--allow-nonfinite leaves nothing to score",
+                        o.truth, o.pred));
+      }
+      fmt::print(stderr, "note: dropped {} of {} with NaN/Inf (--allow-nonfinite)\n",
+                 y_true.size() - kept, count_of(static_cast<std::int64_t>(y_true.size()), "pair"));
+      y_true.resize(kept);
+      y_pred.resize(kept);
+    }
   }
   const std::span<const double> t(y_true), p(y_pred);
   nlohmann::ordered_json out;
@@ -120,6 +144,9 @@ void add_score(CLI::App& root) {
       ->capture_default_str()
       ->check(CLI::IsMember({"r2", "mse", "mae", "accuracy"}));
   cmd->add_flag("--json", o->json, "Print JSON");
+  cmd->add_flag("--allow-nonfinite", o->allow_nonfinite,
+                "Read NaN/Inf cells instead of refusing the files: pairs with one on either side "
+                "are left out of the scores, and counted on stderr");
   cmd->callback([o] { run(*o); });
 }
 

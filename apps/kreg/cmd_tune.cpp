@@ -100,6 +100,7 @@ void run_typed(const TuneCliOptions& o) {
   if (!o.test.empty()) {
     test = read_scored_set(training, o.files, o.test, o.test_y, "--test-y", "test",
                            TargetColumn::required);
+    drop_nonfinite_rows(test, o.test, "test");
   }
   const double read_s = start.seconds();
 
@@ -252,6 +253,7 @@ void add_tune(CLI::App& root) {
   auto* cmd = root.add_subcommand(
       "tune", "Choose the bandwidth by cross-validation: a grid in one pass, then an optimiser");
   add_training_options(cmd, o->files);
+  add_allow_nonfinite(cmd, o->files.allow_nonfinite, ", and so are --test rows");
   cmd->add_option("--test", o->test, "Test set: scored by --cv holdout, predicted by --refit")
       ->check(CLI::ExistingFile);
   cmd->add_option("--test-y", o->test_y, "Targets of --test as a separate file")

@@ -18,8 +18,9 @@ namespace kreg::cli {
 // Reads `path` as exactly one column with `rows` rows (the features' count);
 // `option` names the flag in errors.
 template <class T>
-inline Matrix<T> target_file(const std::string& path, index_t rows, const char* option) {
-  auto t = io::read_table<T>(path);
+inline Matrix<T> target_file(const std::string& path, index_t rows, const char* option,
+                             const io::ReadOptions& read = {}) {
+  auto t = io::read_table<T>(path, read);
   if (t.data.cols() != 1) {
     throw ArgumentError(fmt::format("{} '{}' has {} columns; it must hold one target column",
                                     option, path, t.data.cols()));

@@ -8,9 +8,11 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "kreg/error.hpp"
 #include "kreg/io/table.hpp"
@@ -22,7 +24,69 @@ namespace kreg::cli {
 // of it or as a file of its own.
 struct TrainingFiles {
   std::string train, target, train_y;
+  bool allow_nonfinite = false;  // --allow-nonfinite
 };
+
+// --allow-nonfinite on `cmd`: statsmodels' missing='drop' for the training
+// rows; `what_else` says what it does to the command's other file(s).
+inline void add_allow_nonfinite(CLI::App* cmd, bool& flag, std::string_view what_else) {
+  cmd->add_flag("--allow-nonfinite", flag,
+                fmt::format("Read NaN/Inf cells instead of refusing the file: training rows with "
+                            "one (in a feature or the target) are dropped{}; the counts go to "
+                            "stderr",
+                            what_else));
+}
+
+// The rows of `X` (and of `y`, when it has columns) holding a NaN or Inf.
+template <class T>
+std::vector<char> nonfinite_rows(MatrixView<const T> X, MatrixView<const T> y = {}) {
+  std::vector<char> bad(static_cast<std::size_t>(X.rows()), 0);
+  for (index_t i = 0; i < X.rows(); ++i) {
+    for (index_t j = 0; j < X.cols() && !bad[i]; ++j) bad[i] = !std::isfinite(X(i, j));
+    for (index_t j = 0; j < y.cols() && !bad[i]; ++j) bad[i] = !std::isfinite(y(i, j));
+  }
+  return bad;
+}
+
+// The rows of `m` whose `drop` entry is 0.
+template <class T>
+Matrix<T> kept_rows(const Matrix<T>& m, const std::vector<char>& drop) {
+  const auto n = static_cast<index_t>(std::count(drop.begin(), drop.end(), 0));
+  Matrix<T> out(n, m.cols());
+  index_t r = 0;
+  for (index_t i = 0; i < m.rows(); ++i) {
+    if (drop[i]) continue;
+    std::copy(m.data() + i * m.cols(), m.data() + (i + 1) * m.cols(), out.data() + r * m.cols());
+    ++r;
+  }
+  return out;
+}
+
+// Drops the rows of `data` with a NaN/Inf in a feature or the target and
+// says how many on stderr ("training", "test": `role`); refuses when none is
+// left. Nothing to do unless --allow-nonfinite read the file.
+template <class T>
+void drop_nonfinite_rows(io::Dataset<T>& data, const std::string& path, std::string_view role) {
+  const std::vector<char> bad = nonfinite_rows<T>(data.X.view(), data.y.view());
+  const auto dropped = static_cast<index_t>(std::count(bad.begin(), bad.end(), 1));
+  if (dropped == 0) return;
+  if (dropped == data.X.rows()) {
+    throw InputError(
+        fmt::format("every row of '{}' has a NaN/Inf in a feature or the target, so "
+                    "--allow-nonfinite leaves no {} rows; clean the data",
+                    path, role));
+  }
+  fmt::print(stderr, "note: dropped {} of {} {} rows with NaN/Inf (--allow-nonfinite)\n", dropped,
+             data.X.rows(), role);
+  data.X = kept_rows(data.X, bad);
+  if (data.y.cols() > 0) data.y = kept_rows(data.y, bad);
+}
+
+inline io::ReadOptions read_options(bool allow_nonfinite) {
+  io::ReadOptions r;
+  r.non_finite = allow_nonfinite ? io::NonFinite::allow : io::NonFinite::reject;
+  return r;
+}
 
 // --train (required, an existing file), --target and --train-y on `cmd`.
 inline void add_training_options(CLI::App* cmd, TrainingFiles& files) {
@@ -49,12 +113,14 @@ struct TrainingData {
 
 template <class T>
 TrainingData<T> read_training(const TrainingFiles& files) {
-  const io::Table<T> table = io::read_table<T>(files.train);
+  const io::Table<T> table = io::read_table<T>(files.train, read_options(files.allow_nonfinite));
   TrainingData<T> out{io::split_target(table, files.target), !table.columns.empty()};
   if (!files.train_y.empty()) {
-    out.data.y = target_file<T>(files.train_y, out.data.X.rows(), "--train-y");
+    out.data.y = target_file<T>(files.train_y, out.data.X.rows(), "--train-y",
+                                read_options(files.allow_nonfinite));
     out.data.target = "y";
   }
+  drop_nonfinite_rows(out.data, files.train, "training");
   return out;
 }
 
@@ -70,7 +136,7 @@ template <class T>
 io::Dataset<T> read_scored_set(const TrainingData<T>& train, const TrainingFiles& files,
                                const std::string& path, const std::string& y_path,
                                const char* y_option, std::string_view role, TargetColumn where) {
-  const io::Table<T> table = io::read_table<T>(path);
+  const io::Table<T> table = io::read_table<T>(path, read_options(files.allow_nonfinite));
   const bool named = train.named && !table.columns.empty();
   std::string column;
   if (where == TargetColumn::required && y_path.empty()) {
@@ -85,7 +151,9 @@ io::Dataset<T> read_scored_set(const TrainingData<T>& train, const TrainingFiles
   }
   io::Dataset<T> out = io::split_target(table, column);
   check_same_features(train.data, files.train, out, path, named, role);
-  if (!y_path.empty()) out.y = target_file<T>(y_path, out.X.rows(), y_option);
+  if (!y_path.empty()) {
+    out.y = target_file<T>(y_path, out.X.rows(), y_option, read_options(files.allow_nonfinite));
+  }
   return out;
 }
 

@@ -116,8 +116,8 @@ def test_nan_message_names_the_flag(kreg, files, tmp_path):
     assert "(1 NaN/Inf)" in kreg("describe", bad, "--allow-nonfinite").stdout
     proc = kreg("predict", "--train", bad, "--target", "y", "--query", files / "test.csv",
                 check=False)
-    assert proc.returncode == 1
-    assert "find them with `kreg describe --allow-nonfinite FILE`" in proc.stderr
+    assert proc.returncode == 1  # predict has the flag too (test_cli_nonfinite.py)
+    assert "kreg rejects NaN/Inf by default; --allow-nonfinite reads them" in proc.stderr
     assert "NonFinite::allow" not in proc.stderr
 
 
@@ -206,3 +206,20 @@ def test_progress_on_a_terminal_and_quiet(kreg_bin, files, image_dir, tmp_path, 
     # Not a terminal (a log, a pipe): no progress line, with or without --quiet.
     proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True)
     assert proc.returncode == 0 and final not in proc.stderr and "\r" not in proc.stderr
+
+
+def test_infer_progress_covers_every_mode(kreg_bin, image_dir):
+    """Past the fit, `kreg infer` shows a line per inference mode, counting the
+    images it labelled over its --repeat passes; --quiet hides them all."""
+    argv = [kreg_bin, "infer", "--data", image_dir, "--max-iter", 5, "--tol", 0, "--mode", "all",
+            "--repeat", 2, "--device", "cpu"]
+    finals = ["iterations  5/5  100%", "serial images  40/40  100%",
+              "parallel images  40/40  100%", "batched images  40/40  100%",
+              "network images  40/40  100%"]
+    code, shown = on_a_terminal(argv)
+    assert code == 0, shown
+    for final in finals:
+        assert final in shown, (final, shown)
+    code, shown = on_a_terminal([*argv, "--quiet"])
+    assert code == 0, shown
+    assert "images  " not in shown and "ETA" not in shown

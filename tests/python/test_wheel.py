@@ -4,8 +4,9 @@ only the libraries the wheel carries (kreg.libs/) and the manylinux set
 (glibc, libstdc++, libgcc_s, zlib), with LD_LIBRARY_PATH empty; kreg imports,
 fits and predicts the tutorial's data, and the `kreg` command runs.
 
-Run by `make test-wheel` (it builds the wheel first and sets KREG_WHEEL_DIR);
-`make test` skips it, saying so, since building the wheel takes minutes."""
+Run by `make test` and `make test-wheel` (both build the wheel first, from
+pip install's incremental build, and set KREG_WHEEL_DIR); pytest run by hand
+without KREG_WHEEL_DIR skips it, saying so."""
 import json
 import os
 import pathlib
@@ -19,7 +20,8 @@ import pytest
 
 WHEEL_DIR = os.environ.get("KREG_WHEEL_DIR")
 if not WHEEL_DIR:
-    pytest.skip("KREG_WHEEL_DIR is not set: `make test-wheel` builds the wheel and runs this",
+    pytest.skip("KREG_WHEEL_DIR is not set: `make test` or `make test-wheel` builds the wheel "
+                "and runs this",
                 allow_module_level=True)
 
 # What a manylinux wheel may take from the system (PEP 600's policies for glibc 2.35).
