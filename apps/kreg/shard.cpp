@@ -12,7 +12,6 @@
 #include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <regex>
 
 #include "kreg/error.hpp"
 #include "kreg/io/text.hpp"
@@ -24,6 +23,27 @@ namespace {
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
+
+// A whole number of at most 9 digits at `at` in `s`, advancing `at`.
+bool parse_count(const std::string& s, std::size_t& at, int& value) {
+  const std::size_t start = at;
+  value = 0;
+  while (at < s.size() && at - start < 9 && s[at] >= '0' && s[at] <= '9') {
+    value = value * 10 + (s[at++] - '0');
+  }
+  return at > start && (at == s.size() || s[at] < '0' || s[at] > '9');
+}
+
+// `file` is PREFIX I -of- N exactly (a shard's partial beside --out).
+bool parse_part_name(const std::string& file, const std::string& prefix, int& i, int& n) {
+  if (!file.starts_with(prefix)) return false;
+  std::size_t at = prefix.size();
+  if (!parse_count(file, at, i)) return false;
+  constexpr std::string_view of = "-of-";
+  if (file.compare(at, of.size(), of) != 0) return false;
+  at += of.size();
+  return parse_count(file, at, n) && at == file.size();
+}
 
 std::vector<std::string> command_line;
 std::optional<MergeInput> merge_input;
@@ -112,24 +132,20 @@ const MergeInput* merging() { return merge_input ? &*merge_input : nullptr; }
 std::vector<std::string> load_partials(const std::string& out) {
   const fs::path target(out);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  const std::regex name(std::regex_replace(target.filename().string(),
-                                           std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
-                        R"(\.part-(\d+)-of-(\d+))");
+  const std::string prefix = target.filename().string() + ".part-";
   std::map<int, fs::path> found;
   int shards = -1;
   std::error_code ec;
   for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
-    std::smatch m;
-    const std::string file = e.path().filename().string();
-    if (!std::regex_match(file, m, name)) continue;
-    const int n = std::stoi(m[2].str());
+    int i = 0, n = 0;
+    if (!parse_part_name(e.path().filename().string(), prefix, i, n)) continue;
     if (shards >= 0 && n != shards) {
       throw InputError(fmt::format(
           "'{}' holds partials of {} and of {} shards beside '{}'; delete the stale ones",
           dir.string(), shards, n, out));
     }
     shards = n;
-    found[std::stoi(m[1].str())] = e.path();
+    found[i] = e.path();
   }
   if (found.empty()) {
     throw InputError(fmt::format(
