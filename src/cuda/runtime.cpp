@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 #include <mutex>
 
 #include "kreg/error.hpp"
@@ -66,48 +68,42 @@ void check(cudaError_t err, const char* what) {
 
 void use_device(int index) { check(cudaSetDevice(index), "selecting the device"); }
 
-Buffer::Buffer(std::size_t bytes, const char* what) {
-  if (bytes > 0) check(cudaMalloc(&ptr_, bytes), what);
-}
-
-Buffer::~Buffer() {
-  if (ptr_ != nullptr) (void)cudaFree(ptr_);
-}
-
-Buffer& Buffer::operator=(Buffer&& other) noexcept {
-  if (this != &other) {
-    if (ptr_ != nullptr) (void)cudaFree(ptr_);
-    ptr_ = other.ptr_;
-    other.ptr_ = nullptr;
-  }
-  return *this;
-}
-
-HostBuffer::HostBuffer(std::size_t bytes, const char* what) {
+template <MemoryKind Kind>
+Memory<Kind>::Memory(std::size_t bytes, const char* what) {
   if (bytes == 0) return;
-  const cudaError_t err = cudaMallocHost(&ptr_, bytes);
-  if (err == cudaErrorMemoryAllocation) {
-    (void)cudaGetLastError();
-    throw Error(fmt::format(
-        "CUDA engine: could not pin {} bytes of host memory {}; free host memory, predict fewer "
-        "queries at a time, or use --device cpu",
-        bytes, what));
+  if constexpr (Kind == MemoryKind::device) {
+    check(cudaMalloc(&ptr_, bytes), what);
+  } else {
+    const cudaError_t err = cudaMallocHost(&ptr_, bytes);
+    if (err == cudaErrorMemoryAllocation) {
+      (void)cudaGetLastError();
+      throw Error(fmt::format(
+          "CUDA engine: could not pin {} bytes of host memory {}; free host memory, predict "
+          "fewer queries at a time, or use --device cpu",
+          bytes, what));
+    }
+    check(err, what);
   }
-  check(err, what);
 }
 
-HostBuffer::~HostBuffer() {
-  if (ptr_ != nullptr) (void)cudaFreeHost(ptr_);
+template <MemoryKind Kind>
+Memory<Kind>::~Memory() {
+  if (ptr_ == nullptr) return;
+  (void)(Kind == MemoryKind::device ? cudaFree(ptr_) : cudaFreeHost(ptr_));
 }
 
-HostBuffer& HostBuffer::operator=(HostBuffer&& other) noexcept {
+template <MemoryKind Kind>
+Memory<Kind>& Memory<Kind>::operator=(Memory&& other) noexcept {
   if (this != &other) {
-    if (ptr_ != nullptr) (void)cudaFreeHost(ptr_);
+    Memory gone(std::move(*this));  // frees the old memory on leaving
     ptr_ = other.ptr_;
     other.ptr_ = nullptr;
   }
   return *this;
 }
+
+template class Memory<MemoryKind::device>;
+template class Memory<MemoryKind::pinned>;
 
 Stream::Stream() {
   check(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking), "creating a stream");

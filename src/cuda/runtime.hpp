@@ -22,16 +22,21 @@ void check(cudaError_t err, const char* what);
 // Makes `index` the calling thread's current device.
 void use_device(int index);
 
-// Device memory of `bytes` (none for 0), freed on destruction.
-class Buffer {
+// Memory of `bytes` (none for 0), freed on destruction: on the device, or
+// pinned (page-locked) on the host, from and to which copies run
+// asynchronously, beside kernels.
+enum class MemoryKind { device, pinned };
+
+template <MemoryKind Kind>
+class Memory {
  public:
-  Buffer() = default;
-  Buffer(std::size_t bytes, const char* what);
-  ~Buffer();
-  Buffer(Buffer&& other) noexcept : ptr_(other.ptr_) { other.ptr_ = nullptr; }
-  Buffer& operator=(Buffer&& other) noexcept;
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
+  Memory() = default;
+  Memory(std::size_t bytes, const char* what);
+  ~Memory();
+  Memory(Memory&& other) noexcept : ptr_(other.ptr_) { other.ptr_ = nullptr; }
+  Memory& operator=(Memory&& other) noexcept;
+  Memory(const Memory&) = delete;
+  Memory& operator=(const Memory&) = delete;
   void* get() const { return ptr_; }
   template <class T>
   T* as() const {
@@ -42,26 +47,8 @@ class Buffer {
   void* ptr_ = nullptr;
 };
 
-// Pinned (page-locked) host memory of `bytes` (none for 0), freed on
-// destruction: copies from and to it run asynchronously, beside kernels.
-class HostBuffer {
- public:
-  HostBuffer() = default;
-  HostBuffer(std::size_t bytes, const char* what);
-  ~HostBuffer();
-  HostBuffer(HostBuffer&& other) noexcept : ptr_(other.ptr_) { other.ptr_ = nullptr; }
-  HostBuffer& operator=(HostBuffer&& other) noexcept;
-  HostBuffer(const HostBuffer&) = delete;
-  HostBuffer& operator=(const HostBuffer&) = delete;
-  void* get() const { return ptr_; }
-  template <class T>
-  T* as() const {
-    return static_cast<T*>(ptr_);
-  }
-
- private:
-  void* ptr_ = nullptr;
-};
+using Buffer = Memory<MemoryKind::device>;
+using HostBuffer = Memory<MemoryKind::pinned>;
 
 // A stream of its own, synchronised and destroyed on destruction.
 class Stream {
