@@ -19,6 +19,7 @@ void bind_select(nb::module_& m);
 void bind_data(nb::module_& m);
 void bind_par(nb::module_& m);
 void bind_models(nb::module_& m);
+void bind_local(nb::module_& m);
 
 namespace {
 
@@ -74,4 +75,5 @@ NB_MODULE(_kreg, m) {
   bind_data(m);
   bind_par(m);
   bind_models(m);
+  bind_local(m);
 }

@@ -20,6 +20,7 @@ from ._functions import (
     rule_of_thumb_bandwidth,
 )
 from ._kreg import InputError, __version__, available_engines, hardware_concurrency
+from ._local import KernelRegression, RankDeficientQueriesWarning
 from ._models import LogisticRegression, augment
 from ._nw import IsolatedQueriesWarning, NadarayaWatsonRegressor
 from ._nw_cv import NadarayaWatsonCV
@@ -27,9 +28,11 @@ from ._nw_cv import NadarayaWatsonCV
 __all__ = [
     "InputError",
     "IsolatedQueriesWarning",
+    "KernelRegression",
     "LogisticRegression",
     "NadarayaWatsonCV",
     "NadarayaWatsonRegressor",
+    "RankDeficientQueriesWarning",
     "__version__",
     "augment",
     "available_engines",
