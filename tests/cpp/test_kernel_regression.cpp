@@ -1,0 +1,595 @@
+// Tests of KernelRegression (kreg/kernel_regression.hpp): lc and ll fits,
+// gradients, leave-one-out, the hat trace and AIC against a long-double
+// oracle written from the definitions; mixed data types; nearest-neighbour
+// bandwidths; the defined answers at the numerical limits; n_jobs
+// invariance; bandwidth selection and the bootstrap.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kreg/error.hpp"
+#include "kreg/kernel_regression.hpp"
+#include "local/engine.hpp"
+
+namespace kreg {
+namespace {
+
+using LD = long double;
+
+struct Data {
+  Matrix<double> X;
+  std::vector<double> y;
+};
+
+// n points: continuous columns normal, ordered in {0..3}, unordered in {0..2}
+// (every level at least twice for n >= 24), y a smooth function plus noise.
+Data make_data(index_t n, const std::string& types, std::uint32_t seed, double shift = 0) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal;
+  const auto d = static_cast<index_t>(types.size());
+  Data out{Matrix<double>(n, d), std::vector<double>(static_cast<std::size_t>(n))};
+  for (index_t i = 0; i < n; ++i) {
+    double t = 0;
+    for (index_t f = 0; f < d; ++f) {
+      double v;
+      if (types[static_cast<std::size_t>(f)] == 'c') {
+        v = normal(rng);
+        t += std::sin(v + static_cast<double>(f));
+        v += shift;
+      } else if (types[static_cast<std::size_t>(f)] == 'o') {
+        v = static_cast<double>(i % 4);
+        t += 0.3 * v;
+      } else {
+        v = static_cast<double>((i * 7 + f) % 3);
+        t += v == 1 ? 0.5 : 0.0;
+      }
+      out.X(i, f) = v;
+    }
+    out.y[static_cast<std::size_t>(i)] = t + 0.1 * normal(rng);
+  }
+  return out;
+}
+
+index_t levels_of(const Matrix<double>& X, index_t f) {
+  std::vector<double> v;
+  for (index_t i = 0; i < X.rows(); ++i) v.push_back(X(i, f));
+  std::sort(v.begin(), v.end());
+  return std::unique(v.begin(), v.end()) - v.begin();
+}
+
+// log of one column's kernel, straight from the definitions.
+LD log_kernel(const KernelRegressionOptions& o, char type, LD x, LD z, LD bw, index_t levels) {
+  if (type == 'c') {
+    const LD u = (x - z) / bw;
+    switch (o.kernel) {
+      case Kernel::gaussian:
+        return -u * u / 2;
+      case Kernel::epanechnikov:
+        return std::fabs(u) < 1 ? std::log(1 - u * u) : -INFINITY;
+      case Kernel::tricube:
+        return std::fabs(u) < 1 ? 3 * std::log(1 - std::pow(std::fabs(u), 3.0L)) : -INFINITY;
+      case Kernel::uniform:
+        return std::fabs(u) <= 1 ? 0 : -INFINITY;
+    }
+  }
+  const bool eq = x == z;
+  LD value;
+  if (o.discrete == DiscreteKernels::statsmodels) {
+    if (type == 'o') {
+      value = eq ? 1 - bw : 0.5L * (1 - bw) * std::pow(bw, std::fabs(x - z));
+    } else {
+      value = eq ? 1 - bw : bw / static_cast<LD>(levels - 1);
+    }
+  } else {
+    value = eq ? 1 : (type == 'o' ? std::pow(bw, std::fabs(x - z)) : bw);
+  }
+  return value > 0 ? std::log(value) : -INFINITY;
+}
+
+struct OracleFit {
+  LD mean = 0;
+  std::vector<LD> slope;  // ll
+  LD self_hat = 0;
+};
+
+// Solves A x = b (p x p) by Gaussian elimination with partial pivoting.
+std::vector<LD> solve(std::vector<LD> A, std::vector<LD> b, std::size_t p) {
+  for (std::size_t c = 0; c < p; ++c) {
+    std::size_t piv = c;
+    for (std::size_t r = c + 1; r < p; ++r) {
+      if (std::fabs(A[r * p + c]) > std::fabs(A[piv * p + c])) piv = r;
+    }
+    for (std::size_t k = 0; k < p; ++k) std::swap(A[c * p + k], A[piv * p + k]);
+    std::swap(b[c], b[piv]);
+    for (std::size_t r = c + 1; r < p; ++r) {
+      const LD f = A[r * p + c] / A[c * p + c];
+      for (std::size_t k = c; k < p; ++k) A[r * p + k] -= f * A[c * p + k];
+      b[r] -= f * b[c];
+    }
+  }
+  std::vector<LD> x(p);
+  for (std::size_t c = p; c-- > 0;) {
+    LD s = b[c];
+    for (std::size_t k = c + 1; k < p; ++k) s -= A[c * p + k] * x[k];
+    x[c] = s / A[c * p + c];
+  }
+  return x;
+}
+
+// The fit at z from the definitions: weights in long double (shifted by the
+// largest log-weight), lc the weighted mean, ll the normal equations of the
+// weighted least squares on (1, x - z). `exclude`: leave-one-out.
+OracleFit oracle(const Data& data, const std::string& types, const KernelRegressionOptions& o,
+                 std::span<const double> z, index_t exclude = -1, index_t self = -1) {
+  const index_t n = data.X.rows(), d = data.X.cols();
+  std::vector<LD> logw(static_cast<std::size_t>(n));
+  for (index_t j = 0; j < n; ++j) {
+    LD s = 0;
+    for (index_t f = 0; f < d; ++f) {
+      s += log_kernel(o, types[static_cast<std::size_t>(f)], data.X(j, f),
+                      z[static_cast<std::size_t>(f)], o.bandwidth[static_cast<std::size_t>(f)],
+                      levels_of(data.X, f));
+    }
+    logw[static_cast<std::size_t>(j)] = j == exclude ? -INFINITY : s;
+  }
+  const LD top = *std::max_element(logw.begin(), logw.end());
+  std::vector<LD> w(static_cast<std::size_t>(n));
+  for (index_t j = 0; j < n; ++j) w[static_cast<std::size_t>(j)] = std::exp(logw[static_cast<std::size_t>(j)] - top);
+  OracleFit out;
+  const auto p = static_cast<std::size_t>(o.reg == RegType::local_linear ? d + 1 : 1);
+  std::vector<LD> M(p * p, 0), V(p, 0), row(p);
+  for (index_t j = 0; j < n; ++j) {
+    row[0] = 1;
+    for (std::size_t a = 1; a < p; ++a) row[a] = static_cast<LD>(data.X(j, static_cast<index_t>(a - 1))) - z[a - 1];
+    for (std::size_t a = 0; a < p; ++a) {
+      V[a] += w[static_cast<std::size_t>(j)] * row[a] * data.y[static_cast<std::size_t>(j)];
+      for (std::size_t b = 0; b < p; ++b) M[a * p + b] += w[static_cast<std::size_t>(j)] * row[a] * row[b];
+    }
+  }
+  const std::vector<LD> beta = solve(M, V, p);
+  out.mean = beta[0];
+  out.slope.assign(beta.begin() + 1, beta.end());
+  if (self >= 0) {  // e1^T M^-1 X_self^T w_self, X_self = (1, 0, ..., 0)
+    std::vector<LD> e(p, 0);
+    e[0] = 1;
+    out.self_hat = solve(M, e, p)[0] * w[static_cast<std::size_t>(self)];
+  }
+  return out;
+}
+
+double sd(const std::vector<double>& y) {
+  double m = 0, s = 0;
+  for (double v : y) m += v;
+  m /= static_cast<double>(y.size());
+  for (double v : y) s += (v - m) * (v - m);
+  return std::sqrt(s / static_cast<double>(y.size()));
+}
+
+KernelRegressionOptions options_for(RegType reg, const std::string& types,
+                                    std::vector<double> bw, int n_jobs = 2) {
+  KernelRegressionOptions o;
+  o.reg = reg;
+  o.var_type = parse_var_type(types);
+  o.bandwidth = std::move(bw);
+  o.n_jobs = n_jobs;
+  return o;
+}
+
+struct Case {
+  std::string types;
+  std::vector<double> bw;
+  Kernel kernel;
+  DiscreteKernels discrete;
+};
+
+class AgainstOracle : public ::testing::TestWithParam<std::tuple<RegType, int>> {};
+
+const Case kCases[] = {
+    {"c", {0.4}, Kernel::gaussian, DiscreteKernels::statsmodels},
+    {"cc", {0.7, 0.5}, Kernel::gaussian, DiscreteKernels::statsmodels},
+    {"ccou", {0.8, 0.9, 0.3, 0.25}, Kernel::gaussian, DiscreteKernels::statsmodels},
+    {"cou", {0.8, 0.6, 0.5}, Kernel::gaussian, DiscreteKernels::li_racine},
+    {"cc", {1.5, 1.8}, Kernel::epanechnikov, DiscreteKernels::statsmodels},
+    {"co", {1.7, 0.4}, Kernel::tricube, DiscreteKernels::li_racine},
+    {"ccc", {1.2, 1.4, 1.6}, Kernel::gaussian, DiscreteKernels::statsmodels},
+};
+
+TEST_P(AgainstOracle, FitGradientLooAndHatTrace) {
+  const auto [reg, which] = GetParam();
+  const Case& c = kCases[which];
+  const Data data = make_data(60, c.types, 11 + static_cast<std::uint32_t>(which));
+  KernelRegressionOptions o = options_for(reg, c.types, c.bw);
+  o.kernel = c.kernel;
+  o.discrete = c.discrete;
+  KernelRegression model(o);
+  model.fit(data.X.view(), data.y);
+  const double tol = 1e-9 * sd(data.y);
+  const Data queries = make_data(25, c.types, 99);
+  const KernelFit fit = model.predict(queries.X.view(), true);
+  const KernelFit loo = model.predict_loo();
+  EXPECT_EQ(fit.report.isolated, 0);
+  for (index_t i = 0; i < queries.X.rows(); ++i) {
+    const OracleFit want = oracle(data, c.types, o, queries.X.view().row(i));
+    EXPECT_NEAR(fit.mean[static_cast<std::size_t>(i)], static_cast<double>(want.mean), tol) << "query " << i;
+    if (reg == RegType::local_linear) {
+      for (index_t f = 0; f < data.X.cols(); ++f) {
+        EXPECT_NEAR(fit.gradient(i, f), static_cast<double>(want.slope[static_cast<std::size_t>(f)]),
+                    1e-8 * (1 + std::fabs(static_cast<double>(want.slope[static_cast<std::size_t>(f)]))))
+            << "query " << i << " column " << f;
+      }
+    }
+  }
+  double trace = 0;
+  for (index_t i = 0; i < data.X.rows(); ++i) {
+    const OracleFit want = oracle(data, c.types, o, data.X.view().row(i), i);
+    EXPECT_NEAR(loo.mean[static_cast<std::size_t>(i)], static_cast<double>(want.mean), tol) << "point " << i;
+    trace += static_cast<double>(oracle(data, c.types, o, data.X.view().row(i), -1, i).self_hat);
+  }
+  EXPECT_NEAR(model.hat_trace(), trace, 1e-9 * trace);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, AgainstOracle,
+                         ::testing::Combine(::testing::Values(RegType::local_constant,
+                                                              RegType::local_linear),
+                                            ::testing::Range(0, 7)));
+
+// lc's gradient along continuous columns is the derivative of its own fit.
+TEST(KernelRegression, LocalConstantGradientIsTheDerivative) {
+  for (Kernel kernel : {Kernel::gaussian, Kernel::epanechnikov, Kernel::tricube}) {
+    const std::string types = "ccu";
+    const Data data = make_data(80, types, 5);
+    KernelRegressionOptions o = options_for(RegType::local_constant, types, {1.6, 1.9, 0.3});
+    o.kernel = kernel;
+    KernelRegression model(o);
+    model.fit(data.X.view(), data.y);
+    const Data q = make_data(10, types, 6);
+    const KernelFit fit = model.predict(q.X.view(), true);
+    const double eps = 1e-6;
+    for (index_t f = 0; f < 2; ++f) {
+      Matrix<double> up = q.X, down = q.X;
+      for (index_t i = 0; i < q.X.rows(); ++i) {
+        up(i, f) += eps;
+        down(i, f) -= eps;
+      }
+      const KernelFit a = model.predict(up.view()), b = model.predict(down.view());
+      for (index_t i = 0; i < q.X.rows(); ++i) {
+        const double fd = (a.mean[static_cast<std::size_t>(i)] - b.mean[static_cast<std::size_t>(i)]) / (2 * eps);
+        EXPECT_NEAR(fit.gradient(i, f), fd, 1e-5 * (1 + std::fabs(fd)))
+            << to_string(kernel) << " query " << i << " column " << f;
+      }
+    }
+    // The unordered column: m(z) - m(z at the lowest level), np's convention.
+    Matrix<double> base = q.X;
+    for (index_t i = 0; i < q.X.rows(); ++i) base(i, 2) = model.levels(2).front();
+    const KernelFit at_base = model.predict(base.view());
+    for (index_t i = 0; i < q.X.rows(); ++i) {
+      EXPECT_DOUBLE_EQ(fit.gradient(i, 2),
+                       fit.mean[static_cast<std::size_t>(i)] - at_base.mean[static_cast<std::size_t>(i)]);
+    }
+  }
+}
+
+TEST(KernelRegression, AicFromItsDefinition) {
+  for (RegType reg : {RegType::local_constant, RegType::local_linear}) {
+    const std::string types = "cco";
+    const Data data = make_data(50, types, 21);
+    const KernelRegressionOptions o = options_for(reg, types, {0.9, 1.1, 0.4});
+    KernelRegression model(o);
+    model.fit(data.X.view(), data.y);
+    LD sse = 0, trace = 0;
+    for (index_t i = 0; i < data.X.rows(); ++i) {
+      const OracleFit f = oracle(data, types, o, data.X.view().row(i), -1, i);
+      sse += (data.y[static_cast<std::size_t>(i)] - f.mean) * (data.y[static_cast<std::size_t>(i)] - f.mean);
+      trace += f.self_hat;
+    }
+    const LD n = 50;
+    const LD want = std::log(sse / n) + (1 + trace / n) / (1 - (trace + 2) / n);
+    EXPECT_NEAR(model.criterion(Criterion::aic), static_cast<double>(want), 1e-9) << to_string(reg);
+    LD cv = 0;
+    for (index_t i = 0; i < data.X.rows(); ++i) {
+      const LD r = data.y[static_cast<std::size_t>(i)] - oracle(data, types, o, data.X.view().row(i), i).mean;
+      cv += r * r;
+    }
+    EXPECT_NEAR(model.criterion(Criterion::cv_ls), static_cast<double>(cv / n), 1e-9 * static_cast<double>(cv / n));
+  }
+}
+
+// Bits do not depend on n_jobs.
+TEST(KernelRegression, SameBitsForAnyThreadCount) {
+  const std::string types = "ccou";
+  const Data data = make_data(300, types, 3);
+  for (RegType reg : {RegType::local_constant, RegType::local_linear}) {
+    std::vector<double> first_mean, first_grad;
+    double first_aic = 0;
+    for (int jobs : {1, 2, 3}) {
+      KernelRegression model(options_for(reg, types, {0.5, 0.6, 0.3, 0.2}, jobs));
+      model.fit(data.X.view(), data.y);
+      const KernelFit fit = model.predict(data.X.view(), true);
+      const double aic = model.criterion(Criterion::aic);
+      std::vector<double> grad(fit.gradient.data(), fit.gradient.data() + fit.gradient.size());
+      if (jobs == 1) {
+        first_mean = fit.mean;
+        first_grad = grad;
+        first_aic = aic;
+        continue;
+      }
+      EXPECT_EQ(fit.mean, first_mean) << jobs;
+      EXPECT_EQ(grad, first_grad) << jobs;
+      EXPECT_EQ(aic, first_aic) << jobs;
+    }
+  }
+}
+
+// The limits: huge bandwidths give the global fit (lc: mean y; ll: ordinary
+// least squares), tiny ones the nearest point's y, data far from the origin
+// the same fit as data near it; never NaN.
+TEST(KernelRegression, NumericalLimits) {
+  const std::string types = "cc";
+  const Data near = make_data(40, types, 8);
+  const Data far = make_data(40, types, 8, 1e6);
+  const double mean_y = [&] {
+    double s = 0;
+    for (double v : near.y) s += v;
+    return s / 40;
+  }();
+  // OLS of y on (1, x) by the oracle's solver (all weights 1).
+  std::vector<LD> M(9, 0), V(3, 0);
+  for (index_t j = 0; j < 40; ++j) {
+    const LD row[3] = {1, near.X(j, 0), near.X(j, 1)};
+    for (int a = 0; a < 3; ++a) {
+      V[static_cast<std::size_t>(a)] += row[a] * near.y[static_cast<std::size_t>(j)];
+      for (int b = 0; b < 3; ++b) M[static_cast<std::size_t>(a * 3 + b)] += row[a] * row[b];
+    }
+  }
+  const std::vector<LD> ols = solve(M, V, 3);
+  for (RegType reg : {RegType::local_constant, RegType::local_linear}) {
+    KernelRegression huge(options_for(reg, types, {1e8, 1e8}));
+    huge.fit(near.X.view(), near.y);
+    const KernelFit h = huge.predict(near.X.view(), true);
+    for (index_t i = 0; i < 40; ++i) {
+      const double want = reg == RegType::local_constant
+                              ? mean_y
+                              : static_cast<double>(ols[0] + ols[1] * near.X(i, 0) + ols[2] * near.X(i, 1));
+      EXPECT_NEAR(h.mean[static_cast<std::size_t>(i)], want, 1e-6) << to_string(reg) << " huge h, point " << i;
+      if (reg == RegType::local_linear) {
+        EXPECT_NEAR(h.gradient(i, 0), static_cast<double>(ols[1]), 1e-6);
+      }
+    }
+    KernelRegression tiny(options_for(reg, types, {1e-8, 1e-8}));
+    tiny.fit(near.X.view(), near.y);
+    const KernelFit t = tiny.predict(near.X.view(), true);
+    for (index_t i = 0; i < 40; ++i) {
+      EXPECT_EQ(t.mean[static_cast<std::size_t>(i)], near.y[static_cast<std::size_t>(i)]) << to_string(reg) << " tiny h";
+      for (index_t f = 0; f < 2; ++f) EXPECT_TRUE(std::isfinite(t.gradient(i, f)));
+    }
+    EXPECT_TRUE(std::isfinite(tiny.criterion(Criterion::cv_ls)));
+    // Far from the origin: the same fit within the contract's tolerance.
+    KernelRegression a(options_for(reg, types, {0.6, 0.7})), b(options_for(reg, types, {0.6, 0.7}));
+    a.fit(near.X.view(), near.y);
+    b.fit(far.X.view(), far.y);
+    const KernelFit fa = a.predict(near.X.view(), true), fb = b.predict(far.X.view(), true);
+    for (index_t i = 0; i < 40; ++i) {
+      // The shift costs the data themselves log2(1e6) ~ 20 bits.
+      EXPECT_NEAR(fa.mean[static_cast<std::size_t>(i)], fb.mean[static_cast<std::size_t>(i)], 1e-8);
+      EXPECT_NEAR(fa.gradient(i, 0), fb.gradient(i, 0), 1e-6);
+    }
+  }
+}
+
+// A compact kernel with no point inside: the nearest points' mean, counted.
+TEST(KernelRegression, IsolatedQueriesGetTheNearestPoints) {
+  const std::string types = "c";
+  Data data{Matrix<double>(4, 1), {1, 2, 3, 10}};
+  for (index_t i = 0; i < 4; ++i) data.X(i, 0) = static_cast<double>(i);
+  data.X(2, 0) = 3;  // points 2 and 3 share x = 3
+  for (RegType reg : {RegType::local_constant, RegType::local_linear}) {
+    KernelRegressionOptions o = options_for(reg, types, {0.5});
+    o.kernel = Kernel::epanechnikov;
+    KernelRegression model(o);
+    model.fit(data.X.view(), data.y);
+    Matrix<double> q(2, 1);
+    q(0, 0) = 7;   // nearest: x = 3, y 3 and 10
+    q(1, 0) = 0.1;  // inside point 0's support
+    const KernelFit fit = model.predict(q.view(), true);
+    EXPECT_EQ(fit.report.isolated, 1);
+    EXPECT_DOUBLE_EQ(fit.mean[0], 6.5);
+    EXPECT_DOUBLE_EQ(fit.mean[1], 1.0);
+    EXPECT_EQ(fit.gradient(0, 0), 0.0);
+  }
+}
+
+// ll where the local design cannot identify a slope: slope 0 there, the
+// intercept still the weighted fit, counted.
+TEST(KernelRegression, RankDeficientDesignsFallBackAlongTheirDirections) {
+  // Column 1 is 2 x column 0: collinear everywhere; its huge bandwidth
+  // leaves the weights to column 0 alone.
+  const Data base = make_data(30, "c", 4);
+  Matrix<double> X(30, 2);
+  for (index_t i = 0; i < 30; ++i) {
+    X(i, 0) = base.X(i, 0);
+    X(i, 1) = 2 * base.X(i, 0);
+  }
+  KernelRegression model(options_for(RegType::local_linear, "cc", {0.8, 1e8}));
+  model.fit(X.view(), base.y);
+  const KernelFit fit = model.predict(X.view(), true);
+  EXPECT_EQ(fit.report.rank_deficient, 30);
+  KernelRegression one(options_for(RegType::local_linear, "c", {0.8}));
+  one.fit(base.X.view(), base.y);
+  const KernelFit want = one.predict(base.X.view(), true);
+  for (index_t i = 0; i < 30; ++i) {
+    EXPECT_NEAR(fit.mean[static_cast<std::size_t>(i)], want.mean[static_cast<std::size_t>(i)], 1e-9);
+    // The identified direction carries the slope; the collinear one gets 0.
+    EXPECT_NEAR(fit.gradient(i, 0), want.gradient(i, 0), 1e-7);
+    EXPECT_EQ(fit.gradient(i, 1), 0.0);
+  }
+  // An unordered column with lambda = 0: only the query's own level has
+  // weight, so that column is constant locally.
+  const Data mixed = make_data(40, "cu", 9);
+  KernelRegression m2(options_for(RegType::local_linear, "cu", {0.7, 0.0}));
+  m2.fit(mixed.X.view(), mixed.y);
+  const KernelFit f2 = m2.predict(mixed.X.view(), true);
+  EXPECT_EQ(f2.report.rank_deficient, 40);
+  for (index_t i = 0; i < 40; ++i) {
+    EXPECT_TRUE(std::isfinite(f2.mean[static_cast<std::size_t>(i)]));
+    EXPECT_EQ(f2.gradient(i, 1), 0.0);
+  }
+}
+
+TEST(KernelRegression, KthDistance) {
+  const std::vector<double> s = {0, 1, 1, 3, 6, 10};
+  EXPECT_EQ(local::kth_distance(s, 1, 1, false), 1.0);  // zero distances skip to the next
+  EXPECT_EQ(local::kth_distance(s, 1, 1, true), 1.0);   // the other 1 is at 0: next larger
+  EXPECT_EQ(local::kth_distance(s, 1, 3, false), 1.0);
+  EXPECT_EQ(local::kth_distance(s, 3, 1, true), 2.0);
+  EXPECT_EQ(local::kth_distance(s, 3, 3, true), 3.0);
+  EXPECT_EQ(local::kth_distance(s, 4, 2, false), 2.0);
+  EXPECT_EQ(local::kth_distance(s, 20, 1, false), 10.0);
+  const std::vector<double> same = {2, 2, 2};
+  EXPECT_EQ(local::kth_distance(same, 2, 1, true), 1.0);
+}
+
+// Nearest-neighbour bandwidths against their definitions.
+TEST(KernelRegression, NearestNeighbourBandwidths) {
+  const Data data = make_data(50, "cc", 31);
+  const Data q = make_data(8, "cc", 32);
+  std::vector<std::vector<double>> sorted(2);
+  for (index_t f = 0; f < 2; ++f) {
+    for (index_t j = 0; j < 50; ++j) sorted[static_cast<std::size_t>(f)].push_back(data.X(j, f));
+    std::sort(sorted[static_cast<std::size_t>(f)].begin(), sorted[static_cast<std::size_t>(f)].end());
+  }
+  const auto kth = [](std::vector<double> col, double v, std::size_t k, bool self) {
+    std::vector<double> dist;
+    bool skipped = !self;
+    for (double x : col) {
+      if (!skipped && x == v) {
+        skipped = true;
+        continue;
+      }
+      dist.push_back(std::fabs(x - v));
+    }
+    std::sort(dist.begin(), dist.end());
+    return dist[k - 1];  // continuous data: no ties
+  };
+  for (BandwidthType type : {BandwidthType::generalized_nn, BandwidthType::adaptive_nn}) {
+    KernelRegressionOptions o = options_for(RegType::local_constant, "cc", {7, 12});
+    o.bwtype = type;
+    KernelRegression model(o);
+    model.fit(data.X.view(), data.y);
+    const KernelFit fit = model.predict(q.X.view());
+    for (index_t i = 0; i < 8; ++i) {
+      LD num = 0, den = 0;
+      for (index_t j = 0; j < 50; ++j) {
+        LD w = 1;
+        for (index_t f = 0; f < 2; ++f) {
+          const std::size_t k = f == 0 ? 7 : 12;
+          const double h = type == BandwidthType::generalized_nn
+                               ? kth(sorted[static_cast<std::size_t>(f)], q.X(i, f), k, false)
+                               : kth(sorted[static_cast<std::size_t>(f)], data.X(j, f), k, true);
+          const LD u = (static_cast<LD>(data.X(j, f)) - q.X(i, f)) / h;
+          w *= std::exp(-u * u / 2) / (type == BandwidthType::adaptive_nn ? h : 1.0);
+        }
+        num += w * data.y[static_cast<std::size_t>(j)];
+        den += w;
+      }
+      EXPECT_NEAR(fit.mean[static_cast<std::size_t>(i)], static_cast<double>(num / den), 1e-9)
+          << to_string(type) << " query " << i;
+    }
+  }
+}
+
+TEST(KernelRegression, ClearErrors) {
+  const Data data = make_data(30, "cu", 1);
+  const auto fit_with = [&](KernelRegressionOptions o) {
+    KernelRegression(std::move(o)).fit(data.X.view(), data.y);
+  };
+  const auto message = [&](KernelRegressionOptions o) {
+    try {
+      fit_with(std::move(o));
+    } catch (const ArgumentError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message(options_for(RegType::local_linear, "cu", {0.5})).find("1 bandwidths for 2 columns"), std::string::npos);
+  EXPECT_NE(message(options_for(RegType::local_linear, "cu", {-1, 0.2})).find("column 0 must be finite and > 0"), std::string::npos);
+  // Aitchison-Aitken with 3 levels: lambda <= 2/3.
+  EXPECT_NE(message(options_for(RegType::local_linear, "cu", {1, 0.9})).find("[0, 0.6666"), std::string::npos);
+  EXPECT_THROW(parse_var_type("cx"), ArgumentError);
+  EXPECT_NE(message(options_for(RegType::local_linear, "c", {1, 0.2})).find("var_type has 1 letters"), std::string::npos);
+  KernelRegressionOptions nn = options_for(RegType::local_linear, "cu", {2.5, 0.2});
+  nn.bwtype = BandwidthType::adaptive_nn;
+  EXPECT_NE(message(nn).find("whole number of neighbours"), std::string::npos);
+  nn.bandwidth = {30, 0.2};
+  EXPECT_NE(message(nn).find("[1, 29]"), std::string::npos);
+  Data bad = data;
+  bad.X(4, 1) = std::nan("");
+  try {
+    KernelRegression(options_for(RegType::local_linear, "cu", {1, 0.2})).fit(bad.X.view(), bad.y);
+    ADD_FAILURE() << "no error for NaN";
+  } catch (const ArgumentError& e) {
+    EXPECT_NE(std::string(e.what()).find("X[4, 1] is NaN"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_reg_type("local"), ArgumentError);
+  EXPECT_THROW(KernelRegression().predict(data.X.view()), ArgumentError);
+}
+
+// Selection: the selected bandwidths are no worse than the start, and the
+// criterion reported is the criterion there.
+TEST(KernelRegression, SelectionImprovesOnTheStart) {
+  const std::string types = "cco";
+  const Data data = make_data(120, types, 17);
+  for (Criterion crit : {Criterion::cv_ls, Criterion::aic}) {
+    for (RegType reg : {RegType::local_constant, RegType::local_linear}) {
+      KernelRegressionOptions o = options_for(reg, types, {});
+      KernelSelectOptions s;
+      s.criterion = crit;
+      s.initial = {1.0, 1.0, 0.5};
+      const KernelSelectResult r = select_kernel_bandwidth(data.X.view(), data.y, o, s);
+      o.bandwidth = s.initial;
+      const double at_start = KernelRegression(o).fit(data.X.view(), data.y).criterion(crit);
+      EXPECT_LT(r.objective, at_start) << to_string(crit) << " " << to_string(reg);
+      o.bandwidth = r.bandwidth;
+      EXPECT_EQ(KernelRegression(o).fit(data.X.view(), data.y).criterion(crit), r.objective);
+      EXPECT_GE(r.bandwidth[2], 0.0);
+      EXPECT_LE(r.bandwidth[2], 1.0);
+    }
+  }
+  // nn: k is a whole number.
+  KernelRegressionOptions o = options_for(RegType::local_linear, types, {});
+  o.bwtype = BandwidthType::generalized_nn;
+  const KernelSelectResult r = select_kernel_bandwidth(data.X.view(), data.y, o);
+  EXPECT_EQ(r.bandwidth[0], std::round(r.bandwidth[0]));
+  EXPECT_GE(r.bandwidth[0], 1.0);
+}
+
+TEST(KernelRegression, BootstrapIsSeededPerReplicate) {
+  const std::string types = "cu";
+  const Data data = make_data(80, types, 2);
+  const Data q = make_data(10, types, 3);
+  std::vector<double> first;
+  for (int jobs : {1, 2}) {
+    const BootstrapResult r = bootstrap_kernel_regression(
+        data.X.view(), data.y, q.X.view(), options_for(RegType::local_linear, types, {0.6, 0.3}, jobs),
+        30, 42, true);
+    EXPECT_EQ(r.replicates, 30);
+    for (double se : r.mean_se) EXPECT_TRUE(se > 0 && std::isfinite(se));
+    if (jobs == 1) {
+      first = r.mean_se;
+    } else {
+      EXPECT_EQ(r.mean_se, first);
+    }
+  }
+  const BootstrapResult other = bootstrap_kernel_regression(
+      data.X.view(), data.y, q.X.view(), options_for(RegType::local_linear, types, {0.6, 0.3}), 30, 43);
+  EXPECT_NE(other.mean_se, first);
+  EXPECT_THROW(bootstrap_kernel_regression(data.X.view(), data.y, q.X.view(),
+                                           options_for(RegType::local_linear, types, {0.6, 0.3}), 1, 0),
+               ArgumentError);
+}
+
+}  // namespace
+}  // namespace kreg
