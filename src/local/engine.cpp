@@ -9,15 +9,15 @@
 //      and C = sum w (x - xbar)(y - ybar); lc: the gradient's sums.
 // The ll solve scales S to unit diagonal and runs a Cholesky factorisation
 // that drops a direction whose pivot falls below kPivotTol (slope 0 there).
-// Sums use four interleaved accumulators in a fixed order, so a query's
-// result is the same on any thread.
+// The passes are local/simd.hpp's vector loops over the padded columns; a
+// query's result is the same on any thread.
 #include "local/engine.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "local/exp_simd.hpp"
+#include "local/simd.hpp"
 
 namespace kreg::local {
 namespace {
@@ -27,48 +27,6 @@ constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 // as unidentified (about 1e6 times double's epsilon: a condition number past
 // 1e10 leaves fewer than 6 good digits in the slopes).
 constexpr double kPivotTol = 1e-10;
-
-// sum_j a[j] * b[j] with four accumulators, combined in a fixed order.
-double dot(const double* a, const double* b, index_t n) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  index_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    s0 += a[j] * b[j];
-    s1 += a[j + 1] * b[j + 1];
-    s2 += a[j + 2] * b[j + 2];
-    s3 += a[j + 3] * b[j + 3];
-  }
-  for (; j < n; ++j) s0 += a[j] * b[j];
-  return (s0 + s1) + (s2 + s3);
-}
-
-double sum(const double* a, index_t n) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  index_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    s0 += a[j];
-    s1 += a[j + 1];
-    s2 += a[j + 2];
-    s3 += a[j + 3];
-  }
-  for (; j < n; ++j) s0 += a[j];
-  return (s0 + s1) + (s2 + s3);
-}
-
-// sum_j w[j] (a[j] - ca) (b[j] - cb).
-double centred_dot(const double* w, const double* a, double ca, const double* b, double cb,
-                   index_t n) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  index_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    s0 += w[j] * (a[j] - ca) * (b[j] - cb);
-    s1 += w[j + 1] * (a[j + 1] - ca) * (b[j + 1] - cb);
-    s2 += w[j + 2] * (a[j + 2] - ca) * (b[j + 2] - cb);
-    s3 += w[j + 3] * (a[j + 3] - ca) * (b[j + 3] - cb);
-  }
-  for (; j < n; ++j) s0 += w[j] * (a[j] - ca) * (b[j] - cb);
-  return (s0 + s1) + (s2 + s3);
-}
 
 // log k(u) of the one-dimensional kernels, up to a constant; -inf outside
 // the support.
@@ -109,43 +67,30 @@ double dlog_kernel(Kernel kernel, double u, double h) {
 void add_column(const KernelRegression::Prepared& p, index_t f, double zf, double hq,
                 double* logw) {
   const index_t n = p.n;
-  const double* x = p.cols.data() + f * n;
+  const double* x = p.col(f);
   const auto fu = static_cast<std::size_t>(f);
-  if (p.types[fu] == VarType::continuous) {
-    if (p.bwtype == BandwidthType::adaptive_nn) {
-      const double* h = p.adaptive_h.data() + f * n;
-      for (index_t j = 0; j < n; ++j) logw[j] += log_kernel(p.kernel, (x[j] - zf) / h[j]);
-    } else if (p.kernel == Kernel::gaussian) {
-      const double a = -0.5 / (hq * hq);
-      for (index_t j = 0; j < n; ++j) {
-        const double t = x[j] - zf;
-        logw[j] += a * t * t;
-      }
-    } else {
-      const double inv = 1 / hq;
-      for (index_t j = 0; j < n; ++j) logw[j] += log_kernel(p.kernel, (x[j] - zf) * inv);
-    }
-    return;
-  }
-  const double eq = p.log_eq[fu], ne = p.log_ne[fu], ll = p.log_lambda[fu];
-  if (p.power[fu]) {
-    for (index_t j = 0; j < n; ++j) {
-      logw[j] += x[j] == zf ? eq : ne + std::abs(x[j] - zf) * ll;
-    }
+  if (p.types[fu] != VarType::continuous) {
+    add_discrete(x, zf, p.log_eq[fu], p.log_ne[fu], p.log_lambda[fu], p.power[fu] != 0, logw, p.np);
+  } else if (p.bwtype == BandwidthType::adaptive_nn) {
+    const double* h = p.adaptive_h.data() + f * p.np;
+    for (index_t j = 0; j < n; ++j) logw[j] += log_kernel(p.kernel, (x[j] - zf) / h[j]);
+  } else if (p.kernel == Kernel::gaussian) {
+    add_gaussian(x, zf, -0.5 / (hq * hq), logw, p.np);
   } else {
-    for (index_t j = 0; j < n; ++j) logw[j] += x[j] == zf ? eq : ne;
+    const double inv = 1 / hq;
+    for (index_t j = 0; j < n; ++j) logw[j] += log_kernel(p.kernel, (x[j] - zf) * inv);
   }
 }
 
 // Mean y of the training points nearest to z (scaled distance over the
 // continuous columns plus mismatched discrete levels), for a query with no
 // weight at all.
-double nearest_mean(const KernelRegression::Prepared& p, std::span<const double> z,
-                    index_t exclude, double* dist) {
+double nearest_mean(const KernelRegression::Prepared& p, std::span<const double> z, index_t exclude,
+                    double* dist) {
   const index_t n = p.n;
   std::fill(dist, dist + n, 0.0);
   for (index_t f = 0; f < p.d; ++f) {
-    const double* x = p.cols.data() + f * n;
+    const double* x = p.col(f);
     const double zf = z[static_cast<std::size_t>(f)];
     if (p.types[static_cast<std::size_t>(f)] == VarType::continuous) {
       const double inv = 1 / p.fallback_scale[static_cast<std::size_t>(f)];
@@ -183,8 +128,8 @@ double kth_distance(std::span<const double> sorted, double v, index_t k, bool sk
   while (lo >= 0 || hi < n) {
     const double dl = lo >= 0 ? v - sorted[static_cast<std::size_t>(lo)]
                               : std::numeric_limits<double>::infinity();
-    const double dh = hi < n ? sorted[static_cast<std::size_t>(hi)] - v
-                             : std::numeric_limits<double>::infinity();
+    const double dh =
+        hi < n ? sorted[static_cast<std::size_t>(hi)] - v : std::numeric_limits<double>::infinity();
     if (dl <= dh) {
       dist = dl;
       --lo;
@@ -201,10 +146,10 @@ double kth_distance(std::span<const double> sorted, double v, index_t k, bool sk
   return 1.0;  // every other value equals v: any bandwidth gives the same weights
 }
 
-QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> z,
-                   index_t exclude, index_t self, std::span<double> gradient, Scratch& s) {
-  const index_t n = p.n, d = p.d;
-  const auto nu = static_cast<std::size_t>(n);
+QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> z, index_t exclude,
+                   index_t self, std::span<double> gradient, Scratch& s) {
+  const index_t n = p.n, d = p.d, np = p.np;
+  const auto nu = static_cast<std::size_t>(np);
   if (s.logw.size() < nu) {
     s.logw.resize(nu);
     s.w.resize(nu);
@@ -219,6 +164,7 @@ QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> 
     std::copy(p.adaptive_log_norm.begin(), p.adaptive_log_norm.end(), logw);
   } else {
     std::fill(logw, logw + n, 0.0);
+    std::fill(logw + n, logw + np, kNegInf);
   }
   for (index_t f = 0; f < d; ++f) {
     const auto fu = static_cast<std::size_t>(f);
@@ -226,14 +172,14 @@ QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> 
       if (p.bwtype == BandwidthType::fixed) {
         s.h[fu] = p.bandwidth[fu];
       } else if (p.bwtype == BandwidthType::generalized_nn) {
-        s.h[fu] = kth_distance(p.sorted[fu], z[fu], static_cast<index_t>(p.bandwidth[fu]),
-                               exclude >= 0);
+        s.h[fu] =
+            kth_distance(p.sorted[fu], z[fu], static_cast<index_t>(p.bandwidth[fu]), exclude >= 0);
       }
     }
     add_column(p, f, z[fu], s.h[fu], logw);
   }
   if (exclude >= 0) logw[exclude] = kNegInf;
-  const double top = *std::max_element(logw, logw + n);
+  const double top = max_of(logw, np);
 
   QueryFit out;
   if (!(top > kNegInf)) {  // no weight anywhere: the nearest points' mean
@@ -241,10 +187,15 @@ QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> 
     out.mean = nearest_mean(p, z, exclude, w);
     return out;
   }
-  // Pass 2: weights and weighted means.
-  exp_shifted(logw, w, n, top);
-  const double W = sum(w, n);
-  const double ybar = dot(w, p.y.data(), n) / W;
+  // Pass 2: weights and their sums (ll: also the weighted column sums,
+  // fused for up to kMaxFused columns).
+  const bool fused = p.reg == RegType::local_linear && d <= kMaxFused;
+  const auto du = static_cast<std::size_t>(d);
+  s.ll.assign(9 * du + du * du + 2, 0.0);  // one allocation per thread, reused
+  double* sums = s.ll.data();              // W, sum w y, sum w x_a
+  exp_sums(logw, top, w, p.y.data(), p.cols.data(), np, fused ? d : 0, sums);
+  const double W = sums[0];
+  const double ybar = sums[1] / W;
   const double self_w = self >= 0 ? w[self] / W : 0.0;
 
   if (p.reg == RegType::local_constant) {
@@ -255,15 +206,15 @@ QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> 
     for (index_t f = 0; f < d; ++f) {
       const auto fu = static_cast<std::size_t>(f);
       if (p.types[fu] != VarType::continuous) continue;
-      const double* x = p.cols.data() + f * n;
+      const double* x = p.col(f);
       const double zf = z[fu];
       double g = 0;
       if (p.kernel == Kernel::gaussian && p.bwtype != BandwidthType::adaptive_nn) {
         // (x - z) / h^2 per point: the centred sums keep it exact near the mean.
-        g = centred_dot(w, x, zf, p.y.data(), ybar, n) / (s.h[fu] * s.h[fu]);
+        g = centred_dot(w, x, zf, p.y.data(), ybar, np) / (s.h[fu] * s.h[fu]);
       } else {
-        const double* ha = p.bwtype == BandwidthType::adaptive_nn ? p.adaptive_h.data() + f * n
-                                                                  : nullptr;
+        const double* ha =
+            p.bwtype == BandwidthType::adaptive_nn ? p.adaptive_h.data() + f * np : nullptr;
         for (index_t j = 0; j < n; ++j) {
           if (w[j] == 0) continue;
           const double h = ha ? ha[j] : s.h[fu];
@@ -277,14 +228,34 @@ QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> 
   }
 
   // Local-linear. Weighted means of the columns, then the centred scatter.
-  std::vector<double> xbar(static_cast<std::size_t>(d)), scale(static_cast<std::size_t>(d));
-  for (index_t f = 0; f < d; ++f) xbar[static_cast<std::size_t>(f)] = dot(w, &p.cols[f * n], n) / W;
-  const auto du = static_cast<std::size_t>(d);
-  std::vector<double> S(du * du), C(du), v(du);
-  std::vector<char> dropped(du, 0);
+  double* xbar = sums + 2 + du;
+  double* scale = xbar + du;
+  double* C = scale + du;
+  double* v = C + du;
+  double* t = v + du;
+  double* t2 = t + du;
+  double* b = t2 + du;
+  double* dropped = b + du;  // 0 or 1
+  double* S = dropped + du;  // d x d: the raw upper triangle, then L
+  for (index_t f = 0; f < d; ++f) {
+    const auto fu = static_cast<std::size_t>(f);
+    xbar[fu] = (fused ? sums[2 + fu] : dot(w, p.col(f), np)) / W;
+  }
+  if (fused) {
+    centred_moments(w, p.cols.data(), np, d, xbar, p.y.data(), ybar, S, C);
+  } else {
+    for (index_t a = 0; a < d; ++a) {
+      const auto au = static_cast<std::size_t>(a);
+      for (index_t c = a; c < d; ++c) {
+        S[au * du + static_cast<std::size_t>(c)] =
+            centred_dot(w, p.col(a), xbar[au], p.col(c), xbar[c], np);
+      }
+      C[au] = centred_dot(w, p.col(a), xbar[au], p.y.data(), ybar, np);
+    }
+  }
   for (index_t a = 0; a < d; ++a) {
     const auto au = static_cast<std::size_t>(a);
-    const double saa = centred_dot(w, &p.cols[a * n], xbar[au], &p.cols[a * n], xbar[au], n);
+    const double saa = S[au * du + au];
     // A column (nearly) constant among the weighted points: unidentified.
     if (!(saa > W * p.var[au] * 1e-16) || !(saa > 0)) {
       dropped[au] = 1;
@@ -293,20 +264,19 @@ QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> 
     }
     scale[au] = std::sqrt(saa);
   }
+  // Scale to unit diagonal.
   for (index_t a = 0; a < d; ++a) {
     const auto au = static_cast<std::size_t>(a);
     if (dropped[au]) continue;
     S[au * du + au] = 1;
-    for (index_t b = a + 1; b < d; ++b) {
-      const auto bu = static_cast<std::size_t>(b);
-      if (dropped[bu]) continue;
-      S[au * du + bu] = centred_dot(w, &p.cols[a * n], xbar[au], &p.cols[b * n], xbar[bu], n) /
-                        (scale[au] * scale[bu]);
+    for (index_t c = a + 1; c < d; ++c) {
+      const auto bu = static_cast<std::size_t>(c);
+      if (!dropped[bu]) S[au * du + bu] /= scale[au] * scale[bu];
     }
-    C[au] = centred_dot(w, &p.cols[a * n], xbar[au], p.y.data(), ybar, n) / scale[au];
+    C[au] /= scale[au];
     v[au] = (z[au] - xbar[au]) / scale[au];
   }
-  // Cholesky S = L L^T in place (lower triangle in S[b * d + a], b >= a),
+  // Cholesky S = L L^T in place (lower triangle in S[c * d + a], c >= a),
   // dropping directions whose pivot is below kPivotTol.
   for (index_t a = 0; a < d; ++a) {
     const auto au = static_cast<std::size_t>(a);
@@ -321,18 +291,17 @@ QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> 
     }
     const double l = std::sqrt(piv);
     S[au * du + au] = l;
-    for (index_t b = a + 1; b < d; ++b) {
-      const auto bu = static_cast<std::size_t>(b);
+    for (index_t c = a + 1; c < d; ++c) {
+      const auto bu = static_cast<std::size_t>(c);
       if (dropped[bu]) continue;
-      double t = S[au * du + bu];  // upper triangle: the original S_ab
+      double e = S[au * du + bu];  // upper triangle: the original S_ac
       for (index_t k = 0; k < a; ++k) {
-        if (!dropped[static_cast<std::size_t>(k)]) t -= S[bu * du + k] * S[au * du + k];
+        if (!dropped[static_cast<std::size_t>(k)]) e -= S[bu * du + k] * S[au * du + k];
       }
-      S[bu * du + au] = t / l;
+      S[bu * du + au] = e / l;
     }
   }
   // Solve L t = C and L t2 = v (forward), then L^T b = t (backward).
-  std::vector<double> t(du, 0.0), t2(du, 0.0), b(du, 0.0);
   for (index_t a = 0; a < d; ++a) {
     const auto au = static_cast<std::size_t>(a);
     if (dropped[au]) continue;
@@ -359,7 +328,7 @@ QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> 
   double mean = ybar, q = 0;
   for (index_t a = 0; a < d; ++a) {
     const auto au = static_cast<std::size_t>(a);
-    out.rank_deficient = out.rank_deficient || dropped[au];
+    out.rank_deficient = out.rank_deficient || dropped[au] != 0;
     if (dropped[au]) continue;
     mean += b[au] * v[au];
     q += t2[au] * t2[au];

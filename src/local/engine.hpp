@@ -1,10 +1,12 @@
 // local/engine.hpp - the training set as KernelRegression keeps it, and the
 // per-query fit (local/engine.cpp) every entry point calls.
 //
-// Layout: columns are contiguous (column f of the n training points is
-// cols[f * n .. f * n + n)), so each pass over the training points is a
-// stride-1 loop per column. Continuous columns are centred on their training
-// mean; discrete ones keep their levels, compared exactly.
+// Layout: columns are contiguous and padded to np = padded(n) entries
+// (column f of the training points is cols[f * np .. f * np + n)), so each
+// pass over the training points is a stride-1 vector loop per column
+// (local/simd.hpp). Padding entries hold x = 0, y = 0 and log-weight -inf:
+// weight 0. Continuous columns are centred on their training mean; discrete
+// ones keep their levels, compared exactly.
 #pragma once
 
 #include <cstdint>
@@ -17,14 +19,15 @@ namespace kreg {
 
 struct KernelRegression::Prepared {
   index_t n = 0, d = 0;
+  index_t np = 0;  // n padded to a multiple of local::kPad
   RegType reg = RegType::local_linear;
   Kernel kernel = Kernel::gaussian;
   BandwidthType bwtype = BandwidthType::fixed;
   std::vector<VarType> types;
-  std::vector<double> center;  // per column: mean (continuous), 0 (discrete)
-  std::vector<double> var;     // per column: training variance (rank checks)
-  std::vector<double> cols;    // d x n, column-major
-  std::vector<double> y;
+  std::vector<double> center;     // per column: mean (continuous), 0 (discrete)
+  std::vector<double> var;        // per column: training variance (rank checks)
+  std::vector<double> cols;       // d x np, column-major
+  std::vector<double> y;          // np
   std::vector<double> bandwidth;  // as given (fixed h, nn k, lambda)
   // Discrete columns: log l for equal levels and for unequal ones (the
   // latter plus |dx| log lambda where the kernel has a power: ordered).
@@ -32,14 +35,15 @@ struct KernelRegression::Prepared {
   std::vector<char> power;  // 1: l = c * lambda^|dx| for unequal levels
   // generalized_nn: each continuous column's values, sorted.
   std::vector<std::vector<double>> sorted;
-  // adaptive_nn: h_jf (d x n, continuous columns only; 1 elsewhere) and
-  // -sum_f log h_jf per training point.
+  // adaptive_nn: h_jf (d x np, continuous columns only; 1 elsewhere) and
+  // -sum_f log h_jf per training point (np; -inf in the padding).
   std::vector<double> adaptive_h, adaptive_log_norm;
   // Nearest-point fallback scale per continuous column (fixed: h; nn: the
   // column's standard deviation, or 1).
   std::vector<double> fallback_scale;
 
-  double x(index_t f, index_t j) const { return cols[static_cast<std::size_t>(f * n + j)]; }
+  const double* col(index_t f) const { return cols.data() + f * np; }
+  double x(index_t f, index_t j) const { return col(f)[j]; }
 };
 
 namespace local {
@@ -53,7 +57,7 @@ struct QueryFit {
 
 // Scratch space for one thread's queries (resized on first use).
 struct Scratch {
-  std::vector<double> logw, w, h;
+  std::vector<double> logw, w, h, ll;
 };
 
 // Fits the query z (d values, already centred like the training set).
@@ -61,8 +65,8 @@ struct Scratch {
 // asks for H_ii of that training point. `gradient` (d values, or empty)
 // receives the slopes (ll) or the derivative along continuous columns (lc;
 // discrete columns are left 0 for the caller).
-QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> z,
-                   index_t exclude, index_t self, std::span<double> gradient, Scratch& scratch);
+QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> z, index_t exclude,
+                   index_t self, std::span<double> gradient, Scratch& scratch);
 
 // The k-th smallest |v - sorted[i]| (k >= 1) over a sorted column, skipping
 // one element equal to v when `skip_self`; a zero distance is replaced by the

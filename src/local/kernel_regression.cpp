@@ -12,6 +12,7 @@
 #include "kreg/interrupt.hpp"
 #include "kreg/par.hpp"
 #include "local/engine.hpp"
+#include "local/simd.hpp"
 
 namespace kreg {
 namespace {
@@ -124,9 +125,8 @@ KernelRegression::KernelRegression(KernelRegressionOptions options) : options_(s
 KernelRegression& KernelRegression::fit(MatrixView<const double> X, std::span<const double> y) {
   const index_t n = X.rows(), d = X.cols();
   if (n < 2 || d < 1) {
-    throw ArgumentError(
-        fmt::format("kernel regression needs at least 2 training points and 1 feature; got {} x {}",
-                    n, d));
+    throw ArgumentError(fmt::format(
+        "kernel regression needs at least 2 training points and 1 feature; got {} x {}", n, d));
   }
   if (static_cast<index_t>(y.size()) != n) {
     throw ArgumentError(fmt::format("X has {} rows but y has {} values", n, y.size()));
@@ -161,11 +161,13 @@ KernelRegression& KernelRegression::fit(MatrixView<const double> X, std::span<co
   p->bwtype = o.bwtype;
   p->types = types;
   p->bandwidth = o.bandwidth;
-  p->y.assign(y.begin(), y.end());
-  const auto du = static_cast<std::size_t>(d), nu = static_cast<std::size_t>(n);
+  p->np = local::padded(n);
+  const auto du = static_cast<std::size_t>(d), nu = static_cast<std::size_t>(p->np);
+  p->y.assign(nu, 0.0);
+  std::copy(y.begin(), y.end(), p->y.begin());
   p->center.assign(du, 0.0);
   p->var.assign(du, 0.0);
-  p->cols.resize(du * nu);
+  p->cols.assign(du * nu, 0.0);
   p->log_eq.assign(du, 0.0);
   p->log_ne.assign(du, 0.0);
   p->log_lambda.assign(du, 0.0);
@@ -184,13 +186,14 @@ KernelRegression& KernelRegression::fit(MatrixView<const double> X, std::span<co
     const bool continuous = types[fu] == VarType::continuous;
     p->center[fu] = continuous ? mean : 0.0;
     p->var[fu] = var;
-    for (index_t j = 0; j < n; ++j) p->cols[fu * nu + static_cast<std::size_t>(j)] = X(j, f) - p->center[fu];
+    for (index_t j = 0; j < n; ++j)
+      p->cols[fu * nu + static_cast<std::size_t>(j)] = X(j, f) - p->center[fu];
     const double bw = o.bandwidth[fu];
     if (continuous) {
       if (o.bwtype == BandwidthType::fixed) {
         if (!(bw > 0) || !std::isfinite(bw)) {
-          throw ArgumentError(fmt::format(
-              "bandwidth {} of continuous column {} must be finite and > 0", bw, f));
+          throw ArgumentError(
+              fmt::format("bandwidth {} of continuous column {} must be finite and > 0", bw, f));
         }
         p->fallback_scale[fu] = bw;
       } else {
@@ -201,8 +204,7 @@ KernelRegression& KernelRegression::fit(MatrixView<const double> X, std::span<co
               bw, f, n - 1, to_string(o.bwtype)));
         }
         p->fallback_scale[fu] = var > 0 ? std::sqrt(var) : 1.0;
-        std::vector<double> s(p->cols.begin() + static_cast<std::ptrdiff_t>(fu * nu),
-                              p->cols.begin() + static_cast<std::ptrdiff_t>((fu + 1) * nu));
+        std::vector<double> s(p->col(f), p->col(f) + n);
         std::sort(s.begin(), s.end());
         p->sorted[fu] = std::move(s);
       }
@@ -230,7 +232,8 @@ KernelRegression& KernelRegression::fit(MatrixView<const double> X, std::span<co
         p->log_lambda[fu] = log_lambda;
         p->power[fu] = 1;
       } else {  // Aitchison-Aitken: l / (c - 1)
-        p->log_ne[fu] = c > 1 ? log_lambda - std::log(c - 1) : -std::numeric_limits<double>::infinity();
+        p->log_ne[fu] =
+            c > 1 ? log_lambda - std::log(c - 1) : -std::numeric_limits<double>::infinity();
       }
     } else {  // Li-Racine: 1 for equal levels; l (unordered), l^|dx| (ordered)
       p->log_eq[fu] = 0;
@@ -246,7 +249,8 @@ KernelRegression& KernelRegression::fit(MatrixView<const double> X, std::span<co
   }
   if (o.bwtype == BandwidthType::adaptive_nn) {
     p->adaptive_h.assign(du * nu, 1.0);
-    p->adaptive_log_norm.assign(nu, 0.0);
+    p->adaptive_log_norm.assign(nu, -std::numeric_limits<double>::infinity());
+    std::fill(p->adaptive_log_norm.begin(), p->adaptive_log_norm.begin() + n, 0.0);
     for (index_t f = 0; f < d; ++f) {
       const auto fu = static_cast<std::size_t>(f);
       if (types[fu] != VarType::continuous) continue;
@@ -268,14 +272,15 @@ KernelFit KernelRegression::predict(MatrixView<const double> Z, bool gradients,
                                     const CancelToken* cancel) const {
   if (!fitted()) throw ArgumentError("KernelRegression::predict called before fit");
   if (Z.cols() != d_) {
-    throw ArgumentError(fmt::format("the queries have {} columns but the model was fitted on {}",
-                                    Z.cols(), d_));
+    throw ArgumentError(
+        fmt::format("the queries have {} columns but the model was fitted on {}", Z.cols(), d_));
   }
   detail::require_finite(Z, "Z", "kernel regression needs finite queries");
   const Prepared& p = *prepared_;
   const auto centred = [&](index_t i, std::vector<double>& z) {
     z.resize(static_cast<std::size_t>(d_));
-    for (index_t f = 0; f < d_; ++f) z[static_cast<std::size_t>(f)] = Z(i, f) - p.center[static_cast<std::size_t>(f)];
+    for (index_t f = 0; f < d_; ++f)
+      z[static_cast<std::size_t>(f)] = Z(i, f) - p.center[static_cast<std::size_t>(f)];
   };
   KernelFit out = run_queries(Z.rows(), d_, gradients, options_.n_jobs, cancel,
                               [&](index_t i, local::Scratch& s, std::span<double> g) {
@@ -289,16 +294,16 @@ KernelFit KernelRegression::predict(MatrixView<const double> Z, bool gradients,
       const auto fu = static_cast<std::size_t>(f);
       if (p.types[fu] == VarType::continuous) continue;
       const double base = levels_[fu].front();
-      const KernelFit at_base = run_queries(
-          Z.rows(), d_, false, options_.n_jobs, cancel,
-          [&](index_t i, local::Scratch& s, std::span<double>) {
-            std::vector<double> z;
-            centred(i, z);
-            z[fu] = base;
-            return local::fit_query(p, z, -1, -1, {}, s);
-          });
+      const KernelFit at_base = run_queries(Z.rows(), d_, false, options_.n_jobs, cancel,
+                                            [&](index_t i, local::Scratch& s, std::span<double>) {
+                                              std::vector<double> z;
+                                              centred(i, z);
+                                              z[fu] = base;
+                                              return local::fit_query(p, z, -1, -1, {}, s);
+                                            });
       for (index_t i = 0; i < Z.rows(); ++i) {
-        out.gradient(i, f) = out.mean[static_cast<std::size_t>(i)] - at_base.mean[static_cast<std::size_t>(i)];
+        out.gradient(i, f) =
+            out.mean[static_cast<std::size_t>(i)] - at_base.mean[static_cast<std::size_t>(i)];
       }
     }
   }
@@ -348,15 +353,15 @@ double KernelRegression::criterion(Criterion which, const CancelToken* cancel) c
   }
   // aic: one pass at the training points gives both the fit and H_ii.
   std::vector<double> hat(static_cast<std::size_t>(n_));
-  const KernelFit fitv =
-      run_queries(n_, d_, false, options_.n_jobs, cancel,
-                  [&](index_t i, local::Scratch& s, std::span<double>) {
-                    std::vector<double> z(static_cast<std::size_t>(d_));
-                    for (index_t f = 0; f < d_; ++f) z[static_cast<std::size_t>(f)] = p.x(f, i);
-                    local::QueryFit q = local::fit_query(p, z, -1, i, {}, s);
-                    hat[static_cast<std::size_t>(i)] = q.self_hat;
-                    return q;
-                  });
+  const KernelFit fitv = run_queries(n_, d_, false, options_.n_jobs, cancel,
+                                     [&](index_t i, local::Scratch& s, std::span<double>) {
+                                       std::vector<double> z(static_cast<std::size_t>(d_));
+                                       for (index_t f = 0; f < d_; ++f)
+                                         z[static_cast<std::size_t>(f)] = p.x(f, i);
+                                       local::QueryFit q = local::fit_query(p, z, -1, i, {}, s);
+                                       hat[static_cast<std::size_t>(i)] = q.self_hat;
+                                       return q;
+                                     });
   double sse = 0, trace = 0;
   for (index_t i = 0; i < n_; ++i) {
     const double r = p.y[static_cast<std::size_t>(i)] - fitv.mean[static_cast<std::size_t>(i)];

@@ -90,7 +90,8 @@ KernelSelectResult select_kernel_bandwidth(MatrixView<const double> X, std::span
       mean /= static_cast<double>(std::max<index_t>(n, 1));
       for (index_t j = 0; j < n; ++j) var += (X(j, f) - mean) * (X(j, f) - mean);
       const double sd = std::sqrt(var / static_cast<double>(std::max<index_t>(n, 1)));
-      const double h0 = 1.06 * sd * std::pow(static_cast<double>(n), -1.0 / (4.0 + static_cast<double>(d)));
+      const double h0 =
+          1.06 * sd * std::pow(static_cast<double>(n), -1.0 / (4.0 + static_cast<double>(d)));
       if (cols[fu].type != VarType::continuous) {
         start[fu] = std::min(h0 > 0 ? h0 : 0.5 * cols[fu].upper, 0.9 * cols[fu].upper);
       } else if (options.bwtype != BandwidthType::fixed) {
@@ -181,7 +182,8 @@ BootstrapResult bootstrap_kernel_regression(MatrixView<const double> X, std::spa
         // Aitchison-Aitken's range (c - 1) / c: keep lambda inside it.
         const std::vector<Column> rc = columns_of(Xb.view(), options);
         for (std::size_t f = 0; f < rc.size(); ++f) {
-          if (rc[f].type != VarType::continuous) o.bandwidth[f] = std::min(o.bandwidth[f], rc[f].upper);
+          if (rc[f].type != VarType::continuous)
+            o.bandwidth[f] = std::min(o.bandwidth[f], rc[f].upper);
         }
         KernelFit fit = KernelRegression(o).fit(Xb.view(), yb).predict(Z, gradients, cancel);
         return Replicate{std::move(fit.mean), std::move(fit.gradient)};
@@ -201,8 +203,8 @@ BootstrapResult bootstrap_kernel_regression(MatrixView<const double> X, std::spa
     return std::sqrt(ss / (B - 1));
   };
   for (index_t i = 0; i < m; ++i) {
-    out.mean_se[static_cast<std::size_t>(i)] =
-        sd([&](int b) { return reps[static_cast<std::size_t>(b)].mean[static_cast<std::size_t>(i)]; });
+    out.mean_se[static_cast<std::size_t>(i)] = sd(
+        [&](int b) { return reps[static_cast<std::size_t>(b)].mean[static_cast<std::size_t>(i)]; });
     if (!gradients) continue;
     for (index_t f = 0; f < d; ++f) {
       out.gradient_se(i, f) =

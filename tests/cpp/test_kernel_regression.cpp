@@ -138,16 +138,19 @@ OracleFit oracle(const Data& data, const std::string& types, const KernelRegress
   }
   const LD top = *std::max_element(logw.begin(), logw.end());
   std::vector<LD> w(static_cast<std::size_t>(n));
-  for (index_t j = 0; j < n; ++j) w[static_cast<std::size_t>(j)] = std::exp(logw[static_cast<std::size_t>(j)] - top);
+  for (index_t j = 0; j < n; ++j)
+    w[static_cast<std::size_t>(j)] = std::exp(logw[static_cast<std::size_t>(j)] - top);
   OracleFit out;
   const auto p = static_cast<std::size_t>(o.reg == RegType::local_linear ? d + 1 : 1);
   std::vector<LD> M(p * p, 0), V(p, 0), row(p);
   for (index_t j = 0; j < n; ++j) {
     row[0] = 1;
-    for (std::size_t a = 1; a < p; ++a) row[a] = static_cast<LD>(data.X(j, static_cast<index_t>(a - 1))) - z[a - 1];
+    for (std::size_t a = 1; a < p; ++a)
+      row[a] = static_cast<LD>(data.X(j, static_cast<index_t>(a - 1))) - z[a - 1];
     for (std::size_t a = 0; a < p; ++a) {
       V[a] += w[static_cast<std::size_t>(j)] * row[a] * data.y[static_cast<std::size_t>(j)];
-      for (std::size_t b = 0; b < p; ++b) M[a * p + b] += w[static_cast<std::size_t>(j)] * row[a] * row[b];
+      for (std::size_t b = 0; b < p; ++b)
+        M[a * p + b] += w[static_cast<std::size_t>(j)] * row[a] * row[b];
     }
   }
   const std::vector<LD> beta = solve(M, V, p);
@@ -169,8 +172,8 @@ double sd(const std::vector<double>& y) {
   return std::sqrt(s / static_cast<double>(y.size()));
 }
 
-KernelRegressionOptions options_for(RegType reg, const std::string& types,
-                                    std::vector<double> bw, int n_jobs = 2) {
+KernelRegressionOptions options_for(RegType reg, const std::string& types, std::vector<double> bw,
+                                    int n_jobs = 2) {
   KernelRegressionOptions o;
   o.reg = reg;
   o.var_type = parse_var_type(types);
@@ -196,6 +199,11 @@ const Case kCases[] = {
     {"cc", {1.5, 1.8}, Kernel::epanechnikov, DiscreteKernels::statsmodels},
     {"co", {1.7, 0.4}, Kernel::tricube, DiscreteKernels::li_racine},
     {"ccc", {1.2, 1.4, 1.6}, Kernel::gaussian, DiscreteKernels::statsmodels},
+    // More columns than the fused passes take (local/simd.hpp's kMaxFused).
+    {"ccccccccu",
+     {2.5, 2.6, 2.7, 2.8, 2.9, 3.0, 3.1, 3.2, 0.3},
+     Kernel::gaussian,
+     DiscreteKernels::statsmodels},
 };
 
 TEST_P(AgainstOracle, FitGradientLooAndHatTrace) {
@@ -214,11 +222,13 @@ TEST_P(AgainstOracle, FitGradientLooAndHatTrace) {
   EXPECT_EQ(fit.report.isolated, 0);
   for (index_t i = 0; i < queries.X.rows(); ++i) {
     const OracleFit want = oracle(data, c.types, o, queries.X.view().row(i));
-    EXPECT_NEAR(fit.mean[static_cast<std::size_t>(i)], static_cast<double>(want.mean), tol) << "query " << i;
+    EXPECT_NEAR(fit.mean[static_cast<std::size_t>(i)], static_cast<double>(want.mean), tol)
+        << "query " << i;
     if (reg == RegType::local_linear) {
       for (index_t f = 0; f < data.X.cols(); ++f) {
-        EXPECT_NEAR(fit.gradient(i, f), static_cast<double>(want.slope[static_cast<std::size_t>(f)]),
-                    1e-8 * (1 + std::fabs(static_cast<double>(want.slope[static_cast<std::size_t>(f)]))))
+        EXPECT_NEAR(
+            fit.gradient(i, f), static_cast<double>(want.slope[static_cast<std::size_t>(f)]),
+            1e-8 * (1 + std::fabs(static_cast<double>(want.slope[static_cast<std::size_t>(f)]))))
             << "query " << i << " column " << f;
       }
     }
@@ -226,7 +236,8 @@ TEST_P(AgainstOracle, FitGradientLooAndHatTrace) {
   double trace = 0;
   for (index_t i = 0; i < data.X.rows(); ++i) {
     const OracleFit want = oracle(data, c.types, o, data.X.view().row(i), i);
-    EXPECT_NEAR(loo.mean[static_cast<std::size_t>(i)], static_cast<double>(want.mean), tol) << "point " << i;
+    EXPECT_NEAR(loo.mean[static_cast<std::size_t>(i)], static_cast<double>(want.mean), tol)
+        << "point " << i;
     trace += static_cast<double>(oracle(data, c.types, o, data.X.view().row(i), -1, i).self_hat);
   }
   EXPECT_NEAR(model.hat_trace(), trace, 1e-9 * trace);
@@ -235,7 +246,7 @@ TEST_P(AgainstOracle, FitGradientLooAndHatTrace) {
 INSTANTIATE_TEST_SUITE_P(Cases, AgainstOracle,
                          ::testing::Combine(::testing::Values(RegType::local_constant,
                                                               RegType::local_linear),
-                                            ::testing::Range(0, 7)));
+                                            ::testing::Range(0, 8)));
 
 // lc's gradient along continuous columns is the derivative of its own fit.
 TEST(KernelRegression, LocalConstantGradientIsTheDerivative) {
@@ -257,7 +268,8 @@ TEST(KernelRegression, LocalConstantGradientIsTheDerivative) {
       }
       const KernelFit a = model.predict(up.view()), b = model.predict(down.view());
       for (index_t i = 0; i < q.X.rows(); ++i) {
-        const double fd = (a.mean[static_cast<std::size_t>(i)] - b.mean[static_cast<std::size_t>(i)]) / (2 * eps);
+        const double fd =
+            (a.mean[static_cast<std::size_t>(i)] - b.mean[static_cast<std::size_t>(i)]) / (2 * eps);
         EXPECT_NEAR(fit.gradient(i, f), fd, 1e-5 * (1 + std::fabs(fd)))
             << to_string(kernel) << " query " << i << " column " << f;
       }
@@ -267,8 +279,8 @@ TEST(KernelRegression, LocalConstantGradientIsTheDerivative) {
     for (index_t i = 0; i < q.X.rows(); ++i) base(i, 2) = model.levels(2).front();
     const KernelFit at_base = model.predict(base.view());
     for (index_t i = 0; i < q.X.rows(); ++i) {
-      EXPECT_DOUBLE_EQ(fit.gradient(i, 2),
-                       fit.mean[static_cast<std::size_t>(i)] - at_base.mean[static_cast<std::size_t>(i)]);
+      EXPECT_DOUBLE_EQ(fit.gradient(i, 2), fit.mean[static_cast<std::size_t>(i)] -
+                                               at_base.mean[static_cast<std::size_t>(i)]);
     }
   }
 }
@@ -283,7 +295,8 @@ TEST(KernelRegression, AicFromItsDefinition) {
     LD sse = 0, trace = 0;
     for (index_t i = 0; i < data.X.rows(); ++i) {
       const OracleFit f = oracle(data, types, o, data.X.view().row(i), -1, i);
-      sse += (data.y[static_cast<std::size_t>(i)] - f.mean) * (data.y[static_cast<std::size_t>(i)] - f.mean);
+      sse += (data.y[static_cast<std::size_t>(i)] - f.mean) *
+             (data.y[static_cast<std::size_t>(i)] - f.mean);
       trace += f.self_hat;
     }
     const LD n = 50;
@@ -291,10 +304,12 @@ TEST(KernelRegression, AicFromItsDefinition) {
     EXPECT_NEAR(model.criterion(Criterion::aic), static_cast<double>(want), 1e-9) << to_string(reg);
     LD cv = 0;
     for (index_t i = 0; i < data.X.rows(); ++i) {
-      const LD r = data.y[static_cast<std::size_t>(i)] - oracle(data, types, o, data.X.view().row(i), i).mean;
+      const LD r = data.y[static_cast<std::size_t>(i)] -
+                   oracle(data, types, o, data.X.view().row(i), i).mean;
       cv += r * r;
     }
-    EXPECT_NEAR(model.criterion(Criterion::cv_ls), static_cast<double>(cv / n), 1e-9 * static_cast<double>(cv / n));
+    EXPECT_NEAR(model.criterion(Criterion::cv_ls), static_cast<double>(cv / n),
+                1e-9 * static_cast<double>(cv / n));
   }
 }
 
@@ -351,10 +366,12 @@ TEST(KernelRegression, NumericalLimits) {
     huge.fit(near.X.view(), near.y);
     const KernelFit h = huge.predict(near.X.view(), true);
     for (index_t i = 0; i < 40; ++i) {
-      const double want = reg == RegType::local_constant
-                              ? mean_y
-                              : static_cast<double>(ols[0] + ols[1] * near.X(i, 0) + ols[2] * near.X(i, 1));
-      EXPECT_NEAR(h.mean[static_cast<std::size_t>(i)], want, 1e-6) << to_string(reg) << " huge h, point " << i;
+      const double want =
+          reg == RegType::local_constant
+              ? mean_y
+              : static_cast<double>(ols[0] + ols[1] * near.X(i, 0) + ols[2] * near.X(i, 1));
+      EXPECT_NEAR(h.mean[static_cast<std::size_t>(i)], want, 1e-6)
+          << to_string(reg) << " huge h, point " << i;
       if (reg == RegType::local_linear) {
         EXPECT_NEAR(h.gradient(i, 0), static_cast<double>(ols[1]), 1e-6);
       }
@@ -363,7 +380,8 @@ TEST(KernelRegression, NumericalLimits) {
     tiny.fit(near.X.view(), near.y);
     const KernelFit t = tiny.predict(near.X.view(), true);
     for (index_t i = 0; i < 40; ++i) {
-      EXPECT_EQ(t.mean[static_cast<std::size_t>(i)], near.y[static_cast<std::size_t>(i)]) << to_string(reg) << " tiny h";
+      EXPECT_EQ(t.mean[static_cast<std::size_t>(i)], near.y[static_cast<std::size_t>(i)])
+          << to_string(reg) << " tiny h";
       for (index_t f = 0; f < 2; ++f) EXPECT_TRUE(std::isfinite(t.gradient(i, f)));
     }
     EXPECT_TRUE(std::isfinite(tiny.criterion(Criterion::cv_ls)));
@@ -392,7 +410,7 @@ TEST(KernelRegression, IsolatedQueriesGetTheNearestPoints) {
     KernelRegression model(o);
     model.fit(data.X.view(), data.y);
     Matrix<double> q(2, 1);
-    q(0, 0) = 7;   // nearest: x = 3, y 3 and 10
+    q(0, 0) = 7;    // nearest: x = 3, y 3 and 10
     q(1, 0) = 0.1;  // inside point 0's support
     const KernelFit fit = model.predict(q.view(), true);
     EXPECT_EQ(fit.report.isolated, 1);
@@ -421,7 +439,8 @@ TEST(KernelRegression, RankDeficientDesignsFallBackAlongTheirDirections) {
   one.fit(base.X.view(), base.y);
   const KernelFit want = one.predict(base.X.view(), true);
   for (index_t i = 0; i < 30; ++i) {
-    EXPECT_NEAR(fit.mean[static_cast<std::size_t>(i)], want.mean[static_cast<std::size_t>(i)], 1e-9);
+    EXPECT_NEAR(fit.mean[static_cast<std::size_t>(i)], want.mean[static_cast<std::size_t>(i)],
+                1e-9);
     // The identified direction carries the slope; the collinear one gets 0.
     EXPECT_NEAR(fit.gradient(i, 0), want.gradient(i, 0), 1e-7);
     EXPECT_EQ(fit.gradient(i, 1), 0.0);
@@ -459,7 +478,8 @@ TEST(KernelRegression, NearestNeighbourBandwidths) {
   std::vector<std::vector<double>> sorted(2);
   for (index_t f = 0; f < 2; ++f) {
     for (index_t j = 0; j < 50; ++j) sorted[static_cast<std::size_t>(f)].push_back(data.X(j, f));
-    std::sort(sorted[static_cast<std::size_t>(f)].begin(), sorted[static_cast<std::size_t>(f)].end());
+    std::sort(sorted[static_cast<std::size_t>(f)].begin(),
+              sorted[static_cast<std::size_t>(f)].end());
   }
   const auto kth = [](std::vector<double> col, double v, std::size_t k, bool self) {
     std::vector<double> dist;
@@ -514,12 +534,19 @@ TEST(KernelRegression, ClearErrors) {
     }
     return std::string("no error");
   };
-  EXPECT_NE(message(options_for(RegType::local_linear, "cu", {0.5})).find("1 bandwidths for 2 columns"), std::string::npos);
-  EXPECT_NE(message(options_for(RegType::local_linear, "cu", {-1, 0.2})).find("column 0 must be finite and > 0"), std::string::npos);
+  EXPECT_NE(
+      message(options_for(RegType::local_linear, "cu", {0.5})).find("1 bandwidths for 2 columns"),
+      std::string::npos);
+  EXPECT_NE(message(options_for(RegType::local_linear, "cu", {-1, 0.2}))
+                .find("column 0 must be finite and > 0"),
+            std::string::npos);
   // Aitchison-Aitken with 3 levels: lambda <= 2/3.
-  EXPECT_NE(message(options_for(RegType::local_linear, "cu", {1, 0.9})).find("[0, 0.6666"), std::string::npos);
+  EXPECT_NE(message(options_for(RegType::local_linear, "cu", {1, 0.9})).find("[0, 0.6666"),
+            std::string::npos);
   EXPECT_THROW(parse_var_type("cx"), ArgumentError);
-  EXPECT_NE(message(options_for(RegType::local_linear, "c", {1, 0.2})).find("var_type has 1 letters"), std::string::npos);
+  EXPECT_NE(
+      message(options_for(RegType::local_linear, "c", {1, 0.2})).find("var_type has 1 letters"),
+      std::string::npos);
   KernelRegressionOptions nn = options_for(RegType::local_linear, "cu", {2.5, 0.2});
   nn.bwtype = BandwidthType::adaptive_nn;
   EXPECT_NE(message(nn).find("whole number of neighbours"), std::string::npos);
@@ -573,8 +600,8 @@ TEST(KernelRegression, BootstrapIsSeededPerReplicate) {
   std::vector<double> first;
   for (int jobs : {1, 2}) {
     const BootstrapResult r = bootstrap_kernel_regression(
-        data.X.view(), data.y, q.X.view(), options_for(RegType::local_linear, types, {0.6, 0.3}, jobs),
-        30, 42, true);
+        data.X.view(), data.y, q.X.view(),
+        options_for(RegType::local_linear, types, {0.6, 0.3}, jobs), 30, 42, true);
     EXPECT_EQ(r.replicates, 30);
     for (double se : r.mean_se) EXPECT_TRUE(se > 0 && std::isfinite(se));
     if (jobs == 1) {
@@ -583,12 +610,14 @@ TEST(KernelRegression, BootstrapIsSeededPerReplicate) {
       EXPECT_EQ(r.mean_se, first);
     }
   }
-  const BootstrapResult other = bootstrap_kernel_regression(
-      data.X.view(), data.y, q.X.view(), options_for(RegType::local_linear, types, {0.6, 0.3}), 30, 43);
+  const BootstrapResult other =
+      bootstrap_kernel_regression(data.X.view(), data.y, q.X.view(),
+                                  options_for(RegType::local_linear, types, {0.6, 0.3}), 30, 43);
   EXPECT_NE(other.mean_se, first);
-  EXPECT_THROW(bootstrap_kernel_regression(data.X.view(), data.y, q.X.view(),
-                                           options_for(RegType::local_linear, types, {0.6, 0.3}), 1, 0),
-               ArgumentError);
+  EXPECT_THROW(
+      bootstrap_kernel_regression(data.X.view(), data.y, q.X.view(),
+                                  options_for(RegType::local_linear, types, {0.6, 0.3}), 1, 0),
+      ArgumentError);
 }
 
 }  // namespace
