@@ -64,10 +64,10 @@ enum class BandwidthType { fixed, generalized_nn, adaptive_nn };
 // Simonoff and Tsai's corrected AIC.
 enum class Criterion { cv_ls, aic };
 
-RegType parse_reg_type(std::string_view name);                // "lc", "ll"
+RegType parse_reg_type(std::string_view name);                  // "lc", "ll"
 std::vector<VarType> parse_var_type(std::string_view letters);  // "cco"
-BandwidthType parse_bandwidth_type(std::string_view name);  // "fixed", "generalized_nn", ...
-Criterion parse_criterion(std::string_view name);           // "cv_ls", "aic"
+BandwidthType parse_bandwidth_type(std::string_view name);      // "fixed", "generalized_nn", ...
+Criterion parse_criterion(std::string_view name);               // "cv_ls", "aic"
 DiscreteKernels parse_discrete_kernels(std::string_view name);  // "statsmodels", "li_racine"
 std::string_view to_string(RegType reg);
 std::string_view to_string(BandwidthType type);
@@ -119,6 +119,12 @@ class KernelRegression {
 
   // Leave-one-out predictions at the training points (m_{-i}(x_i)).
   KernelFit predict_loo(bool gradients = false, const CancelToken* cancel = nullptr) const;
+  // k-fold predictions at the training points: point i predicted without
+  // every training point of its fold (fold_of: one fold number >= 0 per
+  // training point, at least two folds; kreg::kfold's splits give them).
+  // Nearest-neighbour bandwidths leave out only the point itself.
+  KernelFit predict_kfold(std::span<const index_t> fold_of, bool gradients = false,
+                          const CancelToken* cancel = nullptr) const;
 
   // The criteria at the fitted bandwidths:
   //   cv_ls: (1/n) sum_i (y_i - m_{-i}(x_i))^2, statsmodels' cv_loo;
@@ -135,7 +141,9 @@ class KernelRegression {
   index_t n_features() const { return d_; }
   const KernelRegressionOptions& options() const { return options_; }
   // The levels of discrete column f, sorted (empty for continuous columns).
-  const std::vector<double>& levels(index_t f) const { return levels_[static_cast<std::size_t>(f)]; }
+  const std::vector<double>& levels(index_t f) const {
+    return levels_[static_cast<std::size_t>(f)];
+  }
 
   struct Prepared;  // the training set as the engine keeps it (src/local/)
 
@@ -154,7 +162,7 @@ struct KernelSelectOptions {
   // continuous column (nn: k = sqrt(n)) and 0.5 of each discrete column's
   // upper bound.
   std::vector<double> initial{};
-  int restarts = 1;           // Nelder-Mead runs after the first, each from the last best
+  int restarts = 1;            // Nelder-Mead runs after the first, each from the last best
   int max_evaluations = 1000;  // per run
 };
 

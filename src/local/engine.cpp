@@ -86,7 +86,7 @@ void add_column(const KernelRegression::Prepared& p, index_t f, double zf, doubl
 // continuous columns plus mismatched discrete levels), for a query with no
 // weight at all.
 double nearest_mean(const KernelRegression::Prepared& p, std::span<const double> z, index_t exclude,
-                    double* dist) {
+                    std::span<const index_t> fold_of, double* dist) {
   const index_t n = p.n;
   std::fill(dist, dist + n, 0.0);
   for (index_t f = 0; f < p.d; ++f) {
@@ -103,6 +103,13 @@ double nearest_mean(const KernelRegression::Prepared& p, std::span<const double>
     }
   }
   if (exclude >= 0) dist[exclude] = std::numeric_limits<double>::infinity();
+  if (exclude >= 0 && !fold_of.empty()) {
+    for (index_t j = 0; j < n; ++j) {
+      if (fold_of[static_cast<std::size_t>(j)] == fold_of[static_cast<std::size_t>(exclude)]) {
+        dist[j] = std::numeric_limits<double>::infinity();
+      }
+    }
+  }
   const double best = *std::min_element(dist, dist + n);
   double s = 0;
   index_t count = 0;
@@ -147,7 +154,8 @@ double kth_distance(std::span<const double> sorted, double v, index_t k, bool sk
 }
 
 QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> z, index_t exclude,
-                   index_t self, std::span<double> gradient, Scratch& s) {
+                   index_t self, std::span<double> gradient, Scratch& s,
+                   std::span<const index_t> fold_of) {
   const index_t n = p.n, d = p.d, np = p.np;
   const auto nu = static_cast<std::size_t>(np);
   if (s.logw.size() < nu) {
@@ -179,12 +187,18 @@ QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> 
     add_column(p, f, z[fu], s.h[fu], logw);
   }
   if (exclude >= 0) logw[exclude] = kNegInf;
+  if (exclude >= 0 && !fold_of.empty()) {
+    const index_t fold = fold_of[static_cast<std::size_t>(exclude)];
+    for (index_t j = 0; j < n; ++j) {
+      if (fold_of[static_cast<std::size_t>(j)] == fold) logw[j] = kNegInf;
+    }
+  }
   const double top = max_of(logw, np);
 
   QueryFit out;
   if (!(top > kNegInf)) {  // no weight anywhere: the nearest points' mean
     out.isolated = true;
-    out.mean = nearest_mean(p, z, exclude, w);
+    out.mean = nearest_mean(p, z, exclude, fold_of, w);
     return out;
   }
   // Pass 2: weights and their sums (ll: also the weighted column sums,

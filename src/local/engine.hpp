@@ -61,12 +61,15 @@ struct Scratch {
 };
 
 // Fits the query z (d values, already centred like the training set).
-// `exclude` >= 0 leaves that training point out (leave-one-out); `self` >= 0
+// `exclude` >= 0 leaves that training point out (leave-one-out), and with
+// `fold_of` (a fold number per training point) every point of its fold
+// (k-fold; nearest-neighbour bandwidths still skip only the point); `self` >= 0
 // asks for H_ii of that training point. `gradient` (d values, or empty)
 // receives the slopes (ll) or the derivative along continuous columns (lc;
 // discrete columns are left 0 for the caller).
 QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> z, index_t exclude,
-                   index_t self, std::span<double> gradient, Scratch& scratch);
+                   index_t self, std::span<double> gradient, Scratch& scratch,
+                   std::span<const index_t> fold_of = {});
 
 // The k-th smallest |v - sorted[i]| (k >= 1) over a sorted column, skipping
 // one element equal to v when `skip_self`; a zero distance is replaced by the

@@ -321,6 +321,31 @@ KernelFit KernelRegression::predict_loo(bool gradients, const CancelToken* cance
                      });
 }
 
+KernelFit KernelRegression::predict_kfold(std::span<const index_t> fold_of, bool gradients,
+                                          const CancelToken* cancel) const {
+  if (!fitted()) throw ArgumentError("KernelRegression::predict_kfold called before fit");
+  if (static_cast<index_t>(fold_of.size()) != n_) {
+    throw ArgumentError(fmt::format("{} fold numbers for {} training points; give one per point",
+                                    fold_of.size(), n_));
+  }
+  for (std::size_t j = 0; j < fold_of.size(); ++j) {
+    if (fold_of[j] < 0) {
+      throw ArgumentError(
+          fmt::format("fold number {} of training point {} is negative", fold_of[j], j));
+    }
+  }
+  if (std::all_of(fold_of.begin(), fold_of.end(), [&](index_t f) { return f == fold_of[0]; })) {
+    throw ArgumentError("k-fold predictions need at least two folds; every point is in one");
+  }
+  const Prepared& p = *prepared_;
+  return run_queries(n_, d_, gradients, options_.n_jobs, cancel,
+                     [&](index_t i, local::Scratch& s, std::span<double> g) {
+                       std::vector<double> z(static_cast<std::size_t>(d_));
+                       for (index_t f = 0; f < d_; ++f) z[static_cast<std::size_t>(f)] = p.x(f, i);
+                       return local::fit_query(p, z, i, -1, g, s, fold_of);
+                     });
+}
+
 double KernelRegression::hat_trace(const CancelToken* cancel) const {
   if (!fitted()) throw ArgumentError("KernelRegression::hat_trace called before fit");
   const Prepared& p = *prepared_;

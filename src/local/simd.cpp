@@ -102,7 +102,6 @@ double CentredDot(const double* w, const double* a, double ca, const double* b, 
   return Reduce(d, s[0], s[1], s[2], s[3]);
 }
 
-
 // Fused pass 2: w = exp(logw - shift) stored, and out = (sum w, sum w y,
 // sum w x_0, ..., sum w x_{K-1}), one accumulator each.
 template <int K>
@@ -165,27 +164,42 @@ void CentredMomentsK(const double* w, const double* cols, index_t np, const doub
 void ExpSums(const double* logw, double shift, double* w, const double* y, const double* cols,
              index_t np, index_t k, double* out) {
   switch (k) {
-    case 0: return ExpSumsK<0>(logw, shift, w, y, cols, np, out);
-    case 1: return ExpSumsK<1>(logw, shift, w, y, cols, np, out);
-    case 2: return ExpSumsK<2>(logw, shift, w, y, cols, np, out);
-    case 3: return ExpSumsK<3>(logw, shift, w, y, cols, np, out);
-    case 4: return ExpSumsK<4>(logw, shift, w, y, cols, np, out);
-    case 5: return ExpSumsK<5>(logw, shift, w, y, cols, np, out);
-    case 6: return ExpSumsK<6>(logw, shift, w, y, cols, np, out);
-    default: return ExpSumsK<7>(logw, shift, w, y, cols, np, out);
+    case 0:
+      return ExpSumsK<0>(logw, shift, w, y, cols, np, out);
+    case 1:
+      return ExpSumsK<1>(logw, shift, w, y, cols, np, out);
+    case 2:
+      return ExpSumsK<2>(logw, shift, w, y, cols, np, out);
+    case 3:
+      return ExpSumsK<3>(logw, shift, w, y, cols, np, out);
+    case 4:
+      return ExpSumsK<4>(logw, shift, w, y, cols, np, out);
+    case 5:
+      return ExpSumsK<5>(logw, shift, w, y, cols, np, out);
+    case 6:
+      return ExpSumsK<6>(logw, shift, w, y, cols, np, out);
+    default:
+      return ExpSumsK<7>(logw, shift, w, y, cols, np, out);
   }
 }
 
 void CentredMoments(const double* w, const double* cols, index_t np, index_t k, const double* xbar,
                     const double* y, double ybar, double* S, double* C) {
   switch (k) {
-    case 1: return CentredMomentsK<1>(w, cols, np, xbar, y, ybar, S, C);
-    case 2: return CentredMomentsK<2>(w, cols, np, xbar, y, ybar, S, C);
-    case 3: return CentredMomentsK<3>(w, cols, np, xbar, y, ybar, S, C);
-    case 4: return CentredMomentsK<4>(w, cols, np, xbar, y, ybar, S, C);
-    case 5: return CentredMomentsK<5>(w, cols, np, xbar, y, ybar, S, C);
-    case 6: return CentredMomentsK<6>(w, cols, np, xbar, y, ybar, S, C);
-    default: return CentredMomentsK<7>(w, cols, np, xbar, y, ybar, S, C);
+    case 1:
+      return CentredMomentsK<1>(w, cols, np, xbar, y, ybar, S, C);
+    case 2:
+      return CentredMomentsK<2>(w, cols, np, xbar, y, ybar, S, C);
+    case 3:
+      return CentredMomentsK<3>(w, cols, np, xbar, y, ybar, S, C);
+    case 4:
+      return CentredMomentsK<4>(w, cols, np, xbar, y, ybar, S, C);
+    case 5:
+      return CentredMomentsK<5>(w, cols, np, xbar, y, ybar, S, C);
+    case 6:
+      return CentredMomentsK<6>(w, cols, np, xbar, y, ybar, S, C);
+    default:
+      return CentredMomentsK<7>(w, cols, np, xbar, y, ybar, S, C);
   }
 }
 
@@ -222,8 +236,8 @@ void exp_sums(const double* logw, double shift, double* w, const double* y, cons
               index_t np, index_t k, double* out) {
   HWY_DYNAMIC_DISPATCH(ExpSums)(logw, shift, w, y, cols, np, k, out);
 }
-void centred_moments(const double* w, const double* cols, index_t np, index_t k,
-                     const double* xbar, const double* y, double ybar, double* S, double* C) {
+void centred_moments(const double* w, const double* cols, index_t np, index_t k, const double* xbar,
+                     const double* y, double ybar, double* S, double* C) {
   HWY_DYNAMIC_DISPATCH(CentredMoments)(w, cols, np, k, xbar, y, ybar, S, C);
 }
 }  // namespace kreg::local

@@ -23,13 +23,13 @@ double centred_dot(const double* w, const double* a, double ca, const double* b,
 
 // The fused passes, for k <= kMaxFused columns:
 inline constexpr index_t kMaxFused = 7;
-// w = exp(logw - shift) (stored; exactly 0 below -708 and for -inf), and out[0..k+2) = (sum w, sum w y,
-// sum w x_a for the first k columns of `cols`, stride np).
+// w = exp(logw - shift) (stored; exactly 0 below -708 and for -inf), and out[0..k+2) = (sum w, sum
+// w y, sum w x_a for the first k columns of `cols`, stride np).
 void exp_sums(const double* logw, double shift, double* w, const double* y, const double* cols,
               index_t np, index_t k, double* out);
 // S[a * k + b] (b >= a) = sum w (x_a - xbar_a)(x_b - xbar_b) and
 // C[a] = sum w (x_a - xbar_a)(y - ybar), for 1 <= k columns.
-void centred_moments(const double* w, const double* cols, index_t np, index_t k,
-                     const double* xbar, const double* y, double ybar, double* S, double* C);
+void centred_moments(const double* w, const double* cols, index_t np, index_t k, const double* xbar,
+                     const double* y, double ybar, double* S, double* C);
 
 }  // namespace kreg::local

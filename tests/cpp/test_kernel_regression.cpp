@@ -458,6 +458,47 @@ TEST(KernelRegression, RankDeficientDesignsFallBackAlongTheirDirections) {
   }
 }
 
+// k-fold: each training point predicted from the other folds only, as a
+// model fitted on those folds predicts it.
+TEST(KernelRegression, KFoldExcludesTheWholeFold) {
+  const std::string types = "cco";
+  const Data data = make_data(45, types, 12);
+  std::vector<index_t> fold_of(45);
+  for (index_t i = 0; i < 45; ++i) fold_of[static_cast<std::size_t>(i)] = i % 3;
+  for (RegType reg : {RegType::local_constant, RegType::local_linear}) {
+    const KernelRegressionOptions o = options_for(reg, types, {0.8, 0.9, 0.4});
+    KernelRegression model(o);
+    model.fit(data.X.view(), data.y);
+    const KernelFit cv = model.predict_kfold(fold_of, true);
+    for (index_t fold = 0; fold < 3; ++fold) {
+      Matrix<double> Xt(30, 3), Zq(15, 3);
+      std::vector<double> yt;
+      index_t a = 0, b = 0;
+      for (index_t i = 0; i < 45; ++i) {
+        Matrix<double>& into = fold_of[static_cast<std::size_t>(i)] == fold ? Zq : Xt;
+        const index_t r = fold_of[static_cast<std::size_t>(i)] == fold ? b++ : a++;
+        for (index_t f = 0; f < 3; ++f) into(r, f) = data.X(i, f);
+        if (fold_of[static_cast<std::size_t>(i)] != fold)
+          yt.push_back(data.y[static_cast<std::size_t>(i)]);
+      }
+      const KernelFit want = KernelRegression(o).fit(Xt.view(), yt).predict(Zq.view(), true);
+      b = 0;
+      for (index_t i = 0; i < 45; ++i) {
+        if (fold_of[static_cast<std::size_t>(i)] != fold) continue;
+        EXPECT_NEAR(cv.mean[static_cast<std::size_t>(i)], want.mean[static_cast<std::size_t>(b)],
+                    1e-10)
+            << i;
+        EXPECT_NEAR(cv.gradient(i, 0), want.gradient(b, 0), 1e-8) << i;
+        ++b;
+      }
+    }
+  }
+  KernelRegression model(options_for(RegType::local_linear, types, {0.8, 0.9, 0.4}));
+  model.fit(data.X.view(), data.y);
+  EXPECT_THROW(model.predict_kfold(std::vector<index_t>(45, 0)), ArgumentError);
+  EXPECT_THROW(model.predict_kfold(std::vector<index_t>(44, 1)), ArgumentError);
+}
+
 TEST(KernelRegression, KthDistance) {
   const std::vector<double> s = {0, 1, 1, 3, 6, 10};
   EXPECT_EQ(local::kth_distance(s, 1, 1, false), 1.0);  // zero distances skip to the next
