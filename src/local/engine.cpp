@@ -167,33 +167,47 @@ QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> 
   double* w = s.w.data();
   std::fill(gradient.begin(), gradient.end(), 0.0);
 
-  // Pass 1: log-weights.
-  if (p.bwtype == BandwidthType::adaptive_nn) {
-    std::copy(p.adaptive_log_norm.begin(), p.adaptive_log_norm.end(), logw);
-  } else {
-    std::fill(logw, logw + n, 0.0);
-    std::fill(logw + n, logw + np, kNegInf);
-  }
+  // Pass 1: log-weights and their largest.
   for (index_t f = 0; f < d; ++f) {
     const auto fu = static_cast<std::size_t>(f);
-    if (p.types[fu] == VarType::continuous) {
-      if (p.bwtype == BandwidthType::fixed) {
-        s.h[fu] = p.bandwidth[fu];
-      } else if (p.bwtype == BandwidthType::generalized_nn) {
-        s.h[fu] =
-            kth_distance(p.sorted[fu], z[fu], static_cast<index_t>(p.bandwidth[fu]), exclude >= 0);
+    if (p.types[fu] != VarType::continuous) continue;
+    if (p.bwtype == BandwidthType::fixed) {
+      s.h[fu] = p.bandwidth[fu];
+    } else if (p.bwtype == BandwidthType::generalized_nn) {
+      s.h[fu] =
+          kth_distance(p.sorted[fu], z[fu], static_cast<index_t>(p.bandwidth[fu]), exclude >= 0);
+    }
+  }
+  double top;
+  if (p.gaussian_only && d <= kMaxFused) {  // one fused pass
+    double c[kMaxFused];
+    for (index_t f = 0; f < d; ++f) {
+      const double h = s.h[static_cast<std::size_t>(f)];
+      c[f] = -0.5 / (h * h);
+    }
+    top = gaussian_log_weights(p.cols.data(), n, np, d, z.data(), c, logw);
+  } else {
+    if (p.bwtype == BandwidthType::adaptive_nn) {
+      std::copy(p.adaptive_log_norm.begin(), p.adaptive_log_norm.end(), logw);
+    } else {
+      std::fill(logw, logw + n, 0.0);
+      std::fill(logw + n, logw + np, kNegInf);
+    }
+    for (index_t f = 0; f < d; ++f) {
+      add_column(p, f, z[static_cast<std::size_t>(f)], s.h[static_cast<std::size_t>(f)], logw);
+    }
+    top = max_of(logw, np);
+  }
+  if (exclude >= 0) {
+    logw[exclude] = kNegInf;
+    if (!fold_of.empty()) {
+      const index_t fold = fold_of[static_cast<std::size_t>(exclude)];
+      for (index_t j = 0; j < n; ++j) {
+        if (fold_of[static_cast<std::size_t>(j)] == fold) logw[j] = kNegInf;
       }
     }
-    add_column(p, f, z[fu], s.h[fu], logw);
+    top = max_of(logw, np);
   }
-  if (exclude >= 0) logw[exclude] = kNegInf;
-  if (exclude >= 0 && !fold_of.empty()) {
-    const index_t fold = fold_of[static_cast<std::size_t>(exclude)];
-    for (index_t j = 0; j < n; ++j) {
-      if (fold_of[static_cast<std::size_t>(j)] == fold) logw[j] = kNegInf;
-    }
-  }
-  const double top = max_of(logw, np);
 
   QueryFit out;
   if (!(top > kNegInf)) {  // no weight anywhere: the nearest points' mean

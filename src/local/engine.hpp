@@ -24,6 +24,9 @@ struct KernelRegression::Prepared {
   Kernel kernel = Kernel::gaussian;
   BandwidthType bwtype = BandwidthType::fixed;
   std::vector<VarType> types;
+  // Every column continuous, Gaussian kernel, no adaptive bandwidths: the
+  // log-weights take local/simd.hpp's one fused pass.
+  bool gaussian_only = false;
   std::vector<double> center;     // per column: mean (continuous), 0 (discrete)
   std::vector<double> var;        // per column: training variance (rank checks)
   std::vector<double> cols;       // d x np, column-major

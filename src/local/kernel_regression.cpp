@@ -160,6 +160,9 @@ KernelRegression& KernelRegression::fit(MatrixView<const double> X, std::span<co
   p->kernel = o.kernel;
   p->bwtype = o.bwtype;
   p->types = types;
+  p->gaussian_only =
+      o.kernel == Kernel::gaussian && o.bwtype != BandwidthType::adaptive_nn &&
+      std::all_of(types.begin(), types.end(), [](VarType t) { return t == VarType::continuous; });
   p->bandwidth = o.bandwidth;
   p->np = local::padded(n);
   const auto du = static_cast<std::size_t>(d), nu = static_cast<std::size_t>(p->np);

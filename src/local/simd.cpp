@@ -203,6 +203,55 @@ void CentredMoments(const double* w, const double* cols, index_t np, index_t k, 
   }
 }
 
+// Fused pass 1 for K Gaussian columns: logw = sum_a c_a (x_a - z_a)^2 (c_a =
+// -1 / (2 h_a^2)), stored, and its maximum.
+template <int K>
+double GaussianLogWeightsK(const double* cols, index_t n, index_t np, const double* z,
+                           const double* c, double* logw) {
+  const D d;
+  const index_t N = static_cast<index_t>(hn::Lanes(d));
+  V vz[K], vc[K];
+  for (int a = 0; a < K; ++a) {
+    vz[a] = hn::Set(d, z[a]);
+    vc[a] = hn::Set(d, c[a]);
+  }
+  V m = hn::Set(d, -HUGE_VAL);
+  for (index_t j = 0; j < np; j += N) {
+    V acc = hn::Zero(d);
+    for (int a = 0; a < K; ++a) {
+      const V t = hn::Sub(hn::LoadU(d, cols + a * np + j), vz[a]);
+      acc = hn::MulAdd(hn::Mul(vc[a], t), t, acc);
+    }
+    if (j + N > n) {  // the padding: weight 0
+      acc = hn::IfThenElse(hn::FirstN(d, static_cast<size_t>(n > j ? n - j : 0)), acc,
+                           hn::Set(d, -HUGE_VAL));
+    }
+    hn::StoreU(acc, d, logw + j);
+    m = hn::Max(m, acc);
+  }
+  return hn::GetLane(hn::MaxOfLanes(d, m));
+}
+
+double GaussianLogWeights(const double* cols, index_t n, index_t np, index_t k, const double* z,
+                          const double* c, double* logw) {
+  switch (k) {
+    case 1:
+      return GaussianLogWeightsK<1>(cols, n, np, z, c, logw);
+    case 2:
+      return GaussianLogWeightsK<2>(cols, n, np, z, c, logw);
+    case 3:
+      return GaussianLogWeightsK<3>(cols, n, np, z, c, logw);
+    case 4:
+      return GaussianLogWeightsK<4>(cols, n, np, z, c, logw);
+    case 5:
+      return GaussianLogWeightsK<5>(cols, n, np, z, c, logw);
+    case 6:
+      return GaussianLogWeightsK<6>(cols, n, np, z, c, logw);
+    default:
+      return GaussianLogWeightsK<7>(cols, n, np, z, c, logw);
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace kreg::local
 HWY_AFTER_NAMESPACE();
@@ -216,6 +265,7 @@ HWY_EXPORT(Dot);
 HWY_EXPORT(CentredDot);
 HWY_EXPORT(ExpSums);
 HWY_EXPORT(CentredMoments);
+HWY_EXPORT(GaussianLogWeights);
 
 void add_gaussian(const double* x, double z, double a, double* logw, index_t n) {
   HWY_DYNAMIC_DISPATCH(AddGaussian)(x, z, a, logw, n);
@@ -239,6 +289,10 @@ void exp_sums(const double* logw, double shift, double* w, const double* y, cons
 void centred_moments(const double* w, const double* cols, index_t np, index_t k, const double* xbar,
                      const double* y, double ybar, double* S, double* C) {
   HWY_DYNAMIC_DISPATCH(CentredMoments)(w, cols, np, k, xbar, y, ybar, S, C);
+}
+double gaussian_log_weights(const double* cols, index_t n, index_t np, index_t k, const double* z,
+                            const double* c, double* logw) {
+  return HWY_DYNAMIC_DISPATCH(GaussianLogWeights)(cols, n, np, k, z, c, logw);
 }
 }  // namespace kreg::local
 #endif
