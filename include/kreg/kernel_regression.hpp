@@ -162,7 +162,9 @@ struct KernelSelectOptions {
   // continuous column (nn: k = sqrt(n)) and 0.5 of each discrete column's
   // upper bound.
   std::vector<double> initial{};
-  int restarts = 1;            // Nelder-Mead runs after the first, each from the last best
+  // Nelder-Mead runs after the first, from its best point with a 10% simplex
+  // (0: statsmodels' single run from its start).
+  int restarts = 0;
   int max_evaluations = 1000;  // per run
 };
 

@@ -77,8 +77,10 @@ class KernelRegression(RegressorMixin, BaseEstimator):
         to the k-th nearest training value, per query or per training point.
     n_jobs : int or None, default=None
         joblib's convention; None uses every core. Results do not depend on it.
-    restarts : int, default=1
-        Nelder-Mead restarts after the first run when selecting bandwidths.
+    restarts : int, default=0
+        Nelder-Mead runs after the first when selecting bandwidths, each from
+        the best point so far with a 10% simplex (a check that the search did
+        not stall; 0 is statsmodels' single run).
 
     Attributes
     ----------
@@ -97,7 +99,7 @@ class KernelRegression(RegressorMixin, BaseEstimator):
         discrete_kernels: str = "statsmodels",
         bwtype: str = "fixed",
         n_jobs: int | None = None,
-        restarts: int = 1,
+        restarts: int = 0,
     ):
         self.reg_type = reg_type
         self.var_type = var_type

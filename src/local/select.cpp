@@ -124,12 +124,30 @@ KernelSelectResult select_kernel_bandwidth(MatrixView<const double> X, std::span
     }
     return KernelRegression(trial).fit(X, y).criterion(select.criterion, cancel);
   };
+  // Tolerances: 1e-4 in log h (a relative 1e-4 in h, statsmodels' fmin's
+  // xtol at h ~ 1) and 1e-8 in the criterion, relative to its value at the
+  // start for cv_ls (a mean squared error, on y's scale) and absolute for
+  // aic (already a logarithm). Tighter ones only add evaluations that move
+  // the criterion in digits no one reads.
+  const double f0 = objective(t0);
+  const double scale =
+      select.criterion == Criterion::cv_ls && std::isfinite(f0) && f0 > 0 ? 1 / f0 : 1.0;
+  const auto scaled = [&](std::span<const double> t) { return objective(t) * scale; };
   NelderMeadOptions nm;
   nm.max_evaluations = select.max_evaluations;
-  OptimizeResult best = nelder_mead(objective, t0, nm);
-  int evaluations = best.evaluations;
+  nm.xtol = 1e-4;
+  nm.ftol = 1e-8;
+  OptimizeResult best = nelder_mead(scaled, t0, nm);
+  int evaluations = best.evaluations + 1;
+  // Restarts from the best point with a smaller simplex (0.1 in log h: a
+  // 10% step) and looser tolerances check that the first run did not stall
+  // on a ridge; one that finds something better is followed by another.
+  NelderMeadOptions again = nm;
+  again.initial_step.assign(t0.size(), 0.1);
+  again.xtol = 1e-3;
+  again.ftol = 1e-6;
   for (int r = 0; r < select.restarts; ++r) {
-    OptimizeResult next = nelder_mead(objective, best.x, nm);
+    OptimizeResult next = nelder_mead(scaled, best.x, again);
     evaluations += next.evaluations;
     const bool improved = next.fx < best.fx;
     if (!improved) {
@@ -138,6 +156,9 @@ KernelSelectResult select_kernel_bandwidth(MatrixView<const double> X, std::span
     }
     best = std::move(next);
   }
+  // The criterion at the choice, unscaled (the same call a user makes).
+  best.fx = objective(best.x);
+  ++evaluations;
   KernelSelectResult out;
   out.bandwidth = to_bandwidth(best.x, cols, options.bwtype, n);
   out.objective = best.fx;
