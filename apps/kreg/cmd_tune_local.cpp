@@ -103,8 +103,8 @@ void run_local_tune(const TuneCliOptions& o, const LocalCliOptions& local) {
                  o.files.train, test.X.rows(), o.test);
     }
     const std::span<const double> y(train.y.data(), static_cast<std::size_t>(n));
-    const KernelFit fit = KernelRegression(options).fit(train.X.view(), y).predict(
-        test.X.view(), false, &cancel);
+    const KernelFit fit =
+        KernelRegression(options).fit(train.X.view(), y).predict(test.X.view(), false, &cancel);
     print_local_notes(fit.report, test.X.rows(), "test rows");
     Matrix<double> pred(static_cast<index_t>(fit.mean.size()), 1);
     std::copy(fit.mean.begin(), fit.mean.end(), pred.data());
@@ -140,8 +140,7 @@ void run_local_tune(const TuneCliOptions& o, const LocalCliOptions& local) {
                              {"evaluations", chosen.evaluations},
                              {"converged", chosen.converged}};
     if (!refit.is_null()) result["refit"] = refit;
-    result["timing"] = {
-        {"read_s", read_s}, {"select_s", select_s}, {"total_s", start.seconds()}};
+    result["timing"] = {{"read_s", read_s}, {"select_s", select_s}, {"total_s", start.seconds()}};
     io::write_text_atomic(
         o.out, result.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     written.push_back(o.out);
@@ -166,8 +165,8 @@ void run_local_tune(const TuneCliOptions& o, const LocalCliOptions& local) {
     fmt::print("{:<20}  {:<10}  {:>14.6g}\n", train.features[fu],
                var_type_word(options.var_type[fu]), chosen.bandwidth[fu]);
   }
-  fmt::print("{} ({}): {:.10g}, {} evaluations{}\n", to_string(criterion),
-             to_string(options.reg), chosen.objective, chosen.evaluations,
+  fmt::print("{} ({}): {:.10g}, {} evaluations{}\n", to_string(criterion), to_string(options.reg),
+             chosen.objective, chosen.evaluations,
              chosen.converged ? "" : " (not converged: the best point found)");
   if (refit_r2) {
     fmt::print("refit on --train, R^2 on --test: {:.6f} (written to {})\n", *refit_r2, o.refit);

@@ -115,9 +115,9 @@ std::vector<std::string> given_options(const CLI::App* cmd,
 
 void check_local_needs_reg(const CLI::App* cmd, const LocalCliOptions& o) {
   if (!o.reg.empty()) return;
-  const std::vector<std::string> stray =
-      given_options(cmd, {"--var-type", "--bwtype", "--discrete-kernels", "--select",
-                          "--gradients", "--bootstrap"});
+  const std::vector<std::string> stray = given_options(
+      cmd,
+      {"--var-type", "--bwtype", "--discrete-kernels", "--select", "--gradients", "--bootstrap"});
   if (!stray.empty()) {
     throw ArgumentError(fmt::format(
         "{} {} local regression: add --reg ll (local-linear) or --reg lc (local-constant); "
@@ -181,8 +181,7 @@ int bootstrap_replicates(const std::string& text) {
   return static_cast<int>(value);
 }
 
-KernelRegressionOptions local_options(const LocalCliOptions& o, std::string_view kernel,
-                                      int jobs) {
+KernelRegressionOptions local_options(const LocalCliOptions& o, std::string_view kernel, int jobs) {
   KernelRegressionOptions out;
   out.reg = parse_reg_type(o.reg);
   out.kernel = parse_kernel(kernel);
@@ -202,7 +201,8 @@ KernelRegressionOptions local_options(const LocalCliOptions& o, std::string_view
 void check_local_data(KernelRegressionOptions& options, const io::Dataset<double>& train,
                       const std::string& train_path) {
   const index_t d = train.X.cols();
-  if (options.var_type.empty()) options.var_type.assign(static_cast<std::size_t>(d), VarType::continuous);
+  if (options.var_type.empty())
+    options.var_type.assign(static_cast<std::size_t>(d), VarType::continuous);
   if (static_cast<index_t>(options.var_type.size()) != d) {
     const std::size_t k = options.var_type.size();
     std::string letters;
@@ -223,7 +223,8 @@ void check_local_data(KernelRegressionOptions& options, const io::Dataset<double
   }
 }
 
-std::vector<double> local_bandwidths(const std::string& text, const KernelRegressionOptions& options,
+std::vector<double> local_bandwidths(const std::string& text,
+                                     const KernelRegressionOptions& options,
                                      const io::Dataset<double>& train) {
   std::vector<double> values;
   std::stringstream in(text);
@@ -263,14 +264,16 @@ std::vector<double> local_bandwidths(const std::string& text, const KernelRegres
       std::vector<double> levels(static_cast<std::size_t>(n));
       for (index_t j = 0; j < n; ++j) levels[static_cast<std::size_t>(j)] = train.X(j, f);
       std::sort(levels.begin(), levels.end());
-      const auto c = static_cast<double>(std::unique(levels.begin(), levels.end()) - levels.begin());
+      const auto c =
+          static_cast<double>(std::unique(levels.begin(), levels.end()) - levels.begin());
       upper = (c - 1) / c;
-      why = fmt::format(", Aitchison-Aitken's (c - 1) / c for its {} level{}", c, c == 1 ? "" : "s");
+      why =
+          fmt::format(", Aitchison-Aitken's (c - 1) / c for its {} level{}", c, c == 1 ? "" : "s");
     }
     if (!(v >= 0 && v <= upper)) {
-      throw ArgumentError(fmt::format(
-          "--bandwidth: column '{}' ({}) takes lambda in [0, {:.6g}]{}; got {}", name,
-          var_type_word(type), upper, why, v));
+      throw ArgumentError(
+          fmt::format("--bandwidth: column '{}' ({}) takes lambda in [0, {:.6g}]{}; got {}", name,
+                      var_type_word(type), upper, why, v));
     }
   }
   return values;

@@ -22,8 +22,8 @@
 #include <string_view>
 #include <vector>
 
-#include "kreg/kernel_regression.hpp"
 #include "cli_util.hpp"
+#include "kreg/kernel_regression.hpp"
 #include "kreg/metrics.hpp"
 #include "training_data.hpp"
 
@@ -74,7 +74,8 @@ void check_local_data(KernelRegressionOptions& options, const io::Dataset<double
 // discrete column's lambda may be 0. Each is checked against its column
 // (continuous h > 0, nn k a whole number in [1, n - 1], lambda in its range),
 // the column named in the message.
-std::vector<double> local_bandwidths(const std::string& text, const KernelRegressionOptions& options,
+std::vector<double> local_bandwidths(const std::string& text,
+                                     const KernelRegressionOptions& options,
                                      const io::Dataset<double>& train);
 
 // "continuous", "ordered", "unordered": the word for a column's type.
