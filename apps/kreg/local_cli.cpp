@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "cli_util.hpp"
@@ -283,14 +284,26 @@ KernelSelectResult run_local_select(const io::Dataset<double>& train,
                                     const KernelRegressionOptions& options, Criterion criterion,
                                     bool quiet) {
   if (!quiet) {
-    fmt::print(stderr,
-               "kreg: selecting {} bandwidths by {} (Nelder-Mead from statsmodels' start)\n",
-               train.X.cols(), to_string(criterion));
+    fmt::print(stderr, "kreg: selecting {} by {} (Nelder-Mead from statsmodels' start)\n",
+               count_of(train.X.cols(), "bandwidth"), to_string(criterion));
   }
   KernelSelectOptions select;
   select.criterion = criterion;
   const std::span<const double> y(train.y.data(), static_cast<std::size_t>(train.y.rows()));
-  return select_kernel_bandwidth(train.X.view(), y, options, select, &cancel_token());
+  KernelSelectResult out =
+      select_kernel_bandwidth(train.X.view(), y, options, select, &cancel_token());
+  // +inf everywhere (aic needs tr(H) + 2 < n): nothing was chosen, so say so
+  // rather than hand back the starting point as if it were a choice.
+  if (std::isnan(out.objective) || out.objective == std::numeric_limits<double>::infinity()) {
+    throw InputError(fmt::format(
+        "--select {}: the criterion is {} at every one of the {} bandwidths tried{}, so there is "
+        "nothing to choose; give --bandwidth, or use more training rows",
+        to_string(criterion), out.objective, out.evaluations,
+        criterion == Criterion::aic
+            ? fmt::format(" (aic needs the hat matrix's trace + 2 below n = {})", train.X.rows())
+            : std::string()));
+  }
+  return out;
 }
 
 void print_local_notes(const KernelRegressionReport& report, index_t m, std::string_view what) {

@@ -427,3 +427,20 @@ def test_a_signal_stops_selection_and_bootstrap(kreg_bin, tmp_path, sig, command
     assert proc.returncode == 130, stderr
     assert "kreg: interrupted" in stderr
     assert out.read_bytes() == b"old"
+
+
+def test_a_criterion_infinite_everywhere_chooses_nothing(kreg, tmp_path):
+    """aic is +inf wherever tr(H) + 2 >= n: with 2 training rows at every
+    bandwidth, so there is no choice to report (exit 1, not a made-up one)."""
+    two = tmp_path / "two.csv"
+    two.write_text("x,y\n1,2\n2,3\n")
+    proc = kreg("predict", "--train", two, "--target", "y", "--query", two, "--reg", "ll",
+                "--select", "aic", check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert "--select aic: the criterion is inf at every one of the" in proc.stderr
+    assert "aic needs the hat matrix's trace + 2 below n = 2" in proc.stderr
+    proc = kreg("tune", "--train", two, "--target", "y", "--reg", "ll", "--select", "aic",
+                check=False)
+    assert proc.returncode == 1 and "nothing to choose" in proc.stderr
+    # cv_ls is finite there: a choice.
+    assert "cv_ls (ll): " in kreg("tune", "--train", two, "--target", "y", "--reg", "ll").stdout
