@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
@@ -93,6 +94,28 @@ void run_local_tune(const TuneCliOptions& o, const LocalCliOptions& local) {
   const double select_s = clock.seconds();
   options.bandwidth = chosen.bandwidth;
 
+  // Columns the selection smoothed out (np's term): a discrete column's lambda
+  // at its upper bound (its levels weigh alike), a fixed bandwidth of five
+  // times the column's range or more (its kernel is flat over the data).
+  std::vector<std::string> smoothed;
+  for (index_t f = 0; f < d; ++f) {
+    const auto fu = static_cast<std::size_t>(f);
+    const double h = chosen.bandwidth[fu];
+    if (options.var_type[fu] == VarType::continuous) {
+      if (options.bwtype != BandwidthType::fixed) continue;
+      double lo = train.X(0, f), hi = lo;
+      for (index_t j = 1; j < n; ++j) {
+        lo = std::min(lo, train.X(j, f));
+        hi = std::max(hi, train.X(j, f));
+      }
+      if (!(hi > lo) || h < 5 * (hi - lo)) continue;
+    } else {
+      const double upper = lambda_upper(options, train, f);
+      if (!(upper > 0) || h < upper * (1 - 1e-3)) continue;
+    }
+    smoothed.push_back(train.features[fu]);
+  }
+
   const CancelToken& cancel = cancel_token();
   nlohmann::json refit;
   std::optional<double> refit_r2;
@@ -138,7 +161,8 @@ void run_local_tune(const TuneCliOptions& o, const LocalCliOptions& local) {
                              {"bandwidth", chosen.bandwidth},
                              {"objective", chosen.objective},
                              {"evaluations", chosen.evaluations},
-                             {"converged", chosen.converged}};
+                             {"converged", chosen.converged},
+                             {"smoothed_out", smoothed}};
     if (!refit.is_null()) result["refit"] = refit;
     result["timing"] = {{"read_s", read_s}, {"select_s", select_s}, {"total_s", start.seconds()}};
     io::write_text_atomic(
@@ -168,6 +192,21 @@ void run_local_tune(const TuneCliOptions& o, const LocalCliOptions& local) {
   fmt::print("{} ({}): {:.10g}, {} evaluations{}\n", to_string(criterion), to_string(options.reg),
              chosen.objective, chosen.evaluations,
              chosen.converged ? "" : " (not converged: the best point found)");
+  for (const std::string& name : smoothed) {
+    const auto f = static_cast<std::size_t>(
+        std::find(train.features.begin(), train.features.end(), name) - train.features.begin());
+    if (options.var_type[f] == VarType::continuous) {
+      fmt::print("  column '{}': bandwidth 5 or more times its range: {}\n", name,
+                 options.reg == RegType::local_constant
+                     ? "the fit barely varies with it (it does not help predict the target)"
+                     : "the fit is close to linear in it");
+    } else {
+      fmt::print(
+          "  column '{}': lambda at its upper bound, the most smoothing its kernel allows: it "
+          "helps little to predict the target\n",
+          name);
+    }
+  }
   if (refit_r2) {
     fmt::print("refit on --train, R^2 on --test: {:.6f} (written to {})\n", *refit_r2, o.refit);
   }

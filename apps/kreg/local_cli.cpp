@@ -224,6 +224,20 @@ void check_local_data(KernelRegressionOptions& options, const io::Dataset<double
   }
 }
 
+double lambda_upper(const KernelRegressionOptions& options, const io::Dataset<double>& train,
+                    index_t f) {
+  const auto fu = static_cast<std::size_t>(f);
+  if (options.var_type[fu] != VarType::unordered ||
+      options.discrete != DiscreteKernels::statsmodels) {
+    return 1;
+  }
+  std::vector<double> levels(static_cast<std::size_t>(train.X.rows()));
+  for (index_t j = 0; j < train.X.rows(); ++j) levels[static_cast<std::size_t>(j)] = train.X(j, f);
+  std::sort(levels.begin(), levels.end());
+  const auto c = static_cast<double>(std::unique(levels.begin(), levels.end()) - levels.begin());
+  return (c - 1) / c;
+}
+
 std::vector<double> local_bandwidths(const std::string& text,
                                      const KernelRegressionOptions& options,
                                      const io::Dataset<double>& train) {
@@ -259,17 +273,12 @@ std::vector<double> local_bandwidths(const std::string& text,
       }
       continue;
     }
-    double upper = 1;
+    const double upper = lambda_upper(options, train, f);
     std::string why;
     if (type == VarType::unordered && options.discrete == DiscreteKernels::statsmodels) {
-      std::vector<double> levels(static_cast<std::size_t>(n));
-      for (index_t j = 0; j < n; ++j) levels[static_cast<std::size_t>(j)] = train.X(j, f);
-      std::sort(levels.begin(), levels.end());
-      const auto c =
-          static_cast<double>(std::unique(levels.begin(), levels.end()) - levels.begin());
-      upper = (c - 1) / c;
-      why =
-          fmt::format(", Aitchison-Aitken's (c - 1) / c for its {} level{}", c, c == 1 ? "" : "s");
+      const double c = 1 / (1 - upper);  // upper = (c - 1) / c
+      why = fmt::format(", Aitchison-Aitken's (c - 1) / c for its {:.0f} level{}", c,
+                        c < 1.5 ? "" : "s");
     }
     if (!(v >= 0 && v <= upper)) {
       throw ArgumentError(

@@ -78,6 +78,11 @@ std::vector<double> local_bandwidths(const std::string& text,
                                      const KernelRegressionOptions& options,
                                      const io::Dataset<double>& train);
 
+// The largest lambda of discrete column f: 1, or Aitchison-Aitken's
+// (c - 1) / c for an unordered column with c levels in the training set.
+double lambda_upper(const KernelRegressionOptions& options, const io::Dataset<double>& train,
+                    index_t f);
+
 // "continuous", "ordered", "unordered": the word for a column's type.
 std::string_view var_type_word(VarType type);
 

@@ -213,7 +213,9 @@ def test_tune_writes_the_selection(kreg, package, mixed, tmp_path, criterion):
     assert [s.split()[:2] for s in lines[1:5]] == [["x1", "continuous"], ["x2", "continuous"],
                                                    ["g", "unordered"], ["o", "ordered"]]
     assert lines[5].startswith(f"{criterion} (ll): ")
-    assert "refit on --train, R^2 on --test:" in lines[6]
+    assert any(s.startswith("refit on --train, R^2 on --test:") for s in lines[6:])
+    # The smoothed-out columns: the same in the JSON and on stdout.
+    assert [s.split("'")[1] for s in lines[6:] if s.startswith("  column '")] == res["smoothed_out"]
 
 
 def test_tune_defaults_to_cv_ls_and_nn(kreg, mixed, tmp_path):
@@ -444,3 +446,30 @@ def test_a_criterion_infinite_everywhere_chooses_nothing(kreg, tmp_path):
     assert proc.returncode == 1 and "nothing to choose" in proc.stderr
     # cv_ls is finite there: a choice.
     assert "cv_ls (ll): " in kreg("tune", "--train", two, "--target", "y", "--reg", "ll").stdout
+
+
+def test_noise_columns_are_smoothed_out_and_aic_stays_finite(kreg, tmp_path):
+    """y depends on x1 alone: aic smooths some of the noise columns out (a
+    lambda at its upper bound, a bandwidth beyond the range) and says so,
+    never x1. Its objective is
+    finite: an ordered lambda of exactly 1 leaves every point without weight,
+    and the fallback to the nearest point (the point itself) used to count 0
+    in the hat matrix's trace, scoring that interpolation aic = -inf."""
+    rng = np.random.default_rng(1)
+    n = 150
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    g, o = rng.integers(0, 3, n), rng.integers(0, 4, n)
+    y = np.sin(2 * x1) + 0.1 * rng.normal(size=n)
+    write_csv(tmp_path / "irr.csv", [x1, x2, g, o, y], ["x1", "x2", "g", "o", "y"])
+    out = tmp_path / "irr.json"
+    proc = kreg("tune", "--train", tmp_path / "irr.csv", "--target", "y", "--reg", "lc",
+                "--var-type", "ccuo", "--select", "aic", "--out", out, "--quiet")
+    res = json.loads(out.read_text())
+    assert res["objective"] is not None and np.isfinite(res["objective"])  # JSON null: -inf
+    # Some of the noise columns, never x1, in the JSON and on stdout alike.
+    assert res["smoothed_out"] and set(res["smoothed_out"]) <= {"x2", "g", "o"}
+    lines = proc.stdout.splitlines()
+    for name in res["smoothed_out"]:
+        kind = ("bandwidth 5 or more times its range" if name == "x2" else
+                "lambda at its upper bound, the most smoothing its kernel allows")
+        assert any(s.startswith(f"  column '{name}': {kind}") for s in lines), proc.stdout
