@@ -109,7 +109,9 @@ std::vector<std::string> given_options(const CLI::App* cmd,
   std::vector<std::string> out;
   for (const std::string_view name : names) {
     const CLI::Option* opt = cmd->get_option_no_throw(std::string(name));
-    if (opt != nullptr && opt->count() > 0) out.emplace_back(name);
+    if (opt == nullptr || opt->count() == 0) continue;
+    // A flag with a negated twin: either may have been given.
+    out.emplace_back(name == "--shuffle" ? "--shuffle/--no-shuffle" : name);
   }
   return out;
 }

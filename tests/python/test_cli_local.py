@@ -363,11 +363,13 @@ def test_unknown_names(kreg, mixed, option, value, words):
 
 @pytest.mark.parametrize("extra", [["--bandwidths", "0.1,1"], ["--cv", "loo"],
                                    ["--optimize", "scalar"], ["--scoring", "mse"],
-                                   ["--plot", "p.svg"], ["--resume"], ["--seed", "2"]])
+                                   ["--plot", "p.svg"], ["--resume"], ["--seed", "2"],
+                                   ["--no-shuffle"], ["--shuffle"]])
 def test_tune_options_that_do_not_apply_with_reg(kreg, mixed, extra):
     msg = usage_error(kreg, "tune", "--train", mixed["train"], "--target", "y", "--reg", "ll",
                       *extra)
-    assert f"{extra[0]} does not apply with --reg" in msg
+    name = "--shuffle/--no-shuffle" if "shuffle" in extra[0] else extra[0]
+    assert f"{name} does not apply with --reg" in msg
 
 
 def test_tune_local_usage(kreg, mixed, tmp_path):
