@@ -27,7 +27,8 @@ def mixed(tmp_path_factory):
     n, m = 80, 12
     X = np.column_stack([rng.normal(size=n + m), rng.uniform(size=n + m),
                          rng.integers(0, 3, n + m), rng.integers(0, 4, n + m)]).astype(float)
-    y = np.sin(X[:, 0]) + X[:, 1] ** 2 + 0.3 * X[:, 2] + 0.1 * X[:, 3] + 0.1 * rng.normal(size=n + m)
+    y = (np.sin(X[:, 0]) + X[:, 1] ** 2 + 0.3 * X[:, 2] + 0.1 * X[:, 3]
+         + 0.1 * rng.normal(size=n + m))
     names = ["x1", "x2", "g", "o", "y"]
     write_csv(d / "train.csv", [X[:n], y[:n]], names)
     write_csv(d / "query.csv", [X[n:], y[n:]], names)
@@ -232,7 +233,8 @@ def test_tune_defaults_to_cv_ls_and_nn(kreg, mixed, tmp_path):
 
 def test_var_type_length_and_letters(kreg, mixed):
     msg = usage_error(kreg, *base(mixed, "--reg", "ll", "--var-type", "cc", "--bandwidth", "1"))
-    assert "--var-type 'cc' has 2 letters but" in msg and "4 feature columns ('x1', 'x2', 'g', 'o')" in msg
+    assert "--var-type 'cc' has 2 letters but" in msg
+    assert "4 feature columns ('x1', 'x2', 'g', 'o')" in msg
     msg = usage_error(kreg, *base(mixed, "--reg", "ll", "--var-type", "cxuo", "--bandwidth", "1"))
     assert "--var-type" in msg and "character 2 is 'x'" in msg
 
