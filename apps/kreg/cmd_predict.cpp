@@ -1,6 +1,7 @@
 // cmd_predict.cpp - `kreg predict`: fit Nadaraya-Watson on a training file,
 // predict a query file, write the predictions, and score them when the query
-// file carries the target.
+// file carries the target. With --reg lc|ll, local regression instead
+// (cmd_predict_local.cpp).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include "kreg/io/table.hpp"
 #include "kreg/metrics.hpp"
 #include "kreg/nw.hpp"
+#include "local_cli.hpp"
 #include "shard.hpp"
 #include "training_data.hpp"
 
@@ -42,6 +44,7 @@ struct PredictOptions {
   int jobs = -1;
   std::string out = "-";
   std::string shard;
+  LocalCliOptions local;  // --reg and its options
 };
 
 std::vector<double> parse_bandwidth(const std::string& text) {
@@ -216,26 +219,9 @@ void run_typed(const PredictOptions& o) {
                report.isolated == 1 ? "its" : "their");
   }
   if (query.y.cols() == 1 && pred.cols() == 1) {
-    // Scored on the rows where both the target and the prediction are
-    // finite (with --allow-nonfinite some may not be), the count said.
-    std::vector<T> t, p;
-    for (index_t i = 0; i < pred.rows(); ++i) {
-      if (!std::isfinite(query.y(i, 0)) || !std::isfinite(pred(i, 0))) continue;
-      t.push_back(query.y(i, 0));
-      p.push_back(pred(i, 0));
-    }
-    if (t.size() < static_cast<std::size_t>(pred.rows())) {
-      fmt::print(stderr,
-                 "note: R^2 left out {} of {} query rows with NaN/Inf (--allow-nonfinite)\n",
-                 pred.rows() - static_cast<index_t>(t.size()), pred.rows());
-    }
-    if (t.empty()) {
-      fmt::print(stderr, "note: no query row has a finite target and prediction: no R^2\n");
-      return;
-    }
-    const double r2 = r2_score(std::span<const T>(t), std::span<const T>(p));
-    fmt::print(stderr, "R^2: {:.6f}\n", r2);
-    warn_if_r2_undefined(r2, static_cast<index_t>(t.size()));
+    const auto rows = static_cast<std::size_t>(pred.rows());
+    print_query_r2<T>(std::span<const T>(query.y.data(), rows),
+                      std::span<const T>(pred.data(), rows));
   }
 }
 
@@ -244,14 +230,18 @@ void run_typed(const PredictOptions& o) {
 void add_predict(CLI::App& root) {
   auto o = std::make_shared<PredictOptions>();
   auto* cmd = root.add_subcommand(
-      "predict", "Fit Nadaraya-Watson on --train and predict --query (R^2 when it has the target)");
+      "predict",
+      "Fit Nadaraya-Watson (with --reg: local-constant or local-linear regression, mixed column "
+      "types) on --train and predict --query (R^2 when it has the target)");
   add_training_options(cmd, o->files);
   cmd->add_option("--query", o->query, "Points to predict (same features as --train)")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--query-y", o->query_y, "True targets of --query, to print R^2")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--bandwidth", o->bandwidth, "One bandwidth, or one per feature: 0.5,1,2")
+  cmd->add_option("--bandwidth", o->bandwidth,
+                  "One bandwidth, or one per feature: 0.5,1,2 (with --reg: no default; a "
+                  "continuous column's h, or k with an nn --bwtype, a discrete column's lambda)")
       ->capture_default_str();
   add_kernel_option(cmd, o->kernel);
   cmd->add_option("--engine", o->engine,
@@ -266,11 +256,26 @@ void add_predict(CLI::App& root) {
   cmd->add_option("--shard", o->shard, std::string(kShardHelp));
   add_allow_nonfinite(cmd, o->files.allow_nonfinite,
                       ", and --query rows with one get a NaN prediction");
-  cmd->callback([o] {
+  add_local_options(cmd, o->local, true);
+  cmd->callback([o, cmd] {
     check_distinct_paths({{"--out", o->out}}, {{"--train", o->files.train},
                                                {"--train-y", o->files.train_y},
                                                {"--query", o->query},
                                                {"--query-y", o->query_y}});
+    check_local_needs_reg(cmd, o->local);
+    if (!o->local.reg.empty()) {
+      check_local_excludes(cmd, "predict", {"--shard"});
+      const bool given = !given_options(cmd, {"--bandwidth"}).empty();
+      o->local.seed_given = !given_options(cmd, {"--seed"}).empty();
+      o->local.bootstrap_given = !given_options(cmd, {"--bootstrap"}).empty();
+      run_local_predict({o->local, o->files, o->query, o->query_y, given ? o->bandwidth : "",
+                         o->kernel, o->jobs, o->out});
+      return;
+    }
+    if (!given_options(cmd, {"--seed"}).empty()) {
+      throw ArgumentError(
+          "--seed seeds --bootstrap's resamples: add --reg ll|lc and --bootstrap B");
+    }
     with_dtype(o->dtype, [&]<class T>() { run_typed<T>(*o); });
   });
 }

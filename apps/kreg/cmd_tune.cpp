@@ -11,6 +11,9 @@
 // phase (grid tasks, optimiser evaluations, the refit's blocks, the results'
 // chunks) checks the token at least every fraction of a second and ends with
 // kreg::Cancelled (exit status 130), the finished work in the journal.
+//
+// With --reg lc|ll, the bandwidths of local regression instead, chosen by
+// cv_ls or aic (cmd_tune_local.cpp).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -36,6 +39,7 @@
 #include "kreg/nw.hpp"
 #include "kreg/select.hpp"
 #include "kreg/tune.hpp"
+#include "local_cli.hpp"
 #include "shard.hpp"
 #include "tool/progress.hpp"
 #include "training_data.hpp"
@@ -251,7 +255,9 @@ void run_typed(const TuneCliOptions& o) {
 void add_tune(CLI::App& root) {
   auto o = std::make_shared<TuneCliOptions>();
   auto* cmd = root.add_subcommand(
-      "tune", "Choose the bandwidth by cross-validation: a grid in one pass, then an optimiser");
+      "tune",
+      "Choose the bandwidth by cross-validation: a grid in one pass, then an optimiser (with "
+      "--reg: local regression's bandwidths by cv_ls or aic)");
   add_training_options(cmd, o->files);
   add_allow_nonfinite(cmd, o->files.allow_nonfinite, ", and so are --test rows");
   cmd->add_option("--test", o->test, "Test set: scored by --cv holdout, predicted by --refit")
@@ -295,7 +301,17 @@ void add_tune(CLI::App& root) {
       ->check(table_output(false));
   cmd->add_flag("--quiet", o->quiet, "No progress or timing on stderr");
   cmd->add_option("--shard", o->shard, std::string(kShardHelp));
-  cmd->callback([o] {
+  auto local = std::make_shared<LocalCliOptions>();
+  add_local_options(cmd, *local, false);
+  cmd->callback([o, local, cmd] {
+    check_local_needs_reg(cmd, *local);
+    if (!local->reg.empty()) {  // local regression: one selection (cmd_tune_local.cpp)
+      check_local_excludes(cmd, "tune",
+                           {"--bandwidths", "--cv", "--shuffle", "--scoring", "--optimize",
+                            "--starts", "--seed", "--plot", "--journal", "--resume", "--shard"});
+      run_local_tune(*o, *local);
+      return;
+    }
     TuneCliOptions opts = *o;
     if (opts.journal.empty() && !opts.out.empty()) opts.journal = opts.out + ".journal";
     with_dtype(opts.dtype, [&]<class T>() { run_typed<T>(opts); });

@@ -213,6 +213,14 @@ QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> 
   if (!(top > kNegInf)) {  // no weight anywhere: the nearest points' mean
     out.isolated = true;
     out.mean = nearest_mean(p, z, exclude, fold_of, w);
+    // The fallback is a smoother too: weight 1/k on each of the k nearest
+    // points (w holds their distances now). Its H_ii counts in aic's trace,
+    // or a bandwidth that isolates every point (an ordered column's lambda
+    // 1) would interpolate with a trace of 0 and score aic = -inf.
+    if (self >= 0) {
+      const double best = *std::min_element(w, w + n);
+      if (w[self] == best) out.self_hat = 1.0 / static_cast<double>(std::count(w, w + n, best));
+    }
     return out;
   }
   // Pass 2: weights and their sums (ll: also the weighted column sums,

@@ -128,6 +128,10 @@ def device_copy(tmp_path, name, minor):
      "--bandwidth", "1"],
     ["tune", "--train", "{d}/train.csv", "--target", "y", "--cv", "2", "--bandwidths",
      "logspace:-1:1:3", "--quiet"],
+    # Local regression: its predictions, and tune's table of selected bandwidths.
+    ["predict", "--train", "{d}/train.csv", "--target", "y", "--query", "{d}/query.csv",
+     "--reg", "ll", "--bandwidth", "1", "--gradients"],
+    ["tune", "--train", "{d}/train.csv", "--target", "y", "--reg", "lc", "--quiet"],
     # More output than stdout's buffer holds: the write fails while printing.
     ["describe", "--json", "{d}/wide.csv"],
 ])
