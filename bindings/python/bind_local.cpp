@@ -85,8 +85,8 @@ nb::dict kernel_regression_criteria(In2<double> X, In1<double> y, const std::str
   const Criteria c = run_interruptible(3 * work_of(n, n, d), [&](const CancelToken* cancel) {
     KernelRegression model(o);
     model.fit(view_of(X), {y.data(), y.shape(0)});
-    return Criteria{model.criterion(Criterion::cv_ls, cancel), model.criterion(Criterion::aic, cancel),
-                    model.hat_trace(cancel)};
+    return Criteria{model.criterion(Criterion::cv_ls, cancel),
+                    model.criterion(Criterion::aic, cancel), model.hat_trace(cancel)};
   });
   nb::dict out;
   out["cv_ls"] = c.cv_ls;
@@ -100,8 +100,7 @@ nb::dict kernel_regression_select(In2<double> X, In1<double> y, const std::strin
                                   const std::string& discrete, const std::string& bwtype,
                                   int n_jobs, const std::string& criterion,
                                   std::vector<double> initial, int restarts, int max_evaluations) {
-  const KernelRegressionOptions o =
-      options_of(reg, var_type, kernel, discrete, bwtype, {}, n_jobs);
+  const KernelRegressionOptions o = options_of(reg, var_type, kernel, discrete, bwtype, {}, n_jobs);
   KernelSelectOptions s;
   s.criterion = parse_criterion(criterion);
   s.initial = std::move(initial);
@@ -157,11 +156,11 @@ void bind_local(nb::module_& m) {
         "gradients"_a);
   m.def("kernel_regression_criteria", &kernel_regression_criteria, "X"_a, "y"_a, "reg"_a,
         "var_type"_a, "kernel"_a, "discrete"_a, "bwtype"_a, "bandwidth"_a, "n_jobs"_a);
-  m.def("kernel_regression_select", &kernel_regression_select, "X"_a, "y"_a, "reg"_a,
-        "var_type"_a, "kernel"_a, "discrete"_a, "bwtype"_a, "n_jobs"_a, "criterion"_a,
-        "initial"_a, "restarts"_a, "max_evaluations"_a);
-  m.def("kernel_regression_bootstrap", &kernel_regression_bootstrap, "X"_a, "y"_a, "Z"_a,
-        "reg"_a, "var_type"_a, "kernel"_a, "discrete"_a, "bwtype"_a, "bandwidth"_a, "n_jobs"_a,
+  m.def("kernel_regression_select", &kernel_regression_select, "X"_a, "y"_a, "reg"_a, "var_type"_a,
+        "kernel"_a, "discrete"_a, "bwtype"_a, "n_jobs"_a, "criterion"_a, "initial"_a, "restarts"_a,
+        "max_evaluations"_a);
+  m.def("kernel_regression_bootstrap", &kernel_regression_bootstrap, "X"_a, "y"_a, "Z"_a, "reg"_a,
+        "var_type"_a, "kernel"_a, "discrete"_a, "bwtype"_a, "bandwidth"_a, "n_jobs"_a,
         "replicates"_a, "seed"_a, "gradients"_a);
 }
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -417,6 +418,21 @@ TEST(KernelRegression, IsolatedQueriesGetTheNearestPoints) {
     EXPECT_DOUBLE_EQ(fit.mean[0], 6.5);
     EXPECT_DOUBLE_EQ(fit.mean[1], 1.0);
     EXPECT_EQ(fit.gradient(0, 0), 0.0);
+  }
+}
+
+// The nearest-point fallback is a smoother too: in-sample each isolated
+// point is its own nearest, with hat weight 1 (1/k among k ties), so a
+// bandwidth that isolates every point has tr(H) = n and aic +inf, not -inf.
+TEST(KernelRegression, IsolatedPointsCountInTheHatTrace) {
+  const Data data = make_data(30, "co", 14);
+  for (RegType reg : {RegType::local_constant, RegType::local_linear}) {
+    KernelRegressionOptions o = options_for(reg, "co", {0.5, 1.0});  // Wang-van Ryzin at 1: all 0
+    KernelRegression model(o);
+    model.fit(data.X.view(), data.y);
+    EXPECT_EQ(model.predict(data.X.view()).report.isolated, 30);
+    EXPECT_DOUBLE_EQ(model.hat_trace(), 30.0);
+    EXPECT_EQ(model.criterion(Criterion::aic), std::numeric_limits<double>::infinity());
   }
 }
 
