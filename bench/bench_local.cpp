@@ -54,8 +54,9 @@ void Run(benchmark::State& state, kreg::RegType reg, bool loo) {
       benchmark::DoNotOptimize(model.predict(data.X.view()).mean.data());
     }
   }
-  state.counters["pairs_per_s"] = benchmark::Counter(
-      static_cast<double>(n) * static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["pairs_per_s"] =
+      benchmark::Counter(static_cast<double>(n) * static_cast<double>(n),
+                         benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void Args(benchmark::internal::Benchmark* b) {
