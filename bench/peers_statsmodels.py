@@ -111,7 +111,11 @@ def select_rows(sizes):
         if sm_bw is not None:
             theirs = kreg.KernelRegression(reg_type="ll", bandwidth=np.abs(sm_bw)).fit(X, y)
             score = f"cv_ls {m2.criterion_:.6f} vs {theirs.criteria()['cv_ls']:.6f}"
-        note = f"{note}; kreg: {m2.n_evaluations_} evaluations" + (f"; {score}" if score else "")
+        per_sm = t_sm / evals_1000
+        per_k = t_k1 / m1.n_evaluations_
+        note = (f"{note}; kreg: {m2.n_evaluations_} evaluations; per evaluation "
+                f"{per_sm:.3g} s vs {per_k * 1e3:.3g} ms (1 thread): {per_sm / per_k:.0f}x"
+                + (f"; {score}" if score else ""))
         rows.append((f"ll cv_ls selection, n = {n}, d = 2", t_sm, "estimated" if n > 1000 else "",
                      t_k1, t_k2, note))
     return rows
