@@ -350,6 +350,38 @@ def test_nearest_neighbour_bandwidths_follow_np_definitions(bwtype, reg):
         close(model.loo_predict(), nn_reference(X, y, X, k, reg, bwtype, loo=True), 1e-9)
 
 
+def statsmodels_discrete_logw(X, z, lam_o, lam_u, levels_u):
+    """Wang-van Ryzin (column 1) and Aitchison-Aitken (column 2), in logs."""
+    o = np.abs(X[:, 1] - z[1])
+    lw = np.where(o == 0, np.log1p(-lam_o), np.log(0.5 * (1 - lam_o)) + o * np.log(lam_o))
+    return lw + np.where(X[:, 2] == z[2], np.log1p(-lam_u), np.log(lam_u / (levels_u - 1)))
+
+
+@pytest.mark.parametrize("reg", ["lc", "ll"])
+@pytest.mark.parametrize("bwtype", ["generalized_nn", "adaptive_nn"])
+def test_nearest_neighbour_bandwidths_with_discrete_columns(bwtype, reg):
+    """nn bandwidths apply to the continuous column; the discrete kernels
+    multiply in as with fixed bandwidths."""
+    X, y = mixed_problem(n=100)
+    k, lam_o, lam_u = 7, 0.4, 0.3
+    Z = X[:15] + np.array([0.03, 0, 0])
+    model = KernelRegression(reg_type=reg, var_type="cou", bwtype=bwtype,
+                             bandwidth=[k, lam_o, lam_u]).fit(X, y)
+    H = np.array([kth_distance(X[:, 0], X[j, 0], k, True) for j in range(100)])
+
+    def reference(z, keep):
+        if bwtype == "generalized_nn":
+            lw = -0.5 * ((X[:, 0] - z[0]) / kth_distance(X[keep, 0], z[0], k)) ** 2
+        else:
+            lw = -0.5 * ((X[:, 0] - z[0]) / H) ** 2 - np.log(H)
+        lw = lw + statsmodels_discrete_logw(X, z, lam_o, lam_u, 3)
+        return local_fit(X[keep], y[keep], z, lw[keep], reg)
+
+    everyone = np.ones(100, bool)
+    close(model.predict(Z), [reference(z, everyone) for z in Z], 1e-9)
+    close(model.loo_predict(), [reference(X[i], np.arange(100) != i) for i in range(100)], 1e-9)
+
+
 def test_nearest_neighbour_k_is_selected_as_whole_numbers():
     X, y = problem(n=80, seed=10)
     model = KernelRegression(reg_type="lc", bwtype="generalized_nn").fit(X, y)
