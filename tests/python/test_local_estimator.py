@@ -10,7 +10,10 @@ definitions written out in numpy:
   * bootstrap standard errors: positive, finite, shrinking about like
     1/sqrt(n);
   * np's nearest-neighbour bandwidths (generalized_nn, adaptive_nn) against
-    their definitions (kreg/kernel_regression.hpp) in numpy;
+    their definitions (kreg/kernel_regression.hpp) in numpy, with and without
+    discrete columns;
+  * lc gradients of the compact kernels and of adaptive_nn against finite
+    differences of the fit (statsmodels has neither);
   * extremes: tiny and huge bandwidths and data far from the origin against
     the analytic limits (nearest point's y; the mean of y for lc and the
     ordinary least-squares fit for ll).
@@ -22,7 +25,7 @@ import warnings
 import numpy as np
 import pytest
 
-from kreg_package import kreg  # skips this module when kreg is not installed
+from kreg_package import kreg  # noqa: F401 (skips this module when kreg is not installed)
 
 from sklearn.base import clone  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
