@@ -148,7 +148,7 @@ class KernelRegression(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, reset=True, dtype=np.float64, order="C", y_numeric=True)
         y = np.ascontiguousarray(y, dtype=np.float64)
         if X.shape[0] < 2:
-            raise ValueError(f"{name} needs at least 2 samples; got {X.shape[0]}")
+            raise ValueError(f"{name} needs at least 2 samples; got n_samples={X.shape[0]}")
         options = self._options(X.shape[1])
         if not isinstance(self.restarts, numbers.Integral) or self.restarts < 0:
             raise ValueError(
