@@ -58,6 +58,7 @@ std::vector<double> to_bandwidth(std::span<const double> t, const std::vector<Co
 }
 
 double from_lambda(double lambda, double upper) {
+  if (!(upper > 0)) return 0;  // one level: lambda is 0 whatever t is
   const double r = std::clamp(lambda / upper, 1e-6, 1 - 1e-6);
   return std::log(r / (1 - r));
 }
@@ -137,8 +138,16 @@ KernelSelectResult select_kernel_bandwidth(MatrixView<const double> X, std::span
   nm.max_evaluations = select.max_evaluations;
   nm.xtol = 1e-4;
   nm.ftol = 1e-8;
-  OptimizeResult best = nelder_mead(scaled, t0, nm);
-  int evaluations = best.evaluations + 1;
+  // Two runs from the start: a narrow simplex (0.05 in log h, statsmodels'
+  // fmin's 5% first step) follows the nearest basin, a wide one (0.5)
+  // explores; cv_ls surfaces have several minima, and each run finds ones
+  // the other misses. The better is kept (the narrow one on ties).
+  NelderMeadOptions narrow = nm;
+  narrow.initial_step.assign(t0.size(), 0.05);
+  OptimizeResult best = nelder_mead(scaled, t0, narrow);
+  OptimizeResult wide = nelder_mead(scaled, t0, nm);
+  int evaluations = best.evaluations + wide.evaluations + 1;
+  if (wide.fx < best.fx) best = std::move(wide);
   // Restarts from the best point with a smaller simplex (0.1 in log h: a
   // 10% step) and looser tolerances check that the first run did not stall
   // on a ridge; one that finds something better is followed by another.

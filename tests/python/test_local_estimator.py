@@ -164,13 +164,8 @@ def test_nan_input_is_refused(where):
         model.predict(Z)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug, src/local/select.cpp: an unordered column with one level has "
-    "Aitchison-Aitken range [0, 0], and from_lambda(0, 0) is 0/0, so selection fails with "
-    "'nelder_mead: x0[1] is -nan' instead of fixing lambda at 0",
-)
 def test_selection_with_a_single_level_unordered_column():
+    # Aitchison-Aitken's range is [0, 0] for one level: lambda stays 0.
     X, y = problem(n=40)
     X[:, 1] = 3.0
     model = KernelRegression(var_type="cu").fit(X, y)
