@@ -162,9 +162,12 @@ struct KernelSelectOptions {
   // continuous column (nn: k = sqrt(n)) and 0.5 of each discrete column's
   // upper bound.
   std::vector<double> initial{};
-  // Nelder-Mead runs after the first, from its best point with a 10% simplex
-  // (0: statsmodels' single run from its start).
-  int restarts = 0;
+  // Nelder-Mead runs after the first (which starts with statsmodels' 5%
+  // simplex), each with a wide simplex: from the start, then from the best
+  // point; the best result of all is kept. 0: statsmodels' single run.
+  // cv_ls surfaces can have several minima, and on flat ones the narrow run
+  // can drift: the default wide run guards against both.
+  int restarts = 1;
   int max_evaluations = 1000;  // per run
 };
 

@@ -77,10 +77,12 @@ class KernelRegression(RegressorMixin, BaseEstimator):
         to the k-th nearest training value, per query or per training point.
     n_jobs : int or None, default=None
         joblib's convention; None uses every core. Results do not depend on it.
-    restarts : int, default=0
-        Nelder-Mead runs after the first when selecting bandwidths, each from
-        the best point so far with a 10% simplex (a check that the search did
-        not stall; 0 is statsmodels' single run).
+    restarts : int, default=1
+        Nelder-Mead runs after the first when selecting bandwidths (the first
+        starts with statsmodels' 5% simplex; each further one with a wide
+        simplex, from the start and then from the best point so far); the
+        best result is kept. 0 is statsmodels' single run, faster but more
+        often caught in a worse minimum.
 
     Attributes
     ----------
@@ -99,7 +101,7 @@ class KernelRegression(RegressorMixin, BaseEstimator):
         discrete_kernels: str = "statsmodels",
         bwtype: str = "fixed",
         n_jobs: int | None = None,
-        restarts: int = 0,
+        restarts: int = 1,
     ):
         self.reg_type = reg_type
         self.var_type = var_type

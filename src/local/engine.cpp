@@ -179,13 +179,15 @@ QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> 
     }
   }
   double top;
+  bool exclude_done = false;                // the fused pass left the point out already
   if (p.gaussian_only && d <= kMaxFused) {  // one fused pass
     double c[kMaxFused];
     for (index_t f = 0; f < d; ++f) {
       const double h = s.h[static_cast<std::size_t>(f)];
       c[f] = -0.5 / (h * h);
     }
-    top = gaussian_log_weights(p.cols.data(), n, np, d, z.data(), c, logw);
+    top = gaussian_log_weights(p.cols.data(), n, np, d, z.data(), c, exclude, logw);
+    if (exclude >= 0 && fold_of.empty()) exclude_done = true;
   } else {
     if (p.bwtype == BandwidthType::adaptive_nn) {
       std::copy(p.adaptive_log_norm.begin(), p.adaptive_log_norm.end(), logw);
@@ -198,7 +200,7 @@ QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> 
     }
     top = max_of(logw, np);
   }
-  if (exclude >= 0) {
+  if (exclude >= 0 && !exclude_done) {
     logw[exclude] = kNegInf;
     if (!fold_of.empty()) {
       const index_t fold = fold_of[static_cast<std::size_t>(exclude)];

@@ -138,32 +138,20 @@ KernelSelectResult select_kernel_bandwidth(MatrixView<const double> X, std::span
   nm.max_evaluations = select.max_evaluations;
   nm.xtol = 1e-4;
   nm.ftol = 1e-8;
-  // Two runs from the start: a narrow simplex (0.05 in log h, statsmodels'
-  // fmin's 5% first step) follows the nearest basin, a wide one (0.5)
-  // explores; cv_ls surfaces have several minima, and each run finds ones
-  // the other misses. The better is kept (the narrow one on ties).
+  // From the start with a narrow simplex (0.05 in log h, statsmodels'
+  // fmin's 5% first step), which follows the nearest basin as statsmodels'
+  // search does; `restarts` add runs with a wider one.
   NelderMeadOptions narrow = nm;
   narrow.initial_step.assign(t0.size(), 0.05);
   OptimizeResult best = nelder_mead(scaled, t0, narrow);
-  OptimizeResult wide = nelder_mead(scaled, t0, nm);
-  int evaluations = best.evaluations + wide.evaluations + 1;
-  if (wide.fx < best.fx) best = std::move(wide);
-  // Restarts from the best point with a smaller simplex (0.1 in log h: a
-  // 10% step) and looser tolerances check that the first run did not stall
-  // on a ridge; one that finds something better is followed by another.
-  NelderMeadOptions again = nm;
-  again.initial_step.assign(t0.size(), 0.1);
-  again.xtol = 1e-3;
-  again.ftol = 1e-6;
+  int evaluations = best.evaluations + 1;
+  // Each restart runs a wide simplex (0.5 in log h: a factor 1.6), from the
+  // start first and then from the best point so far, and keeps whichever is
+  // better: cv_ls surfaces can have several minima.
   for (int r = 0; r < select.restarts; ++r) {
-    OptimizeResult next = nelder_mead(scaled, best.x, again);
+    OptimizeResult next = nelder_mead(scaled, r == 0 ? t0 : best.x, nm);
     evaluations += next.evaluations;
-    const bool improved = next.fx < best.fx;
-    if (!improved) {
-      best.converged = best.converged || next.converged;
-      break;
-    }
-    best = std::move(next);
+    if (next.fx < best.fx) best = std::move(next);
   }
   // The criterion at the choice, unscaled (the same call a user makes).
   best.fx = objective(best.x);

@@ -207,7 +207,7 @@ void CentredMoments(const double* w, const double* cols, index_t np, index_t k, 
 // -1 / (2 h_a^2)), stored, and its maximum.
 template <int K>
 double GaussianLogWeightsK(const double* cols, index_t n, index_t np, const double* z,
-                           const double* c, double* logw) {
+                           const double* c, index_t exclude, double* logw) {
   const D d;
   const index_t N = static_cast<index_t>(hn::Lanes(d));
   V vz[K], vc[K];
@@ -227,28 +227,32 @@ double GaussianLogWeightsK(const double* cols, index_t n, index_t np, const doub
                            hn::Set(d, -HUGE_VAL));
     }
     hn::StoreU(acc, d, logw + j);
+    if (exclude >= j && exclude < j + N) {  // leave-one-out: weight 0
+      logw[exclude] = -HUGE_VAL;
+      acc = hn::LoadU(d, logw + j);
+    }
     m = hn::Max(m, acc);
   }
   return hn::GetLane(hn::MaxOfLanes(d, m));
 }
 
 double GaussianLogWeights(const double* cols, index_t n, index_t np, index_t k, const double* z,
-                          const double* c, double* logw) {
+                          const double* c, index_t exclude, double* logw) {
   switch (k) {
     case 1:
-      return GaussianLogWeightsK<1>(cols, n, np, z, c, logw);
+      return GaussianLogWeightsK<1>(cols, n, np, z, c, exclude, logw);
     case 2:
-      return GaussianLogWeightsK<2>(cols, n, np, z, c, logw);
+      return GaussianLogWeightsK<2>(cols, n, np, z, c, exclude, logw);
     case 3:
-      return GaussianLogWeightsK<3>(cols, n, np, z, c, logw);
+      return GaussianLogWeightsK<3>(cols, n, np, z, c, exclude, logw);
     case 4:
-      return GaussianLogWeightsK<4>(cols, n, np, z, c, logw);
+      return GaussianLogWeightsK<4>(cols, n, np, z, c, exclude, logw);
     case 5:
-      return GaussianLogWeightsK<5>(cols, n, np, z, c, logw);
+      return GaussianLogWeightsK<5>(cols, n, np, z, c, exclude, logw);
     case 6:
-      return GaussianLogWeightsK<6>(cols, n, np, z, c, logw);
+      return GaussianLogWeightsK<6>(cols, n, np, z, c, exclude, logw);
     default:
-      return GaussianLogWeightsK<7>(cols, n, np, z, c, logw);
+      return GaussianLogWeightsK<7>(cols, n, np, z, c, exclude, logw);
   }
 }
 
@@ -291,8 +295,8 @@ void centred_moments(const double* w, const double* cols, index_t np, index_t k,
   HWY_DYNAMIC_DISPATCH(CentredMoments)(w, cols, np, k, xbar, y, ybar, S, C);
 }
 double gaussian_log_weights(const double* cols, index_t n, index_t np, index_t k, const double* z,
-                            const double* c, double* logw) {
-  return HWY_DYNAMIC_DISPATCH(GaussianLogWeights)(cols, n, np, k, z, c, logw);
+                            const double* c, index_t exclude, double* logw) {
+  return HWY_DYNAMIC_DISPATCH(GaussianLogWeights)(cols, n, np, k, z, c, exclude, logw);
 }
 }  // namespace kreg::local
 #endif

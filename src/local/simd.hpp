@@ -33,9 +33,9 @@ void centred_moments(const double* w, const double* cols, index_t np, index_t k,
                      const double* y, double ybar, double* S, double* C);
 
 // logw[j] = sum_a c[a] (x_a[j] - z[a])^2 over k <= kMaxFused columns of
-// `cols` (stride np) for j < n, -inf in the padding, stored; returns the
-// largest.
+// `cols` (stride np) for j < n, -inf in the padding and at `exclude` (if
+// >= 0), stored; returns the largest.
 double gaussian_log_weights(const double* cols, index_t n, index_t np, index_t k, const double* z,
-                            const double* c, double* logw);
+                            const double* c, index_t exclude, double* logw);
 
 }  // namespace kreg::local
