@@ -3,7 +3,7 @@
 //
 // Like fused attention, but for a softmax over -u^2/2. A block of queries
 // walks the packed tiles (nw/cpu/tiled.hpp) in order and, for each group of
-// kGroup queries, one tile at a time:
+// kWideGroup queries, one tile at a time:
 //
 //   1. squared distances, with the tile minimum (GroupDistances): by the
 //      norm form ||x||^2 + ||z||^2 - 2 x.z where its error bound allows
@@ -70,8 +70,9 @@ void OneBandwidth(const Job<T>& job, index_t q0, index_t q1) {
   const V vlim = hn::Set(d, bc.t_lim);
   const V vih2 = hn::Set(d, bc.inv_h2);
 
-  auto buf = hwy::AllocateAligned<T>(static_cast<std::size_t>(kGroup * P));
-  auto spare = hwy::AllocateAligned<T>(static_cast<std::size_t>(tl.norms ? kGroup * P : 1));
+  constexpr int G = kWideGroup;
+  auto buf = hwy::AllocateAligned<T>(static_cast<std::size_t>(G * P));
+  auto spare = hwy::AllocateAligned<T>(static_cast<std::size_t>(tl.norms ? G * P : 1));
   auto zbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(tl.norms ? (q1 - q0) * dim : 1));
   scaled_queries(tl.norms, job.z + q0 * job.ldz, job.ldz, q1 - q0, dim, zbuf.get());
   auto wbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(P));
@@ -88,15 +89,15 @@ void OneBandwidth(const Job<T>& job, index_t q0, index_t q1) {
     tt.k = k;
     const EveryVector all = AllVectors(d, tt.valid);
     const index_t tile_start = (job.first_tile + t) * P;  // packed position of lane 0
-    for (index_t g = q0; g < q1; g += kGroup) {
+    for (index_t g = q0; g < q1; g += G) {
       if (job.cancelled()) return;
-      const index_t nq = std::min<index_t>(kGroup, q1 - g);
-      const T* z[kGroup];
-      const T* zm2[kGroup];
-      T zn[kGroup];
-      job.template group<kGroup>(g, nq, q0, zbuf.get(), z, zm2, zn);
-      T tmin[kGroup];
-      GroupDistances(d, xt, xn, P, dim, tt.valid, z, zm2, zn, buf.get(), spare.get(), tmin);
+      const index_t nq = std::min<index_t>(G, q1 - g);
+      const T* z[G];
+      const T* zm2[G];
+      T zn[G];
+      job.template group<G>(g, nq, q0, zbuf.get(), z, zm2, zn);
+      T tmin[G];
+      GroupDistances<G>(d, xt, xn, P, dim, tt.valid, z, zm2, zn, buf.get(), spare.get(), tmin);
 
       for (index_t r = 0; r < nq; ++r) {
         const index_t q = g + r;

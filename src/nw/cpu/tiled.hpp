@@ -170,6 +170,35 @@ inline constexpr index_t kGridMaxTile = 4096;
 // The most bytes of packed tiles at a time; larger training sets are packed
 // and processed in chunks (the queries' running sums carry over).
 inline constexpr index_t kChunkBytes = index_t{32} << 20;
+// High d (one bandwidth), blocked like a GEMM: when even kMinTile points'
+// features overflow kTileBytes, a tile cannot stay in L1 whatever its width,
+// so it is sized for L2 instead (kHighDTileBytes: half of a 1 MiB L2, so the
+// queries' rows and the distances keep room), and every group of a block
+// streams it from there. What then limits the kernel is the packed training
+// set, which no cache holds, streamed from memory once per block: at a
+// block of kGrain queries that is 8 bytes per 32 double FMAs, close to a
+// core's share of memory bandwidth. Blocks of up to kHighDGrain queries read
+// it 8 times less often; they shrink to keep at least kHighDBlocksPerThread
+// blocks for each thread. A query's sums do not depend on its block, so the
+// grain never changes the results. (Figures: docs/benchmarks.md, "High d".)
+inline constexpr index_t kHighDTileBytes = index_t{512} << 10;
+inline constexpr index_t kHighDGrain = 256;
+inline constexpr index_t kHighDBlocksPerThread = 4;
+
+template <class T>
+inline bool high_d(index_t d) {
+  return kMinTile * d * static_cast<index_t>(sizeof(T)) > kTileBytes;
+}
+
+// Queries per parallel block for m queries on n_threads threads (a multiple
+// of 8, the widest group of the one-bandwidth kernel, when above kGrain).
+template <class T>
+inline index_t block_grain(bool one, index_t d, index_t m, int n_threads) {
+  if (!one || !high_d<T>(d)) return kGrain;
+  const index_t share = m / (kHighDBlocksPerThread * std::max(n_threads, 1)) / 8 * 8;
+  return std::clamp(share, kGrain, kHighDGrain);
+}
+
 // A many-bandwidth block polls the cancel token once per query and tile, and
 // once every kCancelStride bandwidths within: so any stretch of work between
 // two polls is at most kCancelStride bandwidths over one tile (about a
