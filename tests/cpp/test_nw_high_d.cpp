@@ -14,8 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "kreg/device.hpp"
 #include "kreg/matrix.hpp"
 #include "kreg/nw.hpp"
+#include "nw/backend.hpp"
 #include "nw/cpu/tiled.hpp"
 
 namespace {
@@ -24,6 +26,8 @@ using kreg::Engine;
 using kreg::index_t;
 using kreg::Kernel;
 using kreg::Matrix;
+using kreg::MatrixView;
+namespace nw = kreg::nw;
 
 template <class T>
 constexpr double rtol() {
@@ -65,10 +69,10 @@ Data<T> pixels(index_t n, index_t m, index_t d, index_t k, bool weighted, std::u
     const auto c = static_cast<index_t>(rng() % kProto);
     const double scale = i % 11 == 10 ? 3.0 : 1.0;
     for (index_t f = 0; f < d; ++f) {
-      data.Z(i, f) = i % 9 == 0
-                         ? data.X((i * 37) % n, f)
-                         : static_cast<T>(scale * proto[static_cast<std::size_t>(c * d + f)] +
-                                          noise(rng));
+      data.Z(i, f) =
+          i % 9 == 0
+              ? data.X((i * 37) % n, f)
+              : static_cast<T>(scale * proto[static_cast<std::size_t>(c * d + f)] + noise(rng));
     }
   }
   return data;
@@ -176,6 +180,111 @@ TEST(NwHighDBlocks, GrainFromQueriesAndThreads) {
   EXPECT_EQ(block_grain<float>(true, 784, 1000, 2), 120);
   EXPECT_EQ(block_grain<float>(true, 784, 100, 2), kGrain);
   EXPECT_EQ(block_grain<double>(true, 784, 1000, 0), 248);
+}
+
+// A CPU backend with a set cost estimate (NaN: none) that predicts with the
+// reference engine.
+class Costed final : public nw::TypedBackend<Costed> {
+ public:
+  explicit Costed(double seconds) : seconds_(seconds) {}
+  std::string_view name() const override { return "costed"; }
+  std::string_view device() const override { return "cpu"; }
+  bool supports(const nw::Request& r, std::string*) const override {
+    return r.operation == nw::Operation::predict;
+  }
+  double cost(const nw::Request&) const override { return seconds_; }
+  template <class T>
+  class Kept final : public nw::Fitted<T> {
+   public:
+    explicit Kept(nw::TrainingSet<T> training) : t(std::move(training)) {}
+    index_t rows() const override { return t.X.rows(); }
+    nw::TrainingSet<T> t;
+  };
+  template <class T>
+  std::unique_ptr<nw::Fitted<T>> prepare_typed(nw::TrainingSet<T> t) const {
+    return std::make_unique<Kept<T>>(std::move(t));
+  }
+  template <class T>
+  index_t predict_typed(const nw::Fitted<T>& f, MatrixView<const T> Z, MatrixView<T> out,
+                        int n_threads, const kreg::CancelToken* cancel) const {
+    const auto& t = static_cast<const Kept<T>&>(f).t;
+    return nw::predict_reference<T>({t.X, t.Y, t.weights, t.kernel, t.inv_h2}, Z, out, n_threads,
+                                    cancel);
+  }
+  template <class T>
+  void predict_grid_typed(const nw::Fitted<T>&, MatrixView<const T>, std::span<const double>,
+                          nw::Exclusion, std::span<const index_t>, MatrixView<T>,
+                          std::span<index_t>, int, const kreg::CancelToken*) const {
+    ADD_FAILURE() << "predict_grid called on a backend that declines it";
+  }
+
+ private:
+  double seconds_;
+};
+
+nw::Request pixel_request(nw::Dtype dtype, index_t d) {
+  nw::Request r;
+  r.dtype = dtype;
+  r.n = 60000;
+  r.d = d;
+  r.k = 10;
+  return r;
+}
+
+// auto ranks the engines that estimate their cost by the estimate: a cheaper
+// one registered first wins, a dearer one loses to fused; one without an
+// estimate keeps its place in the preference order.
+TEST(NwAutoCost, RanksByEstimate) {
+  const kreg::Device cpu = kreg::Device::cpu();
+  for (const nw::Dtype dtype : {nw::Dtype::f32, nw::Dtype::f64}) {
+    for (const index_t d : {1, 10, 129, 784, 4096}) {
+      const nw::Request r = pixel_request(dtype, d);
+      const std::string what = "d=" + std::to_string(d);
+      {
+        const Costed cheap(0.0);
+        const nw::ScopedBackend registered(cheap, /*first=*/true);
+        EXPECT_EQ(nw::choose(r, Engine::automatic, cpu).name(), "costed") << what;
+      }
+      {
+        const Costed dear(1e30);
+        const nw::ScopedBackend registered(dear, /*first=*/true);
+        EXPECT_EQ(nw::choose(r, Engine::automatic, cpu).name(), "fused") << what;
+      }
+      {
+        const Costed unknown(std::nan(""));
+        const nw::ScopedBackend registered(unknown, /*first=*/true);
+        EXPECT_EQ(nw::choose(r, Engine::automatic, cpu).name(), "costed") << what;
+      }
+      {
+        const Costed behind(0.0);  // after the reference engine, which gives no estimate
+        const nw::ScopedBackend registered(behind, /*first=*/false);
+        EXPECT_EQ(nw::choose(r, Engine::automatic, cpu).name(), "fused") << what;
+      }
+    }
+  }
+}
+
+// The calibrated model itself: fused is cheaper than vectorized at every d
+// (its per-pair and its per-feature costs are both lower), so auto runs it
+// on the CPU; the estimates grow with n and d.
+TEST(NwAutoCost, CalibratedModelPicksFused) {
+  const nw::Backend* fused = nullptr;
+  const nw::Backend* vectorized = nullptr;
+  for (const nw::Backend* b : nw::backends()) {
+    if (b->name() == "fused") fused = b;
+    if (b->name() == "vectorized") vectorized = b;
+  }
+  ASSERT_NE(fused, nullptr);
+  ASSERT_NE(vectorized, nullptr);
+  for (const nw::Dtype dtype : {nw::Dtype::f32, nw::Dtype::f64}) {
+    for (const index_t d : {1, 10, 784, 4096}) {
+      const nw::Request r = pixel_request(dtype, d);
+      EXPECT_LT(fused->cost(r), vectorized->cost(r)) << "d=" << d;
+      EXPECT_GT(fused->cost(r), 0.0);
+      EXPECT_LT(fused->cost(pixel_request(dtype, d)), fused->cost(pixel_request(dtype, d + 1)));
+      EXPECT_EQ(nw::choose(r, Engine::automatic, kreg::Device::cpu()).name(), "fused");
+    }
+  }
 }
 
 }  // namespace
