@@ -237,6 +237,19 @@ inline bool norm_form_fits(index_t d, double max_x2, double z2, double max_inv_h
   return bound <= kNormFormShare<T> * kEngineRtol<T>;  // false for NaN or inf
 }
 
+// ||x||^2 of d values in double: four running sums (a fixed order), so that
+// at high d the adds do not wait on one another.
+template <class T>
+inline double squared_norm(const T* x, index_t d) {
+  double s[4] = {0, 0, 0, 0};
+  index_t f = 0;
+  for (; f + 4 <= d; f += 4) {
+    for (index_t l = 0; l < 4; ++l) s[l] += static_cast<double>(x[f + l]) * x[f + l];
+  }
+  for (; f < d; ++f) s[0] += static_cast<double>(x[f]) * x[f];
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 // ||x_j||^2 in double for the rows `keep` of X (empty: every row); the
 // largest, or +inf when one is not finite.
 template <class T>
@@ -245,8 +258,7 @@ inline double max_squared_norm(MatrixView<const T> X, const std::vector<index_t>
   double mx = 0;
   for (index_t i = 0; i < rows; ++i) {
     const index_t j = keep.empty() ? i : keep[static_cast<std::size_t>(i)];
-    double s = 0;
-    for (index_t f = 0; f < X.cols(); ++f) s += static_cast<double>(X(j, f)) * X(j, f);
+    const double s = squared_norm(&X(j, 0), X.cols());
     if (!std::isfinite(s)) return std::numeric_limits<double>::infinity();
     mx = std::max(mx, s);
   }
@@ -264,10 +276,7 @@ inline QueryNorms<T> query_norms(MatrixView<const T> Z, double max_x2, double ma
   if (!std::isfinite(max_x2) || !norm_form_fits<T>(d, max_x2, 0.0, max_inv_h2)) return qn;
   qn.zn.assign(static_cast<std::size_t>(m), std::numeric_limits<T>::quiet_NaN());
   for (index_t q = 0; q < m; ++q) {
-    double s = 0;
-    for (index_t f = 0; f < d; ++f) {
-      s += static_cast<double>(Z(q, f)) * Z(q, f);
-    }
+    const double s = squared_norm(&Z(q, 0), d);
     if (norm_form_fits<T>(d, max_x2, s, max_inv_h2)) {
       qn.zn[static_cast<std::size_t>(q)] = static_cast<T>(s);
     }
@@ -289,6 +298,15 @@ void scaled_queries(bool norms, const T* z, index_t ldz, index_t rows, index_t d
 // Packs the kept training points [first, first + count) into `dst` (layout
 // above; keep empty: every row), tiles of `tile` points, each `stride`
 // elements; with `norms`, each point's ||x||^2 too.
+//
+// The features go in blocks of kPackBlock points, feature by feature, so
+// that each feature's values of a block fill a cache line of the tile at
+// once (point by point, every point would touch d lines of the tile, which
+// at high d leave L1 before the next point comes). Full tiles are written
+// entirely; only the last tile's padding lanes are zeroed.
+inline constexpr index_t kPackBlock = 16;
+static_assert(kTileQuantum % kPackBlock == 0);
+
 template <class T>
 void pack(const Problem<T>& p, const std::vector<index_t>& keep, index_t first, index_t count,
           index_t tile, index_t stride, bool norms, T* dst) {
@@ -296,19 +314,25 @@ void pack(const Problem<T>& p, const std::vector<index_t>& keep, index_t first, 
   const bool weighted = !p.weights.empty();
   const index_t tiles = (count + tile - 1) / tile;
   const index_t norm_row = (d + k + (weighted ? 1 : 0)) * tile;
-  std::fill(dst, dst + tiles * stride, T{0});
-  for (index_t i = 0; i < count; ++i) {
-    const index_t j = keep.empty() ? first + i : keep[static_cast<std::size_t>(first + i)];
-    T* xt = dst + (i / tile) * stride + i % tile;
-    const T* x = &p.X(j, 0);
-    for (index_t f = 0; f < d; ++f) xt[f * tile] = x[f];
-    T* yt = xt + d * tile;
-    for (index_t c = 0; c < k; ++c) yt[c * tile] = p.Y(j, c);
-    if (weighted) yt[k * tile] = p.weights[static_cast<std::size_t>(j)];
-    if (norms) {
-      double s = 0;
-      for (index_t f = 0; f < d; ++f) s += static_cast<double>(x[f]) * x[f];
-      xt[norm_row] = static_cast<T>(s);
+  if (count < tiles * tile) std::fill(dst + (tiles - 1) * stride, dst + tiles * stride, T{0});
+  for (index_t i0 = 0; i0 < count; i0 += kPackBlock) {  // never across tiles
+    const index_t nb = std::min(kPackBlock, count - i0);
+    const T* x[kPackBlock];
+    for (index_t b = 0; b < nb; ++b) {
+      const index_t i = i0 + b;
+      x[b] = &p.X(keep.empty() ? first + i : keep[static_cast<std::size_t>(first + i)], 0);
+    }
+    T* xt = dst + (i0 / tile) * stride + i0 % tile;
+    for (index_t f = 0; f < d; ++f) {
+      for (index_t b = 0; b < nb; ++b) xt[f * tile + b] = x[b][f];
+    }
+    for (index_t b = 0; b < nb; ++b) {
+      const index_t i = i0 + b;
+      const index_t j = keep.empty() ? first + i : keep[static_cast<std::size_t>(first + i)];
+      T* yt = xt + d * tile + b;
+      for (index_t c = 0; c < k; ++c) yt[c * tile] = p.Y(j, c);
+      if (weighted) yt[k * tile] = p.weights[static_cast<std::size_t>(j)];
+      if (norms) xt[norm_row + b] = static_cast<T>(squared_norm(x[b], d));
     }
   }
 }
