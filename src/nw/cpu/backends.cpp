@@ -36,7 +36,7 @@ class CpuFitted final : public Fitted<T> {
 struct PairCost {
   double a_ns, b_ns;  // per pair, per pair and feature
 };
-constexpr PairCost kFusedCost[] = {{0.164, 0.0261}, {0.448, 0.0433}};     // f32, f64
+constexpr PairCost kFusedCost[] = {{0.171, 0.0249}, {0.460, 0.0415}};     // f32, f64
 constexpr PairCost kVectorizedCost[] = {{5.33, 0.0396}, {8.68, 0.0598}};  // f32, f64
 
 double query_seconds(const PairCost (&table)[2], const Request& r) {

@@ -157,6 +157,7 @@ void predict_tiled(const char* caller, const Problem<T>& p, MatrixView<const T> 
   job.zn = norms ? qn.zn.data() : nullptr;
   job.state = {nearest.data(), den.data(), num.data(), tie_w.data(), tie_y.data()};
   job.cancel = cancel;
+  job.wide = one && high_d<T>(d);
 
   for (index_t t0 = 0; t0 < n_tiles; t0 += chunk_tiles) {
     throw_if_cancelled(cancel);

@@ -86,6 +86,10 @@ struct Job {
   const index_t* exclude = nullptr;  // per query: packed position to skip, or -1; or null
   const T* zn = nullptr;             // QueryNorms: per query ||z||^2 or NaN; null: no norm form
   QueryState<T> state;
+  // High d (high_d): the one-bandwidth kernel takes groups of kWideGroup
+  // queries, whose norm-form register block keeps the FMA units busier; at
+  // low d the wider group's per-tile work costs more than it gains.
+  bool wide = false;
 
   // The group [g, g + nq) as GroupDistances reads it (the last query
   // repeated to fill kGroup slots, as z[] is); zm2: -2 z of the block's

@@ -28,7 +28,7 @@ namespace hn = hwy::HWY_NAMESPACE;
 // FMAs keep the FMA units busier than 4 x 4's 4 per 16 (docs/benchmarks.md,
 // "High d"). Targets with 16 registers keep 4 x 2 for both.
 constexpr int kGroup = 4;  // queries per group in the grid and leave-one-out kernels
-constexpr int kWideGroup = HWY_TARGET <= HWY_AVX3 ? 8 : 4;  // in the one-bandwidth kernel
+constexpr int kWideGroup = HWY_TARGET <= HWY_AVX3 ? 8 : 4;  // one bandwidth, high d
 constexpr int kVecs = HWY_TARGET <= HWY_AVX3 ? 4 : 2;
 template <int G>
 inline constexpr int kNormRows = HWY_TARGET <= HWY_AVX3&& G % 8 == 0 ? 8 : 4;
