@@ -176,10 +176,11 @@ TEST(NwHighDBlocks, GrainFromQueriesAndThreads) {
   EXPECT_EQ(block_grain<double>(true, 64, 100000, 1), kGrain);
   EXPECT_EQ(block_grain<float>(false, 784, 100000, 1), kGrain);
   EXPECT_EQ(block_grain<double>(true, 65, 100000, 1), kHighDGrain);
-  EXPECT_EQ(block_grain<float>(true, 784, 1000, 1), 248);
-  EXPECT_EQ(block_grain<float>(true, 784, 1000, 2), 120);
+  EXPECT_EQ(block_grain<float>(true, 784, 1000, 1), 256);
+  EXPECT_EQ(block_grain<float>(true, 784, 1000, 2), 128);  // 8 blocks: 4 a thread
+  EXPECT_EQ(block_grain<float>(true, 784, 1000, 3), 88);
   EXPECT_EQ(block_grain<float>(true, 784, 100, 2), kGrain);
-  EXPECT_EQ(block_grain<double>(true, 784, 1000, 0), 248);
+  EXPECT_EQ(block_grain<double>(true, 784, 1000, 0), 256);
 }
 
 // A CPU backend with a set cost estimate (NaN: none) that predicts with the

@@ -194,12 +194,15 @@ inline bool high_d(index_t d) {
   return kMinTile * d * static_cast<index_t>(sizeof(T)) > kTileBytes;
 }
 
-// Queries per parallel block for m queries on n_threads threads (a multiple
-// of 8, the widest group of the one-bandwidth kernel, when above kGrain).
+// Queries per parallel block for m queries on n_threads threads: m split
+// into kHighDBlocksPerThread blocks a thread, rounded up to a multiple of 8
+// (the widest group of the one-bandwidth kernel), so that the blocks come
+// out nearly equal and every thread gets the same number of them.
 template <class T>
 inline index_t block_grain(bool one, index_t d, index_t m, int n_threads) {
   if (!one || !high_d<T>(d)) return kGrain;
-  const index_t share = m / (kHighDBlocksPerThread * std::max(n_threads, 1)) / 8 * 8;
+  const index_t parts = kHighDBlocksPerThread * std::max(n_threads, 1);
+  const index_t share = ((m + parts - 1) / parts + 7) / 8 * 8;
   return std::clamp(share, kGrain, kHighDGrain);
 }
 
