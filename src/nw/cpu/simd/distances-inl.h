@@ -35,6 +35,28 @@ inline constexpr int kNormRows = HWY_TARGET <= HWY_AVX3&& G % 8 == 0 ? 8 : 4;
 template <int G>
 inline constexpr int kNormVecs = kNormRows<G> == 8 ? 2 : kVecs;
 
+// x - z[0], z broadcast to every lane. On x86 with 512-bit vectors the
+// broadcast is folded into the subtraction (AVX-512's embedded broadcast,
+// which compilers do not emit for a value several subs share): a separate
+// vbroadcast takes a slot of the vector adders on Zen 4, which the direct
+// form's subs need, and held it to 81% of the FMA peak; folded, it runs at
+// the peak (docs/benchmarks.md, "High d"). The same result bits either way.
+template <class D, class T = hn::TFromD<D>>
+HWY_INLINE hn::Vec<D> SubBroadcast(D d, hn::Vec<D> x, const T* HWY_RESTRICT z) {
+#if HWY_ARCH_X86_64 && HWY_TARGET <= HWY_AVX3 && (HWY_COMPILER_GCC || HWY_COMPILER_CLANG)
+  if constexpr (sizeof(hn::Vec<D>) == 64) {
+    hn::Vec<D> r = x;
+    if constexpr (sizeof(T) == 4) {
+      asm("vsubps %1%{1to16%}, %2, %0" : "=v"(r.raw) : "m"(*z), "v"(x.raw));
+    } else {
+      asm("vsubpd %1%{1to8%}, %2, %0" : "=v"(r.raw) : "m"(*z), "v"(x.raw));
+    }
+    return r;
+  }
+#endif
+  return hn::Sub(x, hn::Set(d, *z));
+}
+
 // kRows queries (z[r]: their coordinates, or -2 z for the norm form) against
 // the `valid` points of one tile, into buf[r * tile + p], lanes past `valid`
 // +inf; mn[r] takes the minimum. Direct differences (kNorm false): s = sum of
@@ -57,14 +79,7 @@ HWY_INLINE void DistanceRows(D d, const T* HWY_RESTRICT xt, const T* HWY_RESTRIC
       return hn::Zero(d);
     }
   };
-  auto step = [&](V x, V zr, V a) {
-    if constexpr (kNorm) {
-      return hn::MulAdd(x, zr, a);
-    } else {
-      const V e = hn::Sub(x, zr);
-      return hn::MulAdd(e, e, a);
-    }
-  };
+
   index_t p = 0;
   for (; p + kV * L <= valid; p += kV * L) {
     V a[kRows][kV];
@@ -76,8 +91,15 @@ HWY_INLINE void DistanceRows(D d, const T* HWY_RESTRICT xt, const T* HWY_RESTRIC
       V x[kV];
       for (int v = 0; v < kV; ++v) x[v] = hn::Load(d, xp + v * L);
       for (int r = 0; r < kRows; ++r) {
-        const V zr = hn::Set(d, z[r][f]);
-        for (int v = 0; v < kV; ++v) a[r][v] = step(x[v], zr, a[r][v]);
+        if constexpr (kNorm) {
+          const V zr = hn::Set(d, z[r][f]);
+          for (int v = 0; v < kV; ++v) a[r][v] = hn::MulAdd(x[v], zr, a[r][v]);
+        } else {
+          for (int v = 0; v < kV; ++v) {
+            const V e = SubBroadcast(d, x[v], z[r] + f);
+            a[r][v] = hn::MulAdd(e, e, a[r][v]);
+          }
+        }
       }
     }
     for (int r = 0; r < kRows; ++r) {
@@ -93,7 +115,14 @@ HWY_INLINE void DistanceRows(D d, const T* HWY_RESTRICT xt, const T* HWY_RESTRIC
     const T* HWY_RESTRICT xp = xt + p;
     for (index_t f = 0; f < dim; ++f, xp += tile) {
       const V x = hn::Load(d, xp);
-      for (int r = 0; r < kRows; ++r) a[r] = step(x, hn::Set(d, z[r][f]), a[r]);
+      for (int r = 0; r < kRows; ++r) {
+        if constexpr (kNorm) {
+          a[r] = hn::MulAdd(x, hn::Set(d, z[r][f]), a[r]);
+        } else {
+          const V e = SubBroadcast(d, x, z[r] + f);
+          a[r] = hn::MulAdd(e, e, a[r]);
+        }
+      }
     }
     const auto inside = hn::FirstN(d, static_cast<std::size_t>(valid - p));
     for (int r = 0; r < kRows; ++r) {
