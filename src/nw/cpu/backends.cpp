@@ -36,7 +36,7 @@ class CpuFitted final : public Fitted<T> {
 struct PairCost {
   double a_ns, b_ns;  // per pair, per pair and feature
 };
-constexpr PairCost kFusedCost[] = {{0.171, 0.0249}, {0.460, 0.0415}};     // f32, f64
+constexpr PairCost kFusedCost[] = {{0.179, 0.0215}, {0.464, 0.0405}};     // f32, f64
 constexpr PairCost kVectorizedCost[] = {{5.33, 0.0396}, {8.68, 0.0598}};  // f32, f64
 
 double query_seconds(const PairCost (&table)[2], const Request& r) {
