@@ -87,8 +87,8 @@ struct Job {
   const T* zn = nullptr;             // QueryNorms: per query ||z||^2 or NaN; null: no norm form
   QueryState<T> state;
   // High d (high_d): the one-bandwidth kernel takes groups of kWideGroup
-  // queries, whose norm-form register block keeps the FMA units busier; at
-  // low d the wider group's per-tile work costs more than it gains.
+  // queries, whose norm-form register block was measured faster; at low d
+  // the wider group's per-tile work costs more than it gains.
   bool wide = false;
 
   // The group [g, g + nq) as GroupDistances reads it (the last query
@@ -184,7 +184,8 @@ inline constexpr index_t kChunkBytes = index_t{32} << 20;
 // core's share of memory bandwidth. Blocks of up to kHighDGrain queries read
 // it 8 times less often; they shrink to keep at least kHighDBlocksPerThread
 // blocks for each thread. A query's sums do not depend on its block, so the
-// grain never changes the results. (Figures: docs/benchmarks.md, "High d".)
+// grain never changes the results. (Figures: docs/benchmarks.md, "High d
+// (784): GEMM-like blocking and auto's cost model".)
 inline constexpr index_t kHighDTileBytes = index_t{512} << 10;
 inline constexpr index_t kHighDGrain = 256;
 inline constexpr index_t kHighDBlocksPerThread = 4;

@@ -23,15 +23,15 @@ namespace hn = hwy::HWY_NAMESPACE;
 // The register blocks: rows of queries x vectors of training points. Each
 // loaded vector of x serves every row of the block, each broadcast of z every
 // vector. AVX-512 has 32 vector registers. Direct differences: 4 x 4 (16
-// accumulators; a sub and an FMA per lane, the subs need registers too); the
-// norm form: 8 x 2 where a group has 8 queries, whose 8 broadcasts per 16
-// FMAs keep the FMA units busier than 4 x 4's 4 per 16 (docs/benchmarks.md,
-// "High d"). Targets with 16 registers keep 4 x 2 for both.
+// accumulators; the subs need registers too). The norm form: 8 x 2 where a
+// group has 8 queries, measured at the FMA peak where 4 x 4 reached 80%
+// (docs/benchmarks.md, "High d (784): GEMM-like blocking and auto's cost
+// model"). Targets with 16 registers keep 4 x 2 for both.
 constexpr int kGroup = 4;  // queries per group in the grid and leave-one-out kernels
 constexpr int kWideGroup = HWY_TARGET <= HWY_AVX3 ? 8 : 4;  // one bandwidth, high d
 constexpr int kVecs = HWY_TARGET <= HWY_AVX3 ? 4 : 2;
 template <int G>
-inline constexpr int kNormRows = HWY_TARGET <= HWY_AVX3&& G % 8 == 0 ? 8 : 4;
+inline constexpr int kNormRows = (HWY_TARGET <= HWY_AVX3) && (G % 8 == 0) ? 8 : 4;
 template <int G>
 inline constexpr int kNormVecs = kNormRows<G> == 8 ? 2 : kVecs;
 
@@ -40,7 +40,7 @@ inline constexpr int kNormVecs = kNormRows<G> == 8 ? 2 : kVecs;
 // which compilers do not emit for a value several subs share): a separate
 // vbroadcast takes a slot of the vector adders on Zen 4, which the direct
 // form's subs need, and held it to 81% of the FMA peak; folded, it runs at
-// the peak (docs/benchmarks.md, "High d"). The same result bits either way.
+// the peak (docs/benchmarks.md, as above). The same result bits either way.
 template <class D, class T = hn::TFromD<D>>
 HWY_INLINE hn::Vec<D> SubBroadcast(D d, hn::Vec<D> x, const T* HWY_RESTRICT z) {
 #if HWY_ARCH_X86_64 && HWY_TARGET <= HWY_AVX3 && (HWY_COMPILER_GCC || HWY_COMPILER_CLANG)
