@@ -4,7 +4,7 @@
 //       10, 123), train_test_split(test_size 0.2, seed 42), Gaussian, h = 0.5;
 //       predict the m = 2000 test rows from the n = 8000 training rows.
 //   Scale/fused/f32    n = m = 100,000, d = 10 (generate_data(200000, 10, 7)).
-//   Fashion/fused/f32, f64  d = 784: Fashion-MNIST (train images as X, one-hot
+//   Fashion/<engine>/<type>/threads:<t>  d = 784: Fashion-MNIST (train images as X, one-hot
 //       labels as 10 outputs, pixels / 255, h = 2) predicting 1000 test images;
 //       random uint8 pixels when /usr/share/datasets/fashion-mnist is absent.
 //   ExpBound/fused/<type>  d = 1, n = m = 20,000: the distance is one sub and
@@ -180,10 +180,9 @@ Workload<T> fashion_as() {
 }
 
 template <class T>
-void BM_Fashion(benchmark::State& state) {
+void BM_Fashion(benchmark::State& state, Engine engine) {
   static const Workload<T> w = fashion_as<T>();
-  run_predict<T>(state, w, kreg::Kernel::gaussian, 2.0, Engine::fused,
-                 static_cast<int>(state.range(0)));
+  run_predict<T>(state, w, kreg::Kernel::gaussian, 2.0, engine, static_cast<int>(state.range(0)));
 }
 
 template <class T>
@@ -223,12 +222,23 @@ int main(int argc, char** argv) {
   register_type<double>("f64");
   register_type<float>("f32");
   threads(benchmark::RegisterBenchmark("Scale/fused/f32", BM_Scale))->Arg(2)->Iterations(2);
-  threads(benchmark::RegisterBenchmark("Fashion/fused/f32", BM_Fashion<float>))
-      ->Arg(2)
-      ->Iterations(1);
-  threads(benchmark::RegisterBenchmark("Fashion/fused/f64", BM_Fashion<double>))
-      ->Arg(2)
-      ->Iterations(1);
+  for (const auto& [name, engine] :
+       {std::pair{"auto", Engine::automatic}, std::pair{"vectorized", Engine::vectorized},
+        std::pair{"fused", Engine::fused}}) {
+    for (const std::string t : {"f32", "f64"}) {
+      threads(benchmark::RegisterBenchmark(("Fashion/" + std::string(name) + "/" + t).c_str(),
+                                           [engine = engine, t](benchmark::State& s) {
+                                             if (t == "f32") {
+                                               BM_Fashion<float>(s, engine);
+                                             } else {
+                                               BM_Fashion<double>(s, engine);
+                                             }
+                                           }))
+          ->Arg(1)
+          ->Arg(2)
+          ->Iterations(1);
+    }
+  }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -10,6 +10,14 @@ Workload: the tutorial's generate_data(10000, 10) with np.random.seed(123),
 train_test_split(test_size=0.2, random_state=42), bandwidth 0.5.
 
 Usage: python bench/peers.py BUILD_DIR   (prints a markdown table)
+
+       python bench/peers.py BUILD_DIR --pixels [DATA_DIR]
+           the tutorial's numpy on bench_nw's Fashion workload instead: the
+           60,000 training images against the first 1,000 test images, d =
+           784, pixels / 255 in float64, h = 2, next to bench_nw's
+           Fashion/<engine>/<type>/threads:2. The tutorial's class takes one
+           output, so it predicts the label as a number; kreg predicts the ten
+           one-hot columns (more work for kreg, the same distances).
 """
 import json
 import os
@@ -76,8 +84,49 @@ def kreg_results(build_dir):
     return rows
 
 
+def read_idx(path):
+    import gzip
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def pixels(build_dir, data_dir):
+    def load(prefix, rows):
+        X = read_idx(os.path.join(data_dir, f"{prefix}-images-idx3-ubyte.gz"))[:rows]
+        y = read_idx(os.path.join(data_dir, f"{prefix}-labels-idx1-ubyte.gz"))[:rows]
+        return X.reshape(len(X), -1).astype(np.float64) / 255.0, y.astype(np.float64)
+
+    X_train, y_train = load("train", 60000)
+    X_test, _ = load("t10k", 1000)
+    m, n = X_test.shape[0], X_train.shape[0]
+    model = VectorizedNadarayaWatsonRegressor(2.0).fit(X_train, y_train)
+    t, _ = best_time(lambda: model.predict(X_test), 3)
+    rows = [("tutorial VectorizedNadarayaWatsonRegressor (numpy, f64, one output)", t)]
+    tutorial = t
+    exe = os.path.join(build_dir, "bench", "bench_nw")
+    proc = subprocess.run([exe, "--benchmark_filter=Fashion/.*/threads:2",
+                           "--benchmark_format=json"], capture_output=True, text=True, check=True)
+    for b in json.loads(proc.stdout)["benchmarks"]:
+        seconds = b["real_time"] * {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
+        rows.append((f"kreg {b['name']} (ten outputs)", seconds))
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical "
+          f"cores; workload: m = {m} Fashion-MNIST test images x n = {n} training images, "
+          f"d = 784, h = 2\n")
+    print("| implementation | time (ms) | pairs/s | speed-up vs tutorial |")
+    print("|---|---:|---:|---:|")
+    for name, seconds in rows:
+        print(f"| {name} | {seconds * 1e3:.1f} | {m * n / seconds:.3g} | "
+              f"{tutorial / seconds:.2f}x |")
+
+
 def main():
     build_dir = sys.argv[1] if len(sys.argv) > 1 else "build/release"
+    if len(sys.argv) > 2 and sys.argv[2] == "--pixels":
+        pixels(build_dir, sys.argv[3] if len(sys.argv) > 3 else "/usr/share/datasets/fashion-mnist")
+        return
     np.random.seed(123)
     X_train, y_train, X_test, y_test = generate_data(10000, 10)
     m, n = X_test.shape[0], X_train.shape[0]

@@ -110,7 +110,7 @@ void print_text(const SystemInfo& s) {
   fmt::print("BLAS:           {}\n", s.blas_library);
   fmt::print("BLAS core:      {} ({})\n", s.blas_core, blas_origin(s));
   fmt::print("BLAS threads:   {}\n", s.blas_threads);
-  fmt::print("engines:        {}; auto tries them in this order\n", engines_text());
+  fmt::print("engines:        {}; auto takes the cheapest by measured cost\n", engines_text());
   const std::string cuda_why = cuda_unavailable(0);
   fmt::print("CUDA engine:    {}\n",
              cuda_why.empty()

@@ -44,8 +44,9 @@ class Fitted;
 enum class Kernel { gaussian, epanechnikov, tricube, uniform };
 
 // The engine (backend) that computes predictions, by name. kreg's own:
-// "auto" (the first registered engine that supports the call, in preference
-// order: the fastest first), "fused" (tiled SIMD + threads, never
+// "auto" (among the registered engines that support the call, the cheapest
+// by their cost estimates, measured per engine and dtype; engines without an
+// estimate, such as CUDA, keep their place in the preference order), "fused" (tiled SIMD + threads, never
 // materialises the m x n matrix), "vectorized" (BLAS matrix product for the
 // distances, then exp and sums, in blocks) and "reference" (plain loops in
 // long double: the test oracle). An Engine is a name: parse_engine checks it

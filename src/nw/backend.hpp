@@ -90,6 +90,11 @@ class Backend {
   // Whether this backend can do `request`; when not, and `why` is given, a
   // short reason a user can act on ("predicts at one bandwidth only").
   virtual bool supports(const Request& request, std::string* why = nullptr) const = 0;
+  // The estimated seconds per query of `request` on one core, from the
+  // backend's own calibrated cost model; NaN (the default): no estimate.
+  // "auto" ranks consecutive backends that give estimates by them (see
+  // choose()); the others keep their place in the preference order.
+  virtual double cost(const Request& request) const;
 
   // The training set as this backend keeps it, for any number of predicts
   // (from several threads at once: a Fitted is immutable).
@@ -170,7 +175,10 @@ class TypedBackend : public Backend {
 std::vector<const Backend*> backends();
 
 // The backend for `request`: with Engine::automatic the first that supports
-// it; otherwise the one of that name. Throws ArgumentError when none does,
+// it in preference order, except that among backends with cost estimates
+// (Backend::cost; kreg's CPU engines) that come before any supporting one
+// without, the cheapest supporting one wins (ties: the earlier); otherwise
+// the one of that name. Throws ArgumentError when none does,
 // or the named one does not (saying why and what to use instead).
 // `device` narrows the candidates to the backends on that device (cpu: the
 // CPU engines; cuda: the CUDA engine, on device `device.index()`).

@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <mutex>
 
 #include "kreg/error.hpp"
@@ -75,6 +77,8 @@ void unregister_backend(const Backend* backend) {
   r.list.erase(std::remove(r.list.begin(), r.list.end(), backend), r.list.end());
 }
 
+double Backend::cost(const Request&) const { return std::numeric_limits<double>::quiet_NaN(); }
+
 const Backend& choose(const Request& request, Engine engine, Device device) {
   std::vector<const Backend*> list = backends();
   Request req = request;
@@ -95,12 +99,26 @@ const Backend& choose(const Request& request, Engine engine, Device device) {
     }
   }
   if (engine.is_auto()) {
+    // Preference order, with the backends that estimate their cost ranked by
+    // it: an estimate-free backend that supports the call (a device, a test
+    // double) ends the ranking, taking the call only if no ranked one can.
     std::string first_why;
+    const Backend* best = nullptr;
+    double best_cost = 0;
     for (const Backend* b : list) {
       std::string why;
-      if (b->supports(req, &why)) return *b;
-      if (first_why.empty()) first_why = why;
+      if (!b->supports(req, &why)) {
+        if (first_why.empty()) first_why = why;
+        continue;
+      }
+      const double cost = b->cost(req);
+      if (std::isnan(cost)) return best != nullptr ? *best : *b;
+      if (best == nullptr || cost < best_cost) {
+        best = b;
+        best_cost = cost;
+      }
     }
+    if (best != nullptr) return *best;
     if (device.kind() == Device::Kind::cuda) {
       throw ArgumentError(fmt::format(
           "device '{}' cannot {} here: {}; choose device 'cpu' (--device cpu) or 'auto'",

@@ -25,6 +25,25 @@ class CpuFitted final : public Fitted<T> {
   TrainingSet<T> t_;
 };
 
+// The cost model auto ranks the CPU engines by (Backend::cost): one query
+// against n training points costs n (a + b d) nanoseconds on one core, with
+// a and b fitted per engine and dtype to two measured workloads of bench_nw,
+// one thread, CPU time: the tutorial's (d = 10, n = 8000, one output) and
+// Fashion-MNIST's pixels (d = 784, n = 60000, ten outputs), on an AVX-512
+// AMD EPYC (docs/benchmarks.md, "High d (784): GEMM-like blocking and auto's
+// cost model"). The reference engine, the long-double oracle, gives no
+// estimate: auto takes it only when neither of these can run the call.
+struct PairCost {
+  double a_ns, b_ns;  // per pair, per pair and feature
+};
+constexpr PairCost kFusedCost[] = {{0.179, 0.0215}, {0.464, 0.0405}};     // f32, f64
+constexpr PairCost kVectorizedCost[] = {{5.33, 0.0396}, {8.68, 0.0598}};  // f32, f64
+
+double query_seconds(const PairCost (&table)[2], const Request& r) {
+  const PairCost& c = table[r.dtype == Dtype::f32 ? 0 : 1];
+  return static_cast<double>(r.n) * (c.a_ns + c.b_ns * static_cast<double>(r.d)) * 1e-9;
+}
+
 template <class T>
 const CpuFitted<T>& cpu(const Fitted<T>& f) {
   return static_cast<const CpuFitted<T>&>(f);
@@ -53,6 +72,7 @@ class FusedBackend final : public CpuBackend<FusedBackend> {
  public:
   std::string_view name() const override { return "fused"; }
   bool supports(const Request&, std::string*) const override { return true; }
+  double cost(const Request& r) const override { return query_seconds(kFusedCost, r); }
 
   template <class T>
   index_t run(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> out, int n_threads,
@@ -103,6 +123,7 @@ class SingleBandwidthBackend : public CpuBackend<Derived> {
 class VectorizedBackend final : public SingleBandwidthBackend<VectorizedBackend> {
  public:
   std::string_view name() const override { return "vectorized"; }
+  double cost(const Request& r) const override { return query_seconds(kVectorizedCost, r); }
   template <class T>
   index_t run(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> out, int n_threads,
               const CancelToken* cancel) const {

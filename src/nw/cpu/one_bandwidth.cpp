@@ -3,7 +3,7 @@
 //
 // Like fused attention, but for a softmax over -u^2/2. A block of queries
 // walks the packed tiles (nw/cpu/tiled.hpp) in order and, for each group of
-// kGroup queries, one tile at a time:
+// kGroup queries (kWideGroup at high d: Job::wide), one tile at a time:
 //
 //   1. squared distances, with the tile minimum (GroupDistances): by the
 //      norm form ||x||^2 + ||z||^2 - 2 x.z where its error bound allows
@@ -55,7 +55,7 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 // kExclude: job.exclude is set. Without it no exclusion code is compiled in,
 // so that predict_fused's hot path carries nothing of leave-one-out.
-template <bool kExclude, class T>
+template <int G, bool kExclude, class T>
 void OneBandwidth(const Job<T>& job, index_t q0, index_t q1) {
   using D = hn::ScalableTag<T>;
   using V = hn::Vec<D>;
@@ -70,8 +70,8 @@ void OneBandwidth(const Job<T>& job, index_t q0, index_t q1) {
   const V vlim = hn::Set(d, bc.t_lim);
   const V vih2 = hn::Set(d, bc.inv_h2);
 
-  auto buf = hwy::AllocateAligned<T>(static_cast<std::size_t>(kGroup * P));
-  auto spare = hwy::AllocateAligned<T>(static_cast<std::size_t>(tl.norms ? kGroup * P : 1));
+  auto buf = hwy::AllocateAligned<T>(static_cast<std::size_t>(G * P));
+  auto spare = hwy::AllocateAligned<T>(static_cast<std::size_t>(tl.norms ? G * P : 1));
   auto zbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(tl.norms ? (q1 - q0) * dim : 1));
   scaled_queries(tl.norms, job.z + q0 * job.ldz, job.ldz, q1 - q0, dim, zbuf.get());
   auto wbuf = hwy::AllocateAligned<T>(static_cast<std::size_t>(P));
@@ -88,15 +88,15 @@ void OneBandwidth(const Job<T>& job, index_t q0, index_t q1) {
     tt.k = k;
     const EveryVector all = AllVectors(d, tt.valid);
     const index_t tile_start = (job.first_tile + t) * P;  // packed position of lane 0
-    for (index_t g = q0; g < q1; g += kGroup) {
+    for (index_t g = q0; g < q1; g += G) {
       if (job.cancelled()) return;
-      const index_t nq = std::min<index_t>(kGroup, q1 - g);
-      const T* z[kGroup];
-      const T* zm2[kGroup];
-      T zn[kGroup];
-      job.template group<kGroup>(g, nq, q0, zbuf.get(), z, zm2, zn);
-      T tmin[kGroup];
-      GroupDistances(d, xt, xn, P, dim, tt.valid, z, zm2, zn, buf.get(), spare.get(), tmin);
+      const index_t nq = std::min<index_t>(G, q1 - g);
+      const T* z[G];
+      const T* zm2[G];
+      T zn[G];
+      job.template group<G>(g, nq, q0, zbuf.get(), z, zm2, zn);
+      T tmin[G];
+      GroupDistances<G>(d, xt, xn, P, dim, tt.valid, z, zm2, zn, buf.get(), spare.get(), tmin);
 
       for (index_t r = 0; r < nq; ++r) {
         const index_t q = g + r;
@@ -170,9 +170,11 @@ void OneBandwidth(const Job<T>& job, index_t q0, index_t q1) {
 template <class T>
 void OneBandwidthFor(const Job<T>& job, index_t q0, index_t q1) {
   if (job.exclude != nullptr) {
-    OneBandwidth<true>(job, q0, q1);
+    OneBandwidth<kGroup, true>(job, q0, q1);
+  } else if (job.wide) {
+    OneBandwidth<kWideGroup, false>(job, q0, q1);
   } else {
-    OneBandwidth<false>(job, q0, q1);
+    OneBandwidth<kGroup, false>(job, q0, q1);
   }
 }
 void OneBandwidthF32(const Job<float>& job, index_t q0, index_t q1) {

@@ -104,11 +104,10 @@ void predict_tiled(const char* caller, const Problem<T>& p, MatrixView<const T> 
   }
 
   const bool one = B == 1;
-  const index_t tile = tile_points<T>(d,
-                                      tile_bytes > 0 ? tile_bytes
-                                      : one          ? kTileBytes
-                                                     : kGridTileBytes,
-                                      one ? kMaxTile : kGridMaxTile);
+  const index_t own_bytes = !one ? kGridTileBytes : high_d<T>(d) ? kHighDTileBytes : kTileBytes;
+  const index_t tile =
+      tile_points<T>(d, tile_bytes > 0 ? tile_bytes : own_bytes, one ? kMaxTile : kGridMaxTile);
+  const index_t grain = block_grain<T>(one, d, m, n_threads);
   // The norm form of distances for the queries whose error bound allows it
   // (norm_form_fits, nw/cpu/tiled.hpp): Gaussian only.
   QueryNorms<T> qn;
@@ -158,6 +157,7 @@ void predict_tiled(const char* caller, const Problem<T>& p, MatrixView<const T> 
   job.zn = norms ? qn.zn.data() : nullptr;
   job.state = {nearest.data(), den.data(), num.data(), tie_w.data(), tie_y.data()};
   job.cancel = cancel;
+  job.wide = one && high_d<T>(d);
 
   for (index_t t0 = 0; t0 < n_tiles; t0 += chunk_tiles) {
     throw_if_cancelled(cancel);
@@ -168,7 +168,7 @@ void predict_tiled(const char* caller, const Problem<T>& p, MatrixView<const T> 
                  weighted,     norms};
     job.first_tile = t0;
     const bool last = t1 == n_tiles;
-    detail::parallel_blocks(n_threads, m, kGrain, [&](index_t begin, index_t end) {
+    detail::parallel_blocks(n_threads, m, grain, [&](index_t begin, index_t end) {
       if (job.cancelled()) return;
       if (one) {
         sum_one_bandwidth(job, begin, end);

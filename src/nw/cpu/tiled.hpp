@@ -86,6 +86,10 @@ struct Job {
   const index_t* exclude = nullptr;  // per query: packed position to skip, or -1; or null
   const T* zn = nullptr;             // QueryNorms: per query ||z||^2 or NaN; null: no norm form
   QueryState<T> state;
+  // High d (high_d): the one-bandwidth kernel takes groups of kWideGroup
+  // queries, whose norm-form register block was measured faster; at low d
+  // the wider group's per-tile work costs more than it gains.
+  bool wide = false;
 
   // The group [g, g + nq) as GroupDistances reads it (the last query
   // repeated to fill kGroup slots, as z[] is); zm2: -2 z of the block's
@@ -170,6 +174,39 @@ inline constexpr index_t kGridMaxTile = 4096;
 // The most bytes of packed tiles at a time; larger training sets are packed
 // and processed in chunks (the queries' running sums carry over).
 inline constexpr index_t kChunkBytes = index_t{32} << 20;
+// High d (one bandwidth), blocked like a GEMM: when even kMinTile points'
+// features overflow kTileBytes, a tile cannot stay in L1 whatever its width,
+// so it is sized for L2 instead (kHighDTileBytes: half of a 1 MiB L2, so the
+// queries' rows and the distances keep room), and every group of a block
+// streams it from there. What then limits the kernel is the packed training
+// set, which no cache holds, streamed from memory once per block: at a
+// block of kGrain queries that is 8 bytes per 32 double FMAs, close to a
+// core's share of memory bandwidth. Blocks of up to kHighDGrain queries read
+// it 8 times less often; they shrink to keep at least kHighDBlocksPerThread
+// blocks for each thread. A query's sums do not depend on its block, so the
+// grain never changes the results. (Figures: docs/benchmarks.md, "High d
+// (784): GEMM-like blocking and auto's cost model".)
+inline constexpr index_t kHighDTileBytes = index_t{512} << 10;
+inline constexpr index_t kHighDGrain = 256;
+inline constexpr index_t kHighDBlocksPerThread = 4;
+
+template <class T>
+inline bool high_d(index_t d) {
+  return kMinTile * d * static_cast<index_t>(sizeof(T)) > kTileBytes;
+}
+
+// Queries per parallel block for m queries on n_threads threads: m split
+// into kHighDBlocksPerThread blocks a thread, rounded up to a multiple of 8
+// (the widest group of the one-bandwidth kernel), so that the blocks come
+// out nearly equal and every thread gets the same number of them.
+template <class T>
+inline index_t block_grain(bool one, index_t d, index_t m, int n_threads) {
+  if (!one || !high_d<T>(d)) return kGrain;
+  const index_t parts = kHighDBlocksPerThread * std::max(n_threads, 1);
+  const index_t share = ((m + parts - 1) / parts + 7) / 8 * 8;
+  return std::clamp(share, kGrain, kHighDGrain);
+}
+
 // A many-bandwidth block polls the cancel token once per query and tile, and
 // once every kCancelStride bandwidths within: so any stretch of work between
 // two polls is at most kCancelStride bandwidths over one tile (about a
@@ -208,6 +245,19 @@ inline bool norm_form_fits(index_t d, double max_x2, double z2, double max_inv_h
   return bound <= kNormFormShare<T> * kEngineRtol<T>;  // false for NaN or inf
 }
 
+// ||x||^2 of d values in double: four running sums (a fixed order), so that
+// at high d the adds do not wait on one another.
+template <class T>
+inline double squared_norm(const T* x, index_t d) {
+  double s[4] = {0, 0, 0, 0};
+  index_t f = 0;
+  for (; f + 4 <= d; f += 4) {
+    for (index_t l = 0; l < 4; ++l) s[l] += static_cast<double>(x[f + l]) * x[f + l];
+  }
+  for (; f < d; ++f) s[0] += static_cast<double>(x[f]) * x[f];
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 // ||x_j||^2 in double for the rows `keep` of X (empty: every row); the
 // largest, or +inf when one is not finite.
 template <class T>
@@ -216,8 +266,7 @@ inline double max_squared_norm(MatrixView<const T> X, const std::vector<index_t>
   double mx = 0;
   for (index_t i = 0; i < rows; ++i) {
     const index_t j = keep.empty() ? i : keep[static_cast<std::size_t>(i)];
-    double s = 0;
-    for (index_t f = 0; f < X.cols(); ++f) s += static_cast<double>(X(j, f)) * X(j, f);
+    const double s = squared_norm(&X(j, 0), X.cols());
     if (!std::isfinite(s)) return std::numeric_limits<double>::infinity();
     mx = std::max(mx, s);
   }
@@ -235,10 +284,7 @@ inline QueryNorms<T> query_norms(MatrixView<const T> Z, double max_x2, double ma
   if (!std::isfinite(max_x2) || !norm_form_fits<T>(d, max_x2, 0.0, max_inv_h2)) return qn;
   qn.zn.assign(static_cast<std::size_t>(m), std::numeric_limits<T>::quiet_NaN());
   for (index_t q = 0; q < m; ++q) {
-    double s = 0;
-    for (index_t f = 0; f < d; ++f) {
-      s += static_cast<double>(Z(q, f)) * Z(q, f);
-    }
+    const double s = squared_norm(&Z(q, 0), d);
     if (norm_form_fits<T>(d, max_x2, s, max_inv_h2)) {
       qn.zn[static_cast<std::size_t>(q)] = static_cast<T>(s);
     }
@@ -260,6 +306,15 @@ void scaled_queries(bool norms, const T* z, index_t ldz, index_t rows, index_t d
 // Packs the kept training points [first, first + count) into `dst` (layout
 // above; keep empty: every row), tiles of `tile` points, each `stride`
 // elements; with `norms`, each point's ||x||^2 too.
+//
+// The features go in blocks of kPackBlock points, feature by feature, so
+// that each feature's values of a block fill a cache line of the tile at
+// once (point by point, every point would touch d lines of the tile, which
+// at high d leave L1 before the next point comes). Full tiles are written
+// entirely; only the last tile's padding lanes are zeroed.
+inline constexpr index_t kPackBlock = 16;
+static_assert(kTileQuantum % kPackBlock == 0);
+
 template <class T>
 void pack(const Problem<T>& p, const std::vector<index_t>& keep, index_t first, index_t count,
           index_t tile, index_t stride, bool norms, T* dst) {
@@ -267,19 +322,25 @@ void pack(const Problem<T>& p, const std::vector<index_t>& keep, index_t first, 
   const bool weighted = !p.weights.empty();
   const index_t tiles = (count + tile - 1) / tile;
   const index_t norm_row = (d + k + (weighted ? 1 : 0)) * tile;
-  std::fill(dst, dst + tiles * stride, T{0});
-  for (index_t i = 0; i < count; ++i) {
-    const index_t j = keep.empty() ? first + i : keep[static_cast<std::size_t>(first + i)];
-    T* xt = dst + (i / tile) * stride + i % tile;
-    const T* x = &p.X(j, 0);
-    for (index_t f = 0; f < d; ++f) xt[f * tile] = x[f];
-    T* yt = xt + d * tile;
-    for (index_t c = 0; c < k; ++c) yt[c * tile] = p.Y(j, c);
-    if (weighted) yt[k * tile] = p.weights[static_cast<std::size_t>(j)];
-    if (norms) {
-      double s = 0;
-      for (index_t f = 0; f < d; ++f) s += static_cast<double>(x[f]) * x[f];
-      xt[norm_row] = static_cast<T>(s);
+  if (count < tiles * tile) std::fill(dst + (tiles - 1) * stride, dst + tiles * stride, T{0});
+  for (index_t i0 = 0; i0 < count; i0 += kPackBlock) {  // never across tiles
+    const index_t nb = std::min(kPackBlock, count - i0);
+    const T* x[kPackBlock];
+    for (index_t b = 0; b < nb; ++b) {
+      const index_t i = i0 + b;
+      x[b] = &p.X(keep.empty() ? first + i : keep[static_cast<std::size_t>(first + i)], 0);
+    }
+    T* xt = dst + (i0 / tile) * stride + i0 % tile;
+    for (index_t f = 0; f < d; ++f) {
+      for (index_t b = 0; b < nb; ++b) xt[f * tile + b] = x[b][f];
+    }
+    for (index_t b = 0; b < nb; ++b) {
+      const index_t i = i0 + b;
+      const index_t j = keep.empty() ? first + i : keep[static_cast<std::size_t>(first + i)];
+      T* yt = xt + d * tile + b;
+      for (index_t c = 0; c < k; ++c) yt[c * tile] = p.Y(j, c);
+      if (weighted) yt[k * tile] = p.weights[static_cast<std::size_t>(j)];
+      if (norms) xt[norm_row + b] = static_cast<T>(squared_norm(x[b], d));
     }
   }
 }

@@ -20,71 +20,134 @@ HWY_BEFORE_NAMESPACE();
 namespace kreg::nw::tiled {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-// The register block: kGroup queries x kVecs vectors of training points. Each
-// loaded vector of x serves the whole group, each broadcast of z kVecs
-// vectors. AVX-512 has 32 vector registers: 16 accumulators fit; targets
-// with 16 registers keep 8.
-constexpr int kGroup = 4;
+// The register blocks: rows of queries x vectors of training points. Each
+// loaded vector of x serves every row of the block, each broadcast of z every
+// vector. AVX-512 has 32 vector registers. Direct differences: 4 x 4 (16
+// accumulators; the subs need registers too). The norm form: 8 x 2 where a
+// group has 8 queries, measured at the FMA peak where 4 x 4 reached 80%
+// (docs/benchmarks.md, "High d (784): GEMM-like blocking and auto's cost
+// model"). Targets with 16 registers keep 4 x 2 for both.
+constexpr int kGroup = 4;  // queries per group in the grid and leave-one-out kernels
+constexpr int kWideGroup = HWY_TARGET <= HWY_AVX3 ? 8 : 4;  // one bandwidth, high d
 constexpr int kVecs = HWY_TARGET <= HWY_AVX3 ? 4 : 2;
-// The norm form's block: the same shape.
-constexpr int kNormVecs = kVecs;
+template <int G>
+inline constexpr int kNormRows = (HWY_TARGET <= HWY_AVX3) && (G % 8 == 0) ? 8 : 4;
+template <int G>
+inline constexpr int kNormVecs = kNormRows<G> == 8 ? 2 : kVecs;
 
-// s = ||x - z||^2 by direct differences (a sub and an FMA per feature and
-// lane) from kGroup queries z[r] to the `valid` points of one tile, into
-// buf[r * tile + p]; lanes past `valid` get +inf. tmin[r] is the smallest s
-// of query r over the tile.
+// x - z[0], z broadcast to every lane. On x86 with 512-bit vectors the
+// broadcast is folded into the subtraction (AVX-512's embedded broadcast,
+// which compilers do not emit for a value several subs share): a separate
+// vbroadcast takes a slot of the vector adders on Zen 4, which the direct
+// form's subs need, and held it to 81% of the FMA peak; folded, it runs at
+// the peak (docs/benchmarks.md, as above). The same result bits either way.
 template <class D, class T = hn::TFromD<D>>
-HWY_INLINE void Distances(D d, const T* HWY_RESTRICT xt, index_t tile, index_t dim, index_t valid,
-                          const T* const* z, T* HWY_RESTRICT buf, T* tmin) {
+HWY_INLINE hn::Vec<D> SubBroadcast(D d, hn::Vec<D> x, const T* HWY_RESTRICT z) {
+#if HWY_ARCH_X86_64 && HWY_TARGET <= HWY_AVX3 && (HWY_COMPILER_GCC || HWY_COMPILER_CLANG)
+  if constexpr (sizeof(hn::Vec<D>) == 64) {
+    hn::Vec<D> r = x;
+    if constexpr (sizeof(T) == 4) {
+      asm("vsubps %1%{1to16%}, %2, %0" : "=v"(r.raw) : "m"(*z), "v"(x.raw));
+    } else {
+      asm("vsubpd %1%{1to8%}, %2, %0" : "=v"(r.raw) : "m"(*z), "v"(x.raw));
+    }
+    return r;
+  }
+#endif
+  return hn::Sub(x, hn::Set(d, *z));
+}
+
+// kRows queries (z[r]: their coordinates, or -2 z for the norm form) against
+// the `valid` points of one tile, into buf[r * tile + p], lanes past `valid`
+// +inf; mn[r] takes the minimum. Direct differences (kNorm false): s = sum of
+// (x - z)^2, a sub and an FMA per feature and lane. The norm form: s =
+// ||x||^2 + ||z||^2 - 2 x.z, one FMA (xn: the tile's row of ||x||^2, zn[r]
+// the query's ||z||^2). Either way a pair's sum runs over the features in
+// order, so its bits do not depend on the block shape or on the other rows.
+template <int kRows, int kV, bool kNorm, class D, class T = hn::TFromD<D>>
+HWY_INLINE void DistanceRows(D d, const T* HWY_RESTRICT xt, const T* HWY_RESTRICT xn, index_t tile,
+                             index_t dim, index_t valid, const T* const* z, const T* zn,
+                             T* HWY_RESTRICT buf, hn::Vec<D>* mn) {
   using V = hn::Vec<D>;
   const auto L = static_cast<index_t>(hn::Lanes(d));
   const V inf = hn::Set(d, std::numeric_limits<T>::infinity());
-  V mn[kGroup];
-  for (int r = 0; r < kGroup; ++r) mn[r] = inf;
+  // The sum's start: 0, or ||x||^2 + ||z||^2 for the norm form.
+  auto start = [&](index_t p, int r) {
+    if constexpr (kNorm) {
+      return hn::Add(hn::Load(d, xn + p), hn::Set(d, zn[r]));
+    } else {
+      return hn::Zero(d);
+    }
+  };
+
   index_t p = 0;
-  for (; p + kVecs * L <= valid; p += kVecs * L) {
-    V a[kGroup][kVecs];
-    for (int r = 0; r < kGroup; ++r) {
-      for (int v = 0; v < kVecs; ++v) a[r][v] = hn::Zero(d);
+  for (; p + kV * L <= valid; p += kV * L) {
+    V a[kRows][kV];
+    for (int r = 0; r < kRows; ++r) {
+      for (int v = 0; v < kV; ++v) a[r][v] = start(p + v * L, r);
     }
     const T* HWY_RESTRICT xp = xt + p;
     for (index_t f = 0; f < dim; ++f, xp += tile) {
-      V x[kVecs];
-      for (int v = 0; v < kVecs; ++v) x[v] = hn::Load(d, xp + v * L);
-      for (int r = 0; r < kGroup; ++r) {
-        const V zr = hn::Set(d, z[r][f]);
-        for (int v = 0; v < kVecs; ++v) {
-          const V e = hn::Sub(x[v], zr);
-          a[r][v] = hn::MulAdd(e, e, a[r][v]);
+      V x[kV];
+      for (int v = 0; v < kV; ++v) x[v] = hn::Load(d, xp + v * L);
+      for (int r = 0; r < kRows; ++r) {
+        if constexpr (kNorm) {
+          const V zr = hn::Set(d, z[r][f]);
+          for (int v = 0; v < kV; ++v) a[r][v] = hn::MulAdd(x[v], zr, a[r][v]);
+        } else {
+          for (int v = 0; v < kV; ++v) {
+            const V e = SubBroadcast(d, x[v], z[r] + f);
+            a[r][v] = hn::MulAdd(e, e, a[r][v]);
+          }
         }
       }
     }
-    for (int r = 0; r < kGroup; ++r) {
-      for (int v = 0; v < kVecs; ++v) {
+    for (int r = 0; r < kRows; ++r) {
+      for (int v = 0; v < kV; ++v) {
         hn::Store(a[r][v], d, buf + r * tile + p + v * L);
         mn[r] = hn::Min(mn[r], a[r][v]);
       }
     }
   }
   for (; p < valid; p += L) {  // the last tile's tail, one vector at a time
-    V a[kGroup];
-    for (int r = 0; r < kGroup; ++r) a[r] = hn::Zero(d);
+    V a[kRows];
+    for (int r = 0; r < kRows; ++r) a[r] = start(p, r);
     const T* HWY_RESTRICT xp = xt + p;
     for (index_t f = 0; f < dim; ++f, xp += tile) {
       const V x = hn::Load(d, xp);
-      for (int r = 0; r < kGroup; ++r) {
-        const V e = hn::Sub(x, hn::Set(d, z[r][f]));
-        a[r] = hn::MulAdd(e, e, a[r]);
+      for (int r = 0; r < kRows; ++r) {
+        if constexpr (kNorm) {
+          a[r] = hn::MulAdd(x, hn::Set(d, z[r][f]), a[r]);
+        } else {
+          const V e = SubBroadcast(d, x, z[r] + f);
+          a[r] = hn::MulAdd(e, e, a[r]);
+        }
       }
     }
     const auto inside = hn::FirstN(d, static_cast<std::size_t>(valid - p));
-    for (int r = 0; r < kGroup; ++r) {
+    for (int r = 0; r < kRows; ++r) {
       a[r] = hn::IfThenElse(inside, a[r], inf);
       hn::Store(a[r], d, buf + r * tile + p);
       mn[r] = hn::Min(mn[r], a[r]);
     }
   }
-  for (int r = 0; r < kGroup; ++r) tmin[r] = hn::GetLane(hn::MinOfLanes(d, mn[r]));
+}
+
+// s = ||x - z||^2 by direct differences from G queries z[r] to the `valid`
+// points of one tile, into buf[r * tile + p]; lanes past `valid` get +inf.
+// tmin[r] is the smallest s of query r over the tile.
+template <int G, class D, class T = hn::TFromD<D>>
+HWY_INLINE void Distances(D d, const T* HWY_RESTRICT xt, index_t tile, index_t dim, index_t valid,
+                          const T* const* z, T* HWY_RESTRICT buf, T* tmin) {
+  static_assert(G % kGroup == 0);
+  hn::Vec<D> mn[G];
+  for (int r = 0; r < G; ++r) mn[r] = hn::Set(d, std::numeric_limits<T>::infinity());
+  for (int r = 0; r < G; r += kGroup) {
+    DistanceRows<kGroup, kVecs, false>(d, xt, static_cast<const T*>(nullptr), tile, dim, valid,
+                                       z + r, static_cast<const T*>(nullptr), buf + r * tile,
+                                       mn + r);
+  }
+  for (int r = 0; r < G; ++r) tmin[r] = hn::GetLane(hn::MinOfLanes(d, mn[r]));
 }
 
 // s = ||x||^2 + ||z||^2 - 2 x.z (the norm form: one FMA per feature and
@@ -93,87 +156,51 @@ HWY_INLINE void Distances(D d, const T* HWY_RESTRICT xt, index_t tile, index_t d
 // ||z||^2 and zm2[r] the query's coordinates times -2 (exact). It cancels:
 // its error grows with ||x||^2 + ||z||^2 rather than with s, so the driver
 // takes it only for queries whose error bound the caller's tolerance allows
-// (NormFormBound in nw/cpu/tiled.hpp). A query's s are the same bits in any
+// (norm_form_fits in nw/cpu/tiled.hpp). A query's s are the same bits in any
 // group, as with Distances.
-template <class D, class T = hn::TFromD<D>>
+template <int G, class D, class T = hn::TFromD<D>>
 HWY_INLINE void NormDistances(D d, const T* HWY_RESTRICT xt, const T* HWY_RESTRICT xn, index_t tile,
                               index_t dim, index_t valid, const T* const* zm2, const T* zn,
                               T* HWY_RESTRICT buf, T* tmin) {
-  using V = hn::Vec<D>;
-  const auto L = static_cast<index_t>(hn::Lanes(d));
-  const V inf = hn::Set(d, std::numeric_limits<T>::infinity());
-  V mn[kGroup];
-  for (int r = 0; r < kGroup; ++r) mn[r] = inf;
-  index_t p = 0;
-  for (; p + kNormVecs * L <= valid; p += kNormVecs * L) {
-    V a[kGroup][kNormVecs];
-    for (int v = 0; v < kNormVecs; ++v) {
-      const V n = hn::Load(d, xn + p + v * L);
-      for (int r = 0; r < kGroup; ++r) a[r][v] = hn::Add(n, hn::Set(d, zn[r]));
-    }
-    const T* HWY_RESTRICT xp = xt + p;
-    for (index_t f = 0; f < dim; ++f, xp += tile) {
-      V x[kNormVecs];
-      for (int v = 0; v < kNormVecs; ++v) x[v] = hn::Load(d, xp + v * L);
-      for (int r = 0; r < kGroup; ++r) {
-        const V zr = hn::Set(d, zm2[r][f]);
-        for (int v = 0; v < kNormVecs; ++v) a[r][v] = hn::MulAdd(x[v], zr, a[r][v]);
-      }
-    }
-    for (int r = 0; r < kGroup; ++r) {
-      for (int v = 0; v < kNormVecs; ++v) {
-        hn::Store(a[r][v], d, buf + r * tile + p + v * L);
-        mn[r] = hn::Min(mn[r], a[r][v]);
-      }
-    }
+  constexpr int R = kNormRows<G>;
+  static_assert(G % R == 0);
+  hn::Vec<D> mn[G];
+  for (int r = 0; r < G; ++r) mn[r] = hn::Set(d, std::numeric_limits<T>::infinity());
+  for (int r = 0; r < G; r += R) {
+    DistanceRows<R, kNormVecs<G>, true>(d, xt, xn, tile, dim, valid, zm2 + r, zn + r,
+                                        buf + r * tile, mn + r);
   }
-  for (; p < valid; p += L) {  // the last tile's tail, one vector at a time
-    V a[kGroup];
-    const V n = hn::Load(d, xn + p);
-    for (int r = 0; r < kGroup; ++r) a[r] = hn::Add(n, hn::Set(d, zn[r]));
-    const T* HWY_RESTRICT xp = xt + p;
-    for (index_t f = 0; f < dim; ++f, xp += tile) {
-      const V x = hn::Load(d, xp);
-      for (int r = 0; r < kGroup; ++r) a[r] = hn::MulAdd(x, hn::Set(d, zm2[r][f]), a[r]);
-    }
-    const auto inside = hn::FirstN(d, static_cast<std::size_t>(valid - p));
-    for (int r = 0; r < kGroup; ++r) {
-      a[r] = hn::IfThenElse(inside, a[r], inf);
-      hn::Store(a[r], d, buf + r * tile + p);
-      mn[r] = hn::Min(mn[r], a[r]);
-    }
-  }
-  for (int r = 0; r < kGroup; ++r) tmin[r] = hn::GetLane(hn::MinOfLanes(d, mn[r]));
+  for (int r = 0; r < G; ++r) tmin[r] = hn::GetLane(hn::MinOfLanes(d, mn[r]));
 }
 
-// A group's distances, each query by the form the driver chose for it
-// (GroupQueries, nw/cpu/tiled.hpp): the norm form where its zn is a number
-// and the tile has norms (xn not null), direct differences otherwise. A
-// group of both kinds computes both and keeps each query's own: `spare`
-// holds kGroup rows like buf.
-template <class D, class T = hn::TFromD<D>>
+// A group's distances, each of its G queries by the form the driver chose
+// for it (query_norms, nw/cpu/tiled.hpp): the norm form where its zn is a
+// number and the tile has norms (xn not null), direct differences otherwise.
+// A group of both kinds computes both and keeps each query's own: `spare`
+// holds G rows like buf.
+template <int G = kGroup, class D, class T = hn::TFromD<D>>
 HWY_INLINE void GroupDistances(D d, const T* HWY_RESTRICT xt, const T* HWY_RESTRICT xn,
                                index_t tile, index_t dim, index_t valid, const T* const* z,
                                const T* const* zm2, const T* zn, T* HWY_RESTRICT buf,
                                T* HWY_RESTRICT spare, T* tmin) {
   int norm = 0;
   if (xn != nullptr) {
-    for (int r = 0; r < kGroup; ++r) norm += zn[r] == zn[r] ? 1 : 0;  // not NaN
+    for (int r = 0; r < G; ++r) norm += zn[r] == zn[r] ? 1 : 0;  // not NaN
   }
   if (norm == 0) {
-    Distances(d, xt, tile, dim, valid, z, buf, tmin);
+    Distances<G>(d, xt, tile, dim, valid, z, buf, tmin);
     return;
   }
-  if (norm == kGroup) {
-    NormDistances(d, xt, xn, tile, dim, valid, zm2, zn, buf, tmin);
+  if (norm == G) {
+    NormDistances<G>(d, xt, xn, tile, dim, valid, zm2, zn, buf, tmin);
     return;
   }
-  Distances(d, xt, tile, dim, valid, z, buf, tmin);
-  T tnorm[kGroup];
-  T zn0[kGroup];
-  for (int r = 0; r < kGroup; ++r) zn0[r] = zn[r] == zn[r] ? zn[r] : T{0};
-  NormDistances(d, xt, xn, tile, dim, valid, zm2, zn0, spare, tnorm);
-  for (int r = 0; r < kGroup; ++r) {
+  Distances<G>(d, xt, tile, dim, valid, z, buf, tmin);
+  T tnorm[G];
+  T zn0[G];
+  for (int r = 0; r < G; ++r) zn0[r] = zn[r] == zn[r] ? zn[r] : T{0};
+  NormDistances<G>(d, xt, xn, tile, dim, valid, zm2, zn0, spare, tnorm);
+  for (int r = 0; r < G; ++r) {
     if (!(zn[r] == zn[r])) continue;
     T* HWY_RESTRICT dst = buf + r * tile;
     const T* HWY_RESTRICT src = spare + r * tile;
