@@ -46,12 +46,11 @@ enum class Kernel { gaussian, epanechnikov, tricube, uniform };
 // The engine (backend) that computes predictions, by name. kreg's own:
 // "auto" (among the registered engines that support the call, the cheapest
 // by their cost estimates, measured per engine and dtype; engines without an
-// estimate, such as CUDA, keep their place in the preference order), "fused" (tiled SIMD + threads, never
-// materialises the m x n matrix), "vectorized" (BLAS matrix product for the
-// distances, then exp and sums, in blocks) and "reference" (plain loops in
-// long double: the test oracle). An Engine is a name: parse_engine checks it
-// against the engines this build registered, and one that cannot do a call
-// (reference and vectorized predict at one bandwidth only) says so.
+// estimate, such as CUDA, keep their place in the preference order), "fused" (tiled SIMD + threads,
+// never materialises the m x n matrix), "vectorized" (BLAS matrix product for the distances, then
+// exp and sums, in blocks) and "reference" (plain loops in long double: the test oracle). An Engine
+// is a name: parse_engine checks it against the engines this build registered, and one that cannot
+// do a call (reference and vectorized predict at one bandwidth only) says so.
 class Engine {
  public:
   static const Engine automatic, reference, vectorized, fused;
