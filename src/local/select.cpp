@@ -145,13 +145,21 @@ KernelSelectResult select_kernel_bandwidth(MatrixView<const double> X, std::span
   narrow.initial_step.assign(t0.size(), 0.05);
   OptimizeResult best = nelder_mead(scaled, t0, narrow);
   int evaluations = best.evaluations + 1;
-  // Each restart runs a wide simplex (0.5 in log h: a factor 1.6), from the
-  // start first and then from the best point so far, and keeps whichever is
-  // better: cv_ls surfaces can have several minima.
+  // Each restart explores with a wide simplex (0.5 in log h: a factor 1.6),
+  // from the start first and then from the best point so far, to a loose
+  // tolerance (1e-2 in log h, 1e-5 in the criterion); where it finds a
+  // better basin, a narrow run from there polishes it to the tolerances
+  // above. cv_ls surfaces can have several minima.
+  NelderMeadOptions explore = nm;
+  explore.xtol = 1e-2;
+  explore.ftol = 1e-5;
   for (int r = 0; r < select.restarts; ++r) {
-    OptimizeResult next = nelder_mead(scaled, r == 0 ? t0 : best.x, nm);
+    OptimizeResult next = nelder_mead(scaled, r == 0 ? t0 : best.x, explore);
     evaluations += next.evaluations;
-    if (next.fx < best.fx) best = std::move(next);
+    if (!(next.fx < best.fx)) continue;
+    OptimizeResult polished = nelder_mead(scaled, next.x, narrow);
+    evaluations += polished.evaluations;
+    best = polished.fx <= next.fx ? std::move(polished) : std::move(next);
   }
   // The criterion at the choice, unscaled (the same call a user makes).
   best.fx = objective(best.x);
