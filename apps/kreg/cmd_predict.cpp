@@ -117,19 +117,7 @@ void run_typed(const PredictOptions& o) {
   // --allow-nonfinite: queries with a NaN/Inf feature are left out of the
   // prediction and get NaN in the output, counted on stderr.
   std::vector<char> nan_query;
-  if (o.files.allow_nonfinite && root) {
-    nan_query = nonfinite_rows<T>(query.X.view());
-    const auto count = std::count(nan_query.begin(), nan_query.end(), 1);
-    if (count == 0) {
-      nan_query.clear();
-    } else {
-      fmt::print(stderr,
-                 "note: predicted NaN for {} of {} query rows (NaN/Inf in a feature; "
-                 "--allow-nonfinite)\n",
-                 count, query.X.rows());
-      query.X = kept_rows(query.X, nan_query);
-    }
-  }
+  if (o.files.allow_nonfinite && root) nan_query = take_out_nonfinite_queries(query.X);
   const double read_s = clock.seconds();
   clock.restart();
   reading.reset();

@@ -55,19 +55,7 @@ void run_local_predict(const LocalPredictArgs& a) {
                                               "query", TargetColumn::if_present);
   check_local_data(options, train, a.files.train);
   std::vector<char> nan_query;
-  if (a.files.allow_nonfinite) {
-    nan_query = nonfinite_rows<double>(query.X.view());
-    const auto count = std::count(nan_query.begin(), nan_query.end(), 1);
-    if (count == 0) {
-      nan_query.clear();
-    } else {
-      fmt::print(stderr,
-                 "note: predicted NaN for {} of {} query rows (NaN/Inf in a feature; "
-                 "--allow-nonfinite)\n",
-                 count, query.X.rows());
-      query.X = kept_rows(query.X, nan_query);
-    }
-  }
+  if (a.files.allow_nonfinite) nan_query = take_out_nonfinite_queries(query.X);
   if (!a.bandwidth.empty()) options.bandwidth = local_bandwidths(a.bandwidth, options, train);
   const double read_s = clock.seconds();
   reading.reset();

@@ -82,6 +82,22 @@ void drop_nonfinite_rows(io::Dataset<T>& data, const std::string& path, std::str
   if (data.y.cols() > 0) data.y = kept_rows(data.y, bad);
 }
 
+// predict --allow-nonfinite: takes the query rows with a NaN/Inf feature out
+// of X (they get NaN in the output), says how many on stderr, and returns
+// which they were (empty when none).
+template <class T>
+std::vector<char> take_out_nonfinite_queries(Matrix<T>& X) {
+  std::vector<char> nan_query = nonfinite_rows<T>(X.view());
+  const auto count = std::count(nan_query.begin(), nan_query.end(), 1);
+  if (count == 0) return {};
+  fmt::print(stderr,
+             "note: predicted NaN for {} of {} query rows (NaN/Inf in a feature; "
+             "--allow-nonfinite)\n",
+             count, X.rows());
+  X = kept_rows(X, nan_query);
+  return nan_query;
+}
+
 inline io::ReadOptions read_options(bool allow_nonfinite) {
   io::ReadOptions r;
   r.non_finite = allow_nonfinite ? io::NonFinite::allow : io::NonFinite::reject;
