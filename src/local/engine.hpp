@@ -61,6 +61,7 @@ struct QueryFit {
 // Scratch space for one thread's queries (resized on first use).
 struct Scratch {
   std::vector<double> logw, w, h, ll;
+  std::vector<double> z;  // the query, centred (filled by the callers)
 };
 
 // Fits the query z (d values, already centred like the training set).

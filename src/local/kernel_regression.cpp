@@ -57,7 +57,6 @@ KernelFit run_queries(index_t m, index_t d, bool gradients, int n_jobs, const Ca
       tasks,
       [&](index_t t) {
         local::Scratch scratch;
-        std::vector<double> none;
         const index_t end = std::min(m, (t + 1) * kQueriesPerTask);
         for (index_t i = t * kQueriesPerTask; i < end; ++i) {
           throw_if_cancelled(cancel);
@@ -74,6 +73,26 @@ KernelFit run_queries(index_t m, index_t d, bool gradients, int n_jobs, const Ca
     out.report.rank_deficient += (f >> 1) & 1;
   }
   return out;
+}
+
+// Training point i as a query (already centred), in the scratch's z.
+std::span<const double> training_point(const Prepared& p, index_t i, local::Scratch& s) {
+  s.z.resize(static_cast<std::size_t>(p.d));
+  for (index_t f = 0; f < p.d; ++f) s.z[static_cast<std::size_t>(f)] = p.x(f, i);
+  return s.z;
+}
+
+// The fit at every training point with each point's own weight H_ii in
+// `hat`: what the hat trace and aic need, in one pass.
+KernelFit fit_in_sample(const Prepared& p, int n_jobs, const CancelToken* cancel,
+                        std::vector<double>& hat) {
+  hat.assign(static_cast<std::size_t>(p.n), 0.0);
+  return run_queries(
+      p.n, p.d, false, n_jobs, cancel, [&](index_t i, local::Scratch& s, std::span<double>) {
+        const local::QueryFit q = local::fit_query(p, training_point(p, i, s), -1, i, {}, s);
+        hat[static_cast<std::size_t>(i)] = q.self_hat;
+        return q;
+      });
 }
 
 // Column f's bounds for lambda (discrete) given its level count.
@@ -280,16 +299,15 @@ KernelFit KernelRegression::predict(MatrixView<const double> Z, bool gradients,
   }
   detail::require_finite(Z, "Z", "kernel regression needs finite queries");
   const Prepared& p = *prepared_;
-  const auto centred = [&](index_t i, std::vector<double>& z) {
-    z.resize(static_cast<std::size_t>(d_));
+  const auto centred = [&](index_t i, local::Scratch& s) -> std::vector<double>& {
+    s.z.resize(static_cast<std::size_t>(d_));
     for (index_t f = 0; f < d_; ++f)
-      z[static_cast<std::size_t>(f)] = Z(i, f) - p.center[static_cast<std::size_t>(f)];
+      s.z[static_cast<std::size_t>(f)] = Z(i, f) - p.center[static_cast<std::size_t>(f)];
+    return s.z;
   };
   KernelFit out = run_queries(Z.rows(), d_, gradients, options_.n_jobs, cancel,
                               [&](index_t i, local::Scratch& s, std::span<double> g) {
-                                std::vector<double> z;
-                                centred(i, z);
-                                return local::fit_query(p, z, -1, -1, g, s);
+                                return local::fit_query(p, centred(i, s), -1, -1, g, s);
                               });
   // lc, discrete columns: m(z) - m(z with the column at its lowest level).
   if (gradients && options_.reg == RegType::local_constant) {
@@ -299,8 +317,7 @@ KernelFit KernelRegression::predict(MatrixView<const double> Z, bool gradients,
       const double base = levels_[fu].front();
       const KernelFit at_base = run_queries(Z.rows(), d_, false, options_.n_jobs, cancel,
                                             [&](index_t i, local::Scratch& s, std::span<double>) {
-                                              std::vector<double> z;
-                                              centred(i, z);
+                                              std::vector<double>& z = centred(i, s);
                                               z[fu] = base;
                                               return local::fit_query(p, z, -1, -1, {}, s);
                                             });
@@ -318,9 +335,7 @@ KernelFit KernelRegression::predict_loo(bool gradients, const CancelToken* cance
   const Prepared& p = *prepared_;
   return run_queries(n_, d_, gradients, options_.n_jobs, cancel,
                      [&](index_t i, local::Scratch& s, std::span<double> g) {
-                       std::vector<double> z(static_cast<std::size_t>(d_));
-                       for (index_t f = 0; f < d_; ++f) z[static_cast<std::size_t>(f)] = p.x(f, i);
-                       return local::fit_query(p, z, i, -1, g, s);
+                       return local::fit_query(p, training_point(p, i, s), i, -1, g, s);
                      });
 }
 
@@ -343,24 +358,14 @@ KernelFit KernelRegression::predict_kfold(std::span<const index_t> fold_of, bool
   const Prepared& p = *prepared_;
   return run_queries(n_, d_, gradients, options_.n_jobs, cancel,
                      [&](index_t i, local::Scratch& s, std::span<double> g) {
-                       std::vector<double> z(static_cast<std::size_t>(d_));
-                       for (index_t f = 0; f < d_; ++f) z[static_cast<std::size_t>(f)] = p.x(f, i);
-                       return local::fit_query(p, z, i, -1, g, s, fold_of);
+                       return local::fit_query(p, training_point(p, i, s), i, -1, g, s, fold_of);
                      });
 }
 
 double KernelRegression::hat_trace(const CancelToken* cancel) const {
   if (!fitted()) throw ArgumentError("KernelRegression::hat_trace called before fit");
-  const Prepared& p = *prepared_;
-  std::vector<double> hat(static_cast<std::size_t>(n_));
-  run_queries(n_, d_, false, options_.n_jobs, cancel,
-              [&](index_t i, local::Scratch& s, std::span<double>) {
-                std::vector<double> z(static_cast<std::size_t>(d_));
-                for (index_t f = 0; f < d_; ++f) z[static_cast<std::size_t>(f)] = p.x(f, i);
-                local::QueryFit q = local::fit_query(p, z, -1, i, {}, s);
-                hat[static_cast<std::size_t>(i)] = q.self_hat;
-                return q;
-              });
+  std::vector<double> hat;
+  fit_in_sample(*prepared_, options_.n_jobs, cancel, hat);
   double trace = 0;
   for (double h : hat) trace += h;
   return trace;
@@ -380,16 +385,8 @@ double KernelRegression::criterion(Criterion which, const CancelToken* cancel) c
     return sse / nd;
   }
   // aic: one pass at the training points gives both the fit and H_ii.
-  std::vector<double> hat(static_cast<std::size_t>(n_));
-  const KernelFit fitv = run_queries(n_, d_, false, options_.n_jobs, cancel,
-                                     [&](index_t i, local::Scratch& s, std::span<double>) {
-                                       std::vector<double> z(static_cast<std::size_t>(d_));
-                                       for (index_t f = 0; f < d_; ++f)
-                                         z[static_cast<std::size_t>(f)] = p.x(f, i);
-                                       local::QueryFit q = local::fit_query(p, z, -1, i, {}, s);
-                                       hat[static_cast<std::size_t>(i)] = q.self_hat;
-                                       return q;
-                                     });
+  std::vector<double> hat;
+  const KernelFit fitv = fit_in_sample(p, options_.n_jobs, cancel, hat);
   double sse = 0, trace = 0;
   for (index_t i = 0; i < n_; ++i) {
     const double r = p.y[static_cast<std::size_t>(i)] - fitv.mean[static_cast<std::size_t>(i)];
