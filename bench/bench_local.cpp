@@ -4,6 +4,8 @@
 //
 //   Run/fit_<reg>/n:<n>/d:<d>/jobs:<j>   the fit at the n training points
 //   Run/loo_ll/n:<n>/d:<d>/jobs:<j>      one cv_ls evaluation (leave-one-out fits)
+//   Seam/...                              the same on the fused Nadaraya-Watson
+//                                         engine (local/seam.hpp), not the local one
 //
 // Counter: pairs_per_s (query x training pairs a second).
 #include <benchmark/benchmark.h>
@@ -38,13 +40,14 @@ Data make(index_t n, index_t d) {
   return out;
 }
 
-void Run(benchmark::State& state, kreg::RegType reg, bool loo) {
+void Run(benchmark::State& state, kreg::RegType reg, bool loo, kreg::Engine engine) {
   const index_t n = state.range(0), d = state.range(1);
   const Data data = make(n, d);
   kreg::KernelRegressionOptions o;
   o.reg = reg;
   o.bandwidth.assign(static_cast<std::size_t>(d), 0.5);
   o.n_jobs = static_cast<int>(state.range(2));
+  o.engine = engine;
   kreg::KernelRegression model(o);
   model.fit(data.X.view(), data.y);
   for (auto _ : state) {
@@ -69,7 +72,28 @@ void Args(benchmark::internal::Benchmark* b) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(Run, fit_ll, kreg::RegType::local_linear, false)->Apply(Args);
-BENCHMARK_CAPTURE(Run, loo_ll, kreg::RegType::local_linear, true)->Apply(Args);
-BENCHMARK_CAPTURE(Run, fit_lc, kreg::RegType::local_constant, false)->Apply(Args);
+void Local(benchmark::State& state, kreg::RegType reg, bool loo) {
+  Run(state, reg, loo, kreg::Engine::automatic);
+}
+void Seam(benchmark::State& state, kreg::RegType reg, bool loo) {
+  Run(state, reg, loo, kreg::Engine::fused);
+}
+BENCHMARK_CAPTURE(Local, fit_ll, kreg::RegType::local_linear, false)
+    ->Name("Run/fit_ll")
+    ->Apply(Args);
+BENCHMARK_CAPTURE(Local, loo_ll, kreg::RegType::local_linear, true)
+    ->Name("Run/loo_ll")
+    ->Apply(Args);
+BENCHMARK_CAPTURE(Local, fit_lc, kreg::RegType::local_constant, false)
+    ->Name("Run/fit_lc")
+    ->Apply(Args);
+BENCHMARK_CAPTURE(Seam, fit_ll, kreg::RegType::local_linear, false)
+    ->Name("Seam/fit_ll")
+    ->Apply(Args);
+BENCHMARK_CAPTURE(Seam, loo_ll, kreg::RegType::local_linear, true)
+    ->Name("Seam/loo_ll")
+    ->Apply(Args);
+BENCHMARK_CAPTURE(Seam, fit_lc, kreg::RegType::local_constant, false)
+    ->Name("Seam/fit_lc")
+    ->Apply(Args);
 BENCHMARK_MAIN();

@@ -256,6 +256,8 @@ void add_predict(CLI::App& root) {
       const bool given = !given_options(cmd, {"--bandwidth"}).empty();
       o->local.seed_given = !given_options(cmd, {"--seed"}).empty();
       o->local.bootstrap_given = !given_options(cmd, {"--bootstrap"}).empty();
+      o->local.engine = o->engine;
+      o->local.device = o->device;
       run_local_predict({o->local, o->files, o->query, o->query_y, given ? o->bandwidth : "",
                          o->kernel, o->jobs, o->out});
       return;

@@ -127,10 +127,10 @@ void run_local_predict(const LocalPredictArgs& a) {
   for (const VarType t : options.var_type) types += static_cast<char>(t);
   fmt::print(stderr,
              "kreg predict: {} queries x {} training points, d = {}, {} ({}), var_type {}, {} "
-             "kernel, {} bandwidths, {} threads\n",
+             "kernel, {} bandwidths, {} engine, {} threads\n",
              m, train.X.rows(), d, to_string(options.reg),
              options.reg == RegType::local_linear ? "local-linear" : "local-constant", types,
-             a.kernel, to_string(options.bwtype), resolve_n_jobs(a.jobs));
+             a.kernel, to_string(options.bwtype), fit.report.engine.name(), resolve_n_jobs(a.jobs));
   if (selected) {
     fmt::print(stderr, "bandwidths by {}: {} ({} = {:.10g}, {} evaluations{})\n",
                to_string(*select), fmt::join(selected->bandwidth, ","), to_string(*select),

@@ -309,6 +309,8 @@ void add_tune(CLI::App& root) {
       check_local_excludes(cmd, "tune",
                            {"--bandwidths", "--cv", "--shuffle", "--scoring", "--optimize",
                             "--starts", "--seed", "--plot", "--journal", "--resume", "--shard"});
+      local->engine = o->engine;
+      local->device = o->device;
       run_local_tune(*o, *local);
       return;
     }

@@ -141,17 +141,6 @@ void check_local_excludes(const CLI::App* cmd, std::string_view command,
     const CLI::Option* opt = cmd->get_option_no_throw(std::string(name));
     return opt != nullptr && opt->count() > 0 ? opt->as<std::string>() : std::string();
   };
-  if (const std::string engine = value("--engine"); !engine.empty() && engine != "auto") {
-    throw ArgumentError(fmt::format(
-        "--engine {} chooses a Nadaraya-Watson engine; --reg runs kreg's local-regression "
-        "engine (CPU, float64): drop --engine",
-        engine));
-  }
-  if (const std::string device = value("--device");
-      !device.empty() && device != "auto" && device != "cpu") {
-    throw ArgumentError(fmt::format(
-        "--device {}: --reg runs on the CPU only; drop --device or give --device cpu", device));
-  }
   if (value("--dtype") == "f32") {
     throw ArgumentError("--reg computes in float64; drop --dtype f32");
   }
@@ -191,6 +180,8 @@ KernelRegressionOptions local_options(const LocalCliOptions& o, std::string_view
   out.bwtype = parse_bandwidth_type(o.bwtype);
   out.discrete = parse_discrete_kernels(o.discrete);
   out.n_jobs = jobs;
+  out.engine = parse_engine(o.engine);
+  out.device = parse_device(o.device);
   if (!o.var_type.empty()) {
     try {
       out.var_type = parse_var_type(o.var_type);
@@ -332,6 +323,13 @@ void print_local_notes(const KernelRegressionReport& report, index_t m, std::str
                "collinear points in the window); the fit is local-constant along those "
                "directions. A larger --bandwidth avoids this.\n",
                report.rank_deficient, m, what);
+  }
+  if (report.refitted > 0) {
+    fmt::print(stderr,
+               "note: {} of {} {} had too few points carrying their weight for engine {} to "
+               "resolve their local fit from weighted means; kreg's local engine refitted "
+               "them.\n",
+               report.refitted, m, what, report.engine.name());
   }
 }
 

@@ -40,6 +40,11 @@ struct LocalCliOptions {
   std::uint64_t seed = 0;
   bool seed_given = false;       // predict: --seed on the command line
   bool bootstrap_given = false;  // predict: --bootstrap on the command line
+  // --engine and --device as given: auto on the CPU is the local engine; a
+  // named Nadaraya-Watson engine or a GPU runs the fits through the backend
+  // seam (kreg/kernel_regression.hpp).
+  std::string engine = "auto";
+  std::string device = "auto";
 };
 
 // --reg, --var-type, --bwtype, --discrete-kernels and --select on `cmd`;
@@ -54,8 +59,8 @@ std::vector<std::string> given_options(const CLI::App* cmd,
 void check_local_needs_reg(const CLI::App* cmd, const LocalCliOptions& o);
 
 // Usage errors for options that do not apply to the local path: each of
-// `names` given on the command line, and --engine other than auto, --device
-// other than auto or cpu, --dtype f32 and a run of several MPI ranks.
+// `names` given on the command line, --dtype f32 and a run of several MPI
+// ranks.
 void check_local_excludes(const CLI::App* cmd, std::string_view command,
                           std::initializer_list<std::string_view> names);
 

@@ -21,7 +21,8 @@ namespace {
 KernelRegressionOptions options_of(const std::string& reg, const std::string& var_type,
                                    const std::string& kernel, const std::string& discrete,
                                    const std::string& bwtype, std::vector<double> bandwidth,
-                                   int n_jobs) {
+                                   int n_jobs, const std::string& engine,
+                                   const std::string& device) {
   KernelRegressionOptions o;
   o.reg = parse_reg_type(reg);
   o.var_type = parse_var_type(var_type);
@@ -30,6 +31,8 @@ KernelRegressionOptions options_of(const std::string& reg, const std::string& va
   o.bwtype = parse_bandwidth_type(bwtype);
   o.bandwidth = std::move(bandwidth);
   o.n_jobs = n_jobs;
+  o.engine = parse_engine(engine);
+  o.device = parse_device(device);
   return o;
 }
 
@@ -53,6 +56,8 @@ nb::dict fit_dict(KernelFit&& fit, index_t d) {
   }
   out["isolated"] = fit.report.isolated;
   out["rank_deficient"] = fit.report.rank_deficient;
+  out["refitted"] = fit.report.refitted;
+  out["engine"] = std::string(fit.report.engine.name());
   return out;
 }
 
@@ -61,9 +66,10 @@ nb::dict kernel_regression_predict(In2<double> X, In1<double> y, std::optional<I
                                    const std::string& reg, const std::string& var_type,
                                    const std::string& kernel, const std::string& discrete,
                                    const std::string& bwtype, std::vector<double> bandwidth,
-                                   int n_jobs, bool gradients) {
-  const KernelRegressionOptions o =
-      options_of(reg, var_type, kernel, discrete, bwtype, std::move(bandwidth), n_jobs);
+                                   int n_jobs, bool gradients, const std::string& engine,
+                                   const std::string& device) {
+  const KernelRegressionOptions o = options_of(reg, var_type, kernel, discrete, bwtype,
+                                               std::move(bandwidth), n_jobs, engine, device);
   const index_t n = static_cast<index_t>(X.shape(0)), d = static_cast<index_t>(X.shape(1));
   const index_t m = Z ? static_cast<index_t>(Z->shape(0)) : n;
   KernelFit fit = run_interruptible(work_of(m, n, d), [&](const CancelToken* cancel) {
@@ -77,9 +83,10 @@ nb::dict kernel_regression_predict(In2<double> X, In1<double> y, std::optional<I
 nb::dict kernel_regression_criteria(In2<double> X, In1<double> y, const std::string& reg,
                                     const std::string& var_type, const std::string& kernel,
                                     const std::string& discrete, const std::string& bwtype,
-                                    std::vector<double> bandwidth, int n_jobs) {
-  const KernelRegressionOptions o =
-      options_of(reg, var_type, kernel, discrete, bwtype, std::move(bandwidth), n_jobs);
+                                    std::vector<double> bandwidth, int n_jobs,
+                                    const std::string& engine, const std::string& device) {
+  const KernelRegressionOptions o = options_of(reg, var_type, kernel, discrete, bwtype,
+                                               std::move(bandwidth), n_jobs, engine, device);
   const index_t n = static_cast<index_t>(X.shape(0)), d = static_cast<index_t>(X.shape(1));
   struct Criteria {
     double cv_ls, aic, hat_trace;
@@ -101,8 +108,10 @@ nb::dict kernel_regression_select(In2<double> X, In1<double> y, const std::strin
                                   const std::string& var_type, const std::string& kernel,
                                   const std::string& discrete, const std::string& bwtype,
                                   int n_jobs, const std::string& criterion,
-                                  std::vector<double> initial, int restarts, int max_evaluations) {
-  const KernelRegressionOptions o = options_of(reg, var_type, kernel, discrete, bwtype, {}, n_jobs);
+                                  std::vector<double> initial, int restarts, int max_evaluations,
+                                  const std::string& engine, const std::string& device) {
+  const KernelRegressionOptions o =
+      options_of(reg, var_type, kernel, discrete, bwtype, {}, n_jobs, engine, device);
   KernelSelectOptions s;
   s.criterion = parse_criterion(criterion);
   s.initial = std::move(initial);
@@ -124,10 +133,10 @@ nb::dict kernel_regression_bootstrap(In2<double> X, In1<double> y, In2<double> Z
                                      const std::string& reg, const std::string& var_type,
                                      const std::string& kernel, const std::string& discrete,
                                      const std::string& bwtype, std::vector<double> bandwidth,
-                                     int n_jobs, int replicates, std::uint64_t seed,
-                                     bool gradients) {
-  const KernelRegressionOptions o =
-      options_of(reg, var_type, kernel, discrete, bwtype, std::move(bandwidth), n_jobs);
+                                     int n_jobs, int replicates, std::uint64_t seed, bool gradients,
+                                     const std::string& engine, const std::string& device) {
+  const KernelRegressionOptions o = options_of(reg, var_type, kernel, discrete, bwtype,
+                                               std::move(bandwidth), n_jobs, engine, device);
   const index_t n = static_cast<index_t>(X.shape(0)), d = static_cast<index_t>(X.shape(1));
   const index_t m = static_cast<index_t>(Z.shape(0));
   BootstrapResult r = run_interruptible(
@@ -155,15 +164,16 @@ void bind_local(nb::module_& m) {
   using namespace nb::literals;
   m.def("kernel_regression_predict", &kernel_regression_predict, "X"_a, "y"_a, "Z"_a.none(),
         "reg"_a, "var_type"_a, "kernel"_a, "discrete"_a, "bwtype"_a, "bandwidth"_a, "n_jobs"_a,
-        "gradients"_a);
+        "gradients"_a, "engine"_a = "auto", "device"_a = "auto");
   m.def("kernel_regression_criteria", &kernel_regression_criteria, "X"_a, "y"_a, "reg"_a,
-        "var_type"_a, "kernel"_a, "discrete"_a, "bwtype"_a, "bandwidth"_a, "n_jobs"_a);
+        "var_type"_a, "kernel"_a, "discrete"_a, "bwtype"_a, "bandwidth"_a, "n_jobs"_a,
+        "engine"_a = "auto", "device"_a = "auto");
   m.def("kernel_regression_select", &kernel_regression_select, "X"_a, "y"_a, "reg"_a, "var_type"_a,
         "kernel"_a, "discrete"_a, "bwtype"_a, "n_jobs"_a, "criterion"_a, "initial"_a, "restarts"_a,
-        "max_evaluations"_a);
+        "max_evaluations"_a, "engine"_a = "auto", "device"_a = "auto");
   m.def("kernel_regression_bootstrap", &kernel_regression_bootstrap, "X"_a, "y"_a, "Z"_a, "reg"_a,
         "var_type"_a, "kernel"_a, "discrete"_a, "bwtype"_a, "bandwidth"_a, "n_jobs"_a,
-        "replicates"_a, "seed"_a, "gradients"_a);
+        "replicates"_a, "seed"_a, "gradients"_a, "engine"_a = "auto", "device"_a = "auto");
 }
 
 }  // namespace kreg::python

@@ -86,11 +86,26 @@ struct KernelRegressionOptions {
   // levels. Checked at fit.
   std::vector<double> bandwidth{};
   int n_jobs = -1;
+  // Which engine computes the fits. auto on the CPU: kreg's local engine
+  // (src/local/), which does every column type, kernel and bwtype. A named
+  // Nadaraya-Watson engine ("fused", "cuda", ...), device cuda, or auto where
+  // auto's Nadaraya-Watson choice is a device (a GPU): the fits run on that
+  // engine through the backend seam (src/local/seam.hpp), for continuous
+  // columns, fixed bandwidths and the Gaussian kernel (else ArgumentError
+  // at fit, saying why). aic and hat_trace always run on the local engine:
+  // H_ii needs the weight sums, which the engines do not return.
+  Engine engine = Engine::automatic;
+  Device device = Device();
 };
 
 struct KernelRegressionReport {
   index_t isolated = 0;        // queries with no weight at all (see above)
   index_t rank_deficient = 0;  // ll queries with at least one slope set to 0
+  // On the Nadaraya-Watson engines: queries whose local design the engines'
+  // weighted means cannot resolve to about 1e-9 (a narrow bandwidth, a query
+  // beyond the data, nearly collinear columns), refitted by the local engine.
+  index_t refitted = 0;
+  Engine engine{"local"};  // the engine that computed the fits
 };
 
 // The fit at m queries: mean (m) and, when asked, gradient (m x d):
@@ -137,6 +152,9 @@ class KernelRegression {
   double hat_trace(const CancelToken* cancel = nullptr) const;
 
   bool fitted() const { return n_ > 0; }
+  // Whether predictions run on the Nadaraya-Watson engines (options' engine
+  // and device, above), not on the local engine.
+  bool on_nw_engines() const;
   index_t n_samples() const { return n_; }
   index_t n_features() const { return d_; }
   const KernelRegressionOptions& options() const { return options_; }

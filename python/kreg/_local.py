@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _kreg
 from ._functions import _n_jobs_value
-from ._nw import IsolatedQueriesWarning
+from ._nw import IsolatedQueriesWarning, _str_param
 
 __all__ = ["KernelRegression", "RankDeficientQueriesWarning"]
 
@@ -83,6 +83,19 @@ class KernelRegression(RegressorMixin, BaseEstimator):
         simplex, from the start and then from the best point so far); the
         best result is kept. 0 is statsmodels' single run, faster but more
         often caught in a worse minimum.
+    engine : str, default="auto"
+        "auto": kreg's local engine on the CPU, which takes every column
+        type, kernel and ``bwtype``. A Nadaraya-Watson engine by name
+        ("fused", "cuda", ... as ``kreg.engines()`` lists): the fits are
+        formed from that engine's weighted means of (y, x, x x^T, x y), for
+        continuous columns, fixed bandwidths and the Gaussian kernel (else
+        ValueError at fit, saying why); queries those means cannot resolve
+        (a few points carrying the weight) are refitted by the local engine.
+        AIC and the hat trace always run on the local engine.
+    device : {"auto", "cpu", "cuda"} or "cuda:K", default="auto"
+        "cuda" runs the fits on the CUDA engine as a named engine does;
+        "auto" does so where a CUDA device is present and the call is one the
+        engines take; "cpu" keeps the local engine (with engine "auto").
 
     Attributes
     ----------
@@ -102,6 +115,8 @@ class KernelRegression(RegressorMixin, BaseEstimator):
         bwtype: str = "fixed",
         n_jobs: int | None = None,
         restarts: int = 1,
+        engine: str = "auto",
+        device: str = "auto",
     ):
         self.reg_type = reg_type
         self.var_type = var_type
@@ -111,6 +126,8 @@ class KernelRegression(RegressorMixin, BaseEstimator):
         self.bwtype = bwtype
         self.n_jobs = n_jobs
         self.restarts = restarts
+        self.engine = engine
+        self.device = device
 
     # ----------------------------------------------------------------- fit
 
@@ -142,6 +159,8 @@ class KernelRegression(RegressorMixin, BaseEstimator):
                 self.bwtype, "bwtype", ("fixed", "generalized_nn", "adaptive_nn"), name
             ),
             "n_jobs": _n_jobs_value(self.n_jobs, f"The 'n_jobs' parameter of {name}"),
+            "engine": _str_param(self.engine, "engine", name),
+            "device": _str_param(self.device, "device", name),
         }
 
     def fit(self, X, y):
@@ -162,7 +181,7 @@ class KernelRegression(RegressorMixin, BaseEstimator):
             result = _kreg.kernel_regression_select(
                 X, y, options["reg"], options["var_type"], options["kernel"],
                 options["discrete"], options["bwtype"], options["n_jobs"], self.bandwidth,
-                [], int(self.restarts), 1000,
+                [], int(self.restarts), 1000, engine=options["engine"], device=options["device"],
             )
             bandwidth = np.asarray(result["bandwidth"], dtype=np.float64)
             self.criterion_ = float(result["objective"])
@@ -188,6 +207,7 @@ class KernelRegression(RegressorMixin, BaseEstimator):
         _kreg.kernel_regression_predict(
             X, y, X[:0], options["reg"], options["var_type"], options["kernel"],
             options["discrete"], options["bwtype"], bandwidth.tolist(), 1, False,
+            engine=options["engine"], device=options["device"],
         )
 
     # ------------------------------------------------------------- predict
@@ -201,6 +221,7 @@ class KernelRegression(RegressorMixin, BaseEstimator):
         out = _kreg.kernel_regression_predict(
             self._fit_X, self._fit_y, Z, o["reg"], o["var_type"], o["kernel"], o["discrete"],
             o["bwtype"], self.bandwidth_.tolist(), o["n_jobs"], gradients,
+            engine=o["engine"], device=o["device"],
         )
         m = out["mean"].shape[0]
         if out["isolated"]:
@@ -247,6 +268,7 @@ class KernelRegression(RegressorMixin, BaseEstimator):
         return _kreg.kernel_regression_criteria(
             self._fit_X, self._fit_y, o["reg"], o["var_type"], o["kernel"], o["discrete"],
             o["bwtype"], self.bandwidth_.tolist(), o["n_jobs"],
+            engine=o["engine"], device=o["device"],
         )
 
     def bootstrap(self, X, n_boot: int = 200, random_state: int = 0, gradients: bool = False):
@@ -263,7 +285,7 @@ class KernelRegression(RegressorMixin, BaseEstimator):
         return _kreg.kernel_regression_bootstrap(
             self._fit_X, self._fit_y, Z, o["reg"], o["var_type"], o["kernel"], o["discrete"],
             o["bwtype"], self.bandwidth_.tolist(), o["n_jobs"], int(n_boot), int(random_state),
-            bool(gradients),
+            bool(gradients), engine=o["engine"], device=o["device"],
         )
 
     def __sklearn_tags__(self):

@@ -267,14 +267,10 @@ QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> 
 
   // Local-linear. Weighted means of the columns, then the centred scatter.
   double* xbar = sums + 2 + du;
-  double* scale = xbar + du;
-  double* C = scale + du;
+  double* C = xbar + du;
   double* v = C + du;
-  double* t = v + du;
-  double* t2 = t + du;
-  double* b = t2 + du;
-  double* dropped = b + du;  // 0 or 1
-  double* S = dropped + du;  // d x d: the raw upper triangle, then L
+  double* work = v + du;      // 5 d
+  double* S = work + 5 * du;  // d x d: the upper triangle
   for (index_t f = 0; f < d; ++f) {
     const auto fu = static_cast<std::size_t>(f);
     xbar[fu] = (fused ? sums[2 + fu] : dot(w, p.col(f), np)) / W;
@@ -293,9 +289,33 @@ QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> 
   }
   for (index_t a = 0; a < d; ++a) {
     const auto au = static_cast<std::size_t>(a);
+    v[au] = z[au] - xbar[au];
+  }
+  // A column (nearly) constant among the weighted points is unidentified.
+  const LinearSolve solved =
+      solve_local_linear(d, S, C, v, W * 1e-16, p.var.data(), kPivotTol, gradient, work);
+  out.mean = ybar + solved.delta;
+  out.rank_deficient = solved.rank_deficient;
+  // H_ii = w_i / W + w_i (z - xbar)^T S^-1 (z - xbar) (S unnormalised, in
+  // the same shifted weights).
+  out.self_hat = self >= 0 ? self_w + w[self] * solved.q : 0.0;
+  return out;
+}
+
+LinearSolve solve_local_linear(index_t d, double* S, double* C, double* v, double floor_scale,
+                               const double* floor_ref, double pivot_tol, std::span<double> slopes,
+                               double* work) {
+  const auto du = static_cast<std::size_t>(d);
+  double* scale = work;
+  double* t = scale + du;
+  double* t2 = t + du;
+  double* b = t2 + du;
+  double* dropped = b + du;  // 0 or 1
+  for (index_t a = 0; a < d; ++a) {
+    const auto au = static_cast<std::size_t>(a);
     const double saa = S[au * du + au];
-    // A column (nearly) constant among the weighted points: unidentified.
-    if (!(saa > W * p.var[au] * 1e-16) || !(saa > 0)) {
+    dropped[au] = 0;
+    if (!(saa > floor_scale * floor_ref[au]) || !(saa > 0)) {
       dropped[au] = 1;
       scale[au] = 1;
       continue;
@@ -312,10 +332,11 @@ QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> 
       if (!dropped[bu]) S[au * du + bu] /= scale[au] * scale[bu];
     }
     C[au] /= scale[au];
-    v[au] = (z[au] - xbar[au]) / scale[au];
+    v[au] /= scale[au];
   }
   // Cholesky S = L L^T in place (lower triangle in S[c * d + a], c >= a),
-  // dropping directions whose pivot is below kPivotTol.
+  // dropping directions whose pivot is below pivot_tol.
+  double min_pivot = 1;
   for (index_t a = 0; a < d; ++a) {
     const auto au = static_cast<std::size_t>(a);
     if (dropped[au]) continue;
@@ -323,10 +344,11 @@ QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> 
     for (index_t k = 0; k < a; ++k) {
       if (!dropped[static_cast<std::size_t>(k)]) piv -= S[au * du + k] * S[au * du + k];
     }
-    if (!(piv > kPivotTol)) {
+    if (!(piv > pivot_tol)) {
       dropped[au] = 1;
       continue;
     }
+    min_pivot = std::min(min_pivot, piv);
     const double l = std::sqrt(piv);
     S[au * du + au] = l;
     for (index_t c = a + 1; c < d; ++c) {
@@ -363,20 +385,18 @@ QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> 
     }
     b[au] = r / S[au * du + au];
   }
-  double mean = ybar, q = 0;
+  LinearSolve out;
+  out.min_pivot = min_pivot;
   for (index_t a = 0; a < d; ++a) {
     const auto au = static_cast<std::size_t>(a);
     out.rank_deficient = out.rank_deficient || dropped[au] != 0;
+    if (!slopes.empty()) slopes[au] = dropped[au] ? 0.0 : b[au] / scale[au];
     if (dropped[au]) continue;
-    mean += b[au] * v[au];
-    q += t2[au] * t2[au];
-    if (!gradient.empty()) gradient[au] = b[au] / scale[au];
+    out.delta += b[au] * v[au];
+    // In the scaled coordinates v^T S^-1 v is |L^-1 v|^2 over the identified
+    // directions.
+    out.q += t2[au] * t2[au];
   }
-  out.mean = mean;
-  // H_ii = w_i / W + w_i (z - xbar)^T S^-1 (z - xbar) (S unnormalised, in
-  // the same shifted weights); in the scaled coordinates the quadratic form
-  // is q = |L^-1 v|^2 over the identified directions.
-  out.self_hat = self >= 0 ? self_w + w[self] * q : 0.0;
   return out;
 }
 

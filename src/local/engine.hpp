@@ -10,12 +10,17 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "kreg/kernel_regression.hpp"
 
 namespace kreg {
+
+namespace local {
+struct Seam;  // local/seam.hpp
+}
 
 struct KernelRegression::Prepared {
   index_t n = 0, d = 0;
@@ -44,6 +49,8 @@ struct KernelRegression::Prepared {
   // Nearest-point fallback scale per continuous column (fixed: h; nn: the
   // column's standard deviation, or 1).
   std::vector<double> fallback_scale;
+  // Set when the fits run on the Nadaraya-Watson engines (local/seam.hpp).
+  std::shared_ptr<const local::Seam> seam;
 
   const double* col(index_t f) const { return cols.data() + f * np; }
   double x(index_t f, index_t j) const { return col(f)[j]; }
@@ -74,6 +81,24 @@ struct Scratch {
 QueryFit fit_query(const KernelRegression::Prepared& p, std::span<const double> z, index_t exclude,
                    index_t self, std::span<double> gradient, Scratch& scratch,
                    std::span<const index_t> fold_of = {});
+
+// The local-linear solve of every engine. S (d x d, row-major) holds in its
+// upper triangle the centred weighted scatter, C the centred cross sums with
+// y, v the query minus the weighted mean (all three overwritten); direction
+// a is unidentified where S_aa <= floor_scale * floor_ref[a], or where its
+// pivot of the column-scaled Cholesky factorisation falls below pivot_tol
+// (the local engine's: 1e-10).
+// Returns b . v, q = v^T S^-1 v (over the identified directions), whether
+// any direction was dropped and the smallest pivot kept; `slopes` (d values, or empty) receives b,
+// 0 for unidentified directions. `work` has 5 d doubles.
+struct LinearSolve {
+  double delta = 0, q = 0;
+  bool rank_deficient = false;
+  double min_pivot = 1;  // the smallest kept pivot of the scaled factorisation
+};
+LinearSolve solve_local_linear(index_t d, double* S, double* C, double* v, double floor_scale,
+                               const double* floor_ref, double pivot_tol, std::span<double> slopes,
+                               double* work);
 
 // The k-th smallest |v - sorted[i]| (k >= 1) over a sorted column, skipping
 // one element equal to v when `skip_self`; a zero distance is replaced by the

@@ -12,7 +12,9 @@
 #include "kreg/interrupt.hpp"
 #include "kreg/par.hpp"
 #include "local/engine.hpp"
+#include "local/seam.hpp"
 #include "local/simd.hpp"
+#include "nw/backend.hpp"
 
 namespace kreg {
 namespace {
@@ -72,6 +74,29 @@ KernelFit run_queries(index_t m, index_t d, bool gradients, int n_jobs, const Ca
     out.report.isolated += f & 1;
     out.report.rank_deficient += (f >> 1) & 1;
   }
+  return out;
+}
+
+// The seam's fits (local/seam.hpp), with the queries it hands back refitted
+// by fn(i, scratch, gradient_row) on the local engine.
+template <class Fn>
+KernelFit with_refits(local::SeamFit seam, index_t d, bool gradients, int n_jobs,
+                      const CancelToken* cancel, Fn&& fn) {
+  KernelFit out = std::move(seam.fit);
+  const auto r = static_cast<index_t>(seam.refit.size());
+  if (r == 0) return out;
+  const KernelFit local = run_queries(r, d, gradients, n_jobs, cancel,
+                                      [&](index_t t, local::Scratch& s, std::span<double> g) {
+                                        return fn(seam.refit[static_cast<std::size_t>(t)], s, g);
+                                      });
+  for (index_t t = 0; t < r; ++t) {
+    const index_t i = seam.refit[static_cast<std::size_t>(t)];
+    out.mean[static_cast<std::size_t>(i)] = local.mean[static_cast<std::size_t>(t)];
+    for (index_t f = 0; f < d && gradients; ++f) out.gradient(i, f) = local.gradient(t, f);
+  }
+  out.report.isolated += local.report.isolated;
+  out.report.rank_deficient += local.report.rank_deficient;
+  out.report.refitted = r;
   return out;
 }
 
@@ -284,11 +309,33 @@ KernelRegression& KernelRegression::fit(MatrixView<const double> X, std::span<co
       }
     }
   }
+  // The Nadaraya-Watson engines: when one is named, on a CUDA device, or
+  // when auto's choice for this call is on a device.
+  const std::string unsupported = local::seam_unsupported(o, types);
+  bool seam = !o.engine.is_auto() || o.device.kind() == Device::Kind::cuda;
+  if (seam && !unsupported.empty()) {
+    throw ArgumentError(fmt::format(
+        "engine '{}' on device '{}' cannot fit this kernel regression: {}; use engine 'auto' "
+        "on device 'cpu' (--engine auto --device cpu: kreg's local engine)",
+        o.engine.name(), to_string(o.device), unsupported));
+  }
+  nw::Request request;
+  request.n = n;
+  request.d = d;
+  request.k = 1;
+  if (seam) {
+    (void)nw::choose(request, o.engine, o.device);  // ArgumentError now: no such device, ...
+  } else if (unsupported.empty() && o.device.is_auto()) {
+    seam = nw::choose(request, Engine::automatic, o.device).device() != "cpu";
+  }
+  if (seam) p->seam = local::make_seam(X, y, o);
   n_ = n;
   d_ = d;
   prepared_ = std::move(p);
   return *this;
 }
+
+bool KernelRegression::on_nw_engines() const { return prepared_ && prepared_->seam; }
 
 KernelFit KernelRegression::predict(MatrixView<const double> Z, bool gradients,
                                     const CancelToken* cancel) const {
@@ -305,6 +352,13 @@ KernelFit KernelRegression::predict(MatrixView<const double> Z, bool gradients,
       s.z[static_cast<std::size_t>(f)] = Z(i, f) - p.center[static_cast<std::size_t>(f)];
     return s.z;
   };
+  if (p.seam && local::seam_takes(*p.seam, gradients)) {
+    return with_refits(local::seam_predict(*p.seam, Z, gradients, cancel), d_, gradients,
+                       options_.n_jobs, cancel,
+                       [&](index_t i, local::Scratch& s, std::span<double> g) {
+                         return local::fit_query(p, centred(i, s), -1, -1, g, s);
+                       });
+  }
   KernelFit out = run_queries(Z.rows(), d_, gradients, options_.n_jobs, cancel,
                               [&](index_t i, local::Scratch& s, std::span<double> g) {
                                 return local::fit_query(p, centred(i, s), -1, -1, g, s);
@@ -333,10 +387,14 @@ KernelFit KernelRegression::predict(MatrixView<const double> Z, bool gradients,
 KernelFit KernelRegression::predict_loo(bool gradients, const CancelToken* cancel) const {
   if (!fitted()) throw ArgumentError("KernelRegression::predict_loo called before fit");
   const Prepared& p = *prepared_;
-  return run_queries(n_, d_, gradients, options_.n_jobs, cancel,
-                     [&](index_t i, local::Scratch& s, std::span<double> g) {
-                       return local::fit_query(p, training_point(p, i, s), i, -1, g, s);
-                     });
+  const auto fit = [&](index_t i, local::Scratch& s, std::span<double> g) {
+    return local::fit_query(p, training_point(p, i, s), i, -1, g, s);
+  };
+  if (p.seam && local::seam_takes(*p.seam, gradients)) {
+    return with_refits(local::seam_loo(*p.seam, gradients, cancel), d_, gradients, options_.n_jobs,
+                       cancel, fit);
+  }
+  return run_queries(n_, d_, gradients, options_.n_jobs, cancel, fit);
 }
 
 KernelFit KernelRegression::predict_kfold(std::span<const index_t> fold_of, bool gradients,
@@ -356,10 +414,14 @@ KernelFit KernelRegression::predict_kfold(std::span<const index_t> fold_of, bool
     throw ArgumentError("k-fold predictions need at least two folds; every point is in one");
   }
   const Prepared& p = *prepared_;
-  return run_queries(n_, d_, gradients, options_.n_jobs, cancel,
-                     [&](index_t i, local::Scratch& s, std::span<double> g) {
-                       return local::fit_query(p, training_point(p, i, s), i, -1, g, s, fold_of);
-                     });
+  const auto fit = [&](index_t i, local::Scratch& s, std::span<double> g) {
+    return local::fit_query(p, training_point(p, i, s), i, -1, g, s, fold_of);
+  };
+  if (p.seam && local::seam_takes(*p.seam, gradients)) {
+    return with_refits(local::seam_kfold(*p.seam, fold_of, gradients, cancel), d_, gradients,
+                       options_.n_jobs, cancel, fit);
+  }
+  return run_queries(n_, d_, gradients, options_.n_jobs, cancel, fit);
 }
 
 double KernelRegression::hat_trace(const CancelToken* cancel) const {

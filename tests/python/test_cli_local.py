@@ -313,8 +313,6 @@ def test_too_few_training_rows(kreg, mixed, tmp_path):
 
 
 @pytest.mark.parametrize("extra,words", [
-    (["--engine", "fused"], "--engine fused chooses a Nadaraya-Watson engine"),
-    (["--device", "cuda"], "--device cuda: --reg runs on the CPU only"),
     (["--dtype", "f32"], "--reg computes in float64; drop --dtype f32"),
     (["--shard", "1/2", "--out", "p.csv"], "--shard does not apply with --reg"),
 ])
@@ -324,7 +322,54 @@ def test_options_that_do_not_apply_with_reg(kreg, mixed, extra, words):
 
 
 def test_engine_auto_and_device_cpu_are_accepted(kreg, mixed):
-    kreg(*base(mixed, "--reg", "ll", "--bandwidth", "1", "--engine", "auto", "--device", "cpu"))
+    proc = kreg(*base(mixed, "--reg", "ll", "--bandwidth", "1", "--engine", "auto", "--device",
+                      "cpu"))
+    assert "local engine" in proc.stderr
+
+
+@pytest.mark.parametrize("reg", ["ll", "lc"])
+def test_a_named_engine_fits_through_the_nw_engines(kreg, mixed, reg, tmp_path):
+    """Continuous columns (no --var-type), fixed bandwidths, the Gaussian:
+    --engine fused computes the local engine's fits and gradients from the
+    Nadaraya-Watson engine's weighted means, and says so."""
+    args = base(mixed, "--reg", reg, "--bandwidth", "0.8,0.5,1.5,2", "--gradients", "--out", "-")
+    local = kreg(*args)
+    fused = kreg(*args, "--engine", "fused")
+    assert "local engine" in local.stderr and "fused engine" in fused.stderr
+    h_local, v_local = read_out(local.stdout)
+    h_fused, v_fused = read_out(fused.stdout)
+    assert h_local == h_fused
+    np.testing.assert_allclose(v_fused, v_local, rtol=1e-9, atol=1e-12)
+    # tune's cv_ls on the engine: a selection as good, to the optimiser's
+    # tolerance (the bandwidths of columns cv_ls finds irrelevant run off to
+    # 1e16 or so on either engine, so those are not compared).
+    res = []
+    for extra in ([], ["--engine", "fused"]):
+        out = tmp_path / f"t{len(res)}.json"
+        kreg("tune", "--train", mixed["train"], "--target", "y", "--reg", reg, "--out", out,
+             *extra)
+        res.append(json.loads(out.read_text()))
+    assert res[1]["objective"] == pytest.approx(res[0]["objective"], rel=1e-6)
+
+
+@pytest.mark.parametrize("extra,words", [
+    (["--var-type", "ccuo"], "take continuous columns only"),
+    (["--kernel", "epanechnikov"], "only the Gaussian is a product kernel"),
+    (["--bwtype", "generalized_nn"], "take fixed bandwidths only"),
+])
+def test_engines_refuse_what_they_cannot_fit(kreg, mixed, extra, words):
+    bandwidth = "5" if "generalized_nn" in extra else "1,1,0.5,0.5"
+    msg = usage_error(kreg, *base(mixed, "--reg", "ll", "--bandwidth", bandwidth, "--engine",
+                                  "fused", *extra))
+    assert words in msg and "--engine auto --device cpu" in msg
+
+
+def test_device_cuda_without_a_gpu_says_what_to_use(kreg, mixed):
+    info = json.loads(kreg("info", "--json").stdout)
+    if any(e["device"] != "cpu" for e in info["engines"]):
+        pytest.skip("a CUDA device is here: --device cuda runs")
+    msg = usage_error(kreg, *base(mixed, "--reg", "ll", "--bandwidth", "1", "--device", "cuda"))
+    assert "--device cpu" in msg
 
 
 @pytest.mark.parametrize("extra", [["--gradients"], ["--var-type", "cccc"], ["--select", "aic"],

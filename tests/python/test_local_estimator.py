@@ -14,6 +14,8 @@ definitions written out in numpy:
     discrete columns;
   * lc gradients of the compact kernels and of adaptive_nn against finite
     differences of the fit (statsmodels has neither);
+  * engine="fused" (the Nadaraya-Watson engines' weighted means) against
+    the local engine: predict, gradient, loo_predict, criteria, selection;
   * extremes: tiny and huge bandwidths and data far from the origin against
     the analytic limits (nearest point's y; the mean of y for lc and the
     ordinary least-squares fit for ll).
@@ -67,7 +69,7 @@ def test_params_clone_and_pickle_round_trip():
     assert params["reg_type"] == "lc" and params["var_type"] == "cou"
     assert set(params) == {
         "reg_type", "var_type", "bandwidth", "kernel", "discrete_kernels", "bwtype", "n_jobs",
-        "restarts",
+        "restarts", "engine", "device",
     }
     model.set_params(reg_type="ll")
     assert model.reg_type == "ll"
@@ -134,6 +136,12 @@ def test_sklearn_estimator_checks(estimator, check):
         ({"bwtype": "knn"}, r"'bwtype' parameter of KernelRegression must be one of"),
         ({"discrete_kernels": "np"}, r"'discrete_kernels' parameter of KernelRegression"),
         ({"restarts": -1}, r"'restarts' parameter of KernelRegression must be an int >= 0"),
+        ({"engine": "fused"},
+         r"engine 'fused' on device 'auto' cannot fit this kernel regression: the "
+         r"Nadaraya-Watson engines take continuous columns only"),
+        ({"engine": "turbo"}, r"unknown engine 'turbo'; choose auto, .*fused"),
+        ({"engine": 1}, r"'engine' parameter of KernelRegression must be a str"),
+        ({"device": "tpu"}, r"device"),
     ],
 )
 def test_bad_parameters_say_what_to_fix(params, match):
@@ -194,6 +202,23 @@ def test_isolated_queries_warn_and_stay_finite(reg):
     # The nearest training point's y (scaled distance: one point is nearest).
     for i, z in ((5, Z[5]), (6, Z[6])):
         assert mean[i] == y[np.argmin(((X - z) ** 2).sum(axis=1))]
+
+
+@pytest.mark.parametrize("reg", ["lc", "ll"])
+def test_fused_engine_gives_the_local_engines_fits(reg):
+    X, y = problem(n=300, d=3, seed=5)
+    Z, _ = problem(n=50, d=3, seed=6)
+    local = KernelRegression(reg_type=reg, bandwidth=[0.6, 0.7, 0.8]).fit(X, y)
+    fused = KernelRegression(reg_type=reg, bandwidth=[0.6, 0.7, 0.8], engine="fused").fit(X, y)
+    close(fused.predict(Z), local.predict(Z), 1e-9)
+    close(fused.gradient(Z), local.gradient(Z), 1e-8)
+    close(fused.loo_predict(), local.loo_predict(), 1e-9)
+    cl, cf = local.criteria(), fused.criteria()
+    assert cf["cv_ls"] == pytest.approx(cl["cv_ls"], rel=1e-9)
+    assert cf["aic"] == cl["aic"]  # aic runs on the local engine either way
+    sel_l = KernelRegression(reg_type=reg).fit(X, y)
+    sel_f = KernelRegression(reg_type=reg, engine="fused").fit(X, y)
+    assert sel_f.criterion_ == pytest.approx(sel_l.criterion_, rel=1e-7)
 
 
 def test_rank_deficient_ll_warns_for_collinear_columns():

@@ -118,6 +118,21 @@ def test_fit_values_equal_statsmodels(name, reg):
         close(model.gradient(Z), mfx)
 
 
+@pytest.mark.parametrize("reg", ["lc", "ll"])
+def test_fused_engine_equals_statsmodels(reg):
+    """engine="fused": the fits from the Nadaraya-Watson engine's weighted
+    means (continuous columns), the same statsmodels values and cv_loo."""
+    X, y, vt, bw = continuous(n=150, d=2)
+    Z = np.vstack([X, queries(X, vt)])
+    sm = sm_model(X, y, vt, reg, bw)
+    expected, mfx = sm.fit(Z)
+    model = kreg_model(X, y, vt, reg, bw, engine="fused")
+    close(model.predict(Z), expected)
+    if reg == "ll":
+        close(model.gradient(Z), mfx)
+    close(model.criteria()["cv_ls"], sm.cv_loo(bw, sm.est[reg]))
+
+
 def test_lc_gradient_d1_equals_statsmodels_b_x_rescaled():
     """For one continuous column statsmodels' B_x is right but for a factor
     2 / nobs (d_gaussian's 2 and the 1/nobs in B_x)."""
