@@ -93,8 +93,7 @@ SeamFit solve_all(const Seam& s, MatrixView<const double> means, MatrixView<cons
             // dm/dz_f = Cov_w(x_f, y) / h_f^2 for the Gaussian.
             for (std::size_t f = 0; f < du; ++f) {
               const double h = s.bandwidth[f];
-              out.gradient(i, static_cast<index_t>(f)) =
-                  s.y_scale * s.scale[f] * C[f] / (h * h);
+              out.gradient(i, static_cast<index_t>(f)) = s.y_scale * s.scale[f] * C[f] / (h * h);
             }
           } else {
             const double* uu = row.data() + s.uu();
@@ -104,7 +103,8 @@ SeamFit solve_all(const Seam& s, MatrixView<const double> means, MatrixView<cons
               for (std::size_t c = a; c < du; ++c, ++e) S[a * du + c] = uu[e] - ubar[a] * ubar[c];
               ref[a] = uu[e - (du - a)];  // E[u_a^2]: that row's diagonal
               const double saa = S[a * du + a];
-              ratio = saa > 0 ? std::max(ratio, ref[a] / saa) : std::numeric_limits<double>::infinity();
+              ratio =
+                  saa > 0 ? std::max(ratio, ref[a] / saa) : std::numeric_limits<double>::infinity();
               v[a] = zs(i, static_cast<index_t>(a)) - ubar[a];
             }
             const std::span<double> slopes =
@@ -275,14 +275,16 @@ SeamFit seam_kfold(const Seam& s, std::span<const index_t> fold_of, bool gradien
   // directly (as BandwidthCV's k-fold), never as all minus own.
   for (index_t g = 0; g < folds; ++g) {
     std::vector<index_t> in, test;
-    for (index_t i = 0; i < s.n; ++i) (fold_of[static_cast<std::size_t>(i)] == g ? test : in).push_back(i);
+    for (index_t i = 0; i < s.n; ++i)
+      (fold_of[static_cast<std::size_t>(i)] == g ? test : in).push_back(i);
     if (test.empty()) continue;
     NadarayaWatson<double> nw(nw_options(s));
     nw.fit(rows_of(s.X.view(), in).view(), rows_of(outputs(s, all), in).view());
     PredictReport report;
     const Matrix<double> part = nw.predict(rows_of(s.X.view(), test).view(), &report, cancel);
     for (std::size_t r = 0; r < test.size(); ++r) {
-      for (index_t c = 0; c < part.cols(); ++c) means(test[r], c) = part(static_cast<index_t>(r), c);
+      for (index_t c = 0; c < part.cols(); ++c)
+        means(test[r], c) = part(static_cast<index_t>(r), c);
     }
     isolated += report.isolated;
     engine = report.engine;

@@ -58,7 +58,8 @@ inline index_t levels_of(const Matrix<double>& X, index_t f) {
 }
 
 // log of one column's kernel, straight from the definitions.
-inline LD log_kernel(const KernelRegressionOptions& o, char type, LD x, LD z, LD bw, index_t levels) {
+inline LD log_kernel(const KernelRegressionOptions& o, char type, LD x, LD z, LD bw,
+                     index_t levels) {
   if (type == 'c') {
     const LD u = (x - z) / bw;
     switch (o.kernel) {
@@ -119,8 +120,9 @@ inline std::vector<LD> solve(std::vector<LD> A, std::vector<LD> b, std::size_t p
 // The fit at z from the definitions: weights in long double (shifted by the
 // largest log-weight), lc the weighted mean, ll the normal equations of the
 // weighted least squares on (1, x - z). `exclude`: leave-one-out.
-inline OracleFit oracle(const Data& data, const std::string& types, const KernelRegressionOptions& o,
-                 std::span<const double> z, index_t exclude = -1, index_t self = -1) {
+inline OracleFit oracle(const Data& data, const std::string& types,
+                        const KernelRegressionOptions& o, std::span<const double> z,
+                        index_t exclude = -1, index_t self = -1) {
   const index_t n = data.X.rows(), d = data.X.cols();
   std::vector<LD> logw(static_cast<std::size_t>(n));
   for (index_t j = 0; j < n; ++j) {
@@ -168,8 +170,8 @@ inline double sd(const std::vector<double>& y) {
   return std::sqrt(s / static_cast<double>(y.size()));
 }
 
-inline KernelRegressionOptions options_for(RegType reg, const std::string& types, std::vector<double> bw,
-                                    int n_jobs = 2) {
+inline KernelRegressionOptions options_for(RegType reg, const std::string& types,
+                                           std::vector<double> bw, int n_jobs = 2) {
   KernelRegressionOptions o;
   o.reg = reg;
   o.var_type = parse_var_type(types);

@@ -6,6 +6,7 @@
 // over several tiles with the own point in each. Then the Gaussian's norm
 // form of distances, chosen per query by its error bound: a batch of both
 // kinds of queries against the reference, and each query alone bit for bit.
+// And many outputs: each with the bits of its own sum.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -68,6 +69,43 @@ TEST(NwTiled, FusedIsGridWithOneBandwidth) {
           check_fused_is_grid<float>(kernel, weighted, k, h);
         }
       }
+    }
+  }
+}
+
+// Many outputs are summed several at a time (weights-inl.h's TileSums), each
+// output's chain in the same order as alone: so every output of a k = 13
+// call (groups of 8, 4 and 1) has the bits of the same output in a k = 2
+// call (one at a time).
+template <class T>
+void check_outputs_independent(Kernel kernel, bool weighted) {
+  SCOPED_TRACE(testing::Message() << "T=" << (sizeof(T) == 4 ? "f32" : "f64") << " kernel="
+                                  << kreg::to_string(kernel) << " weighted=" << weighted);
+  const index_t n = 700, m = 41, d = 3, k = 13;
+  const auto data = make<T>(n, d, k, weighted, 5);
+  const auto queries = make<T>(m, d, 1, false, 6);
+  const double inv_h2 = 1.0 / (0.6 * 0.6);
+  Matrix<T> all(m, k);
+  kreg::nw::predict_fused<T>({data.X, data.Y, data.w, kernel, inv_h2}, queries.X, all, 2);
+  for (index_t c = 0; c < k; ++c) {
+    Matrix<T> Y2(n, 2), two(m, 2);
+    for (index_t i = 0; i < n; ++i) {
+      Y2(i, 0) = data.Y(i, c);
+      Y2(i, 1) = data.Y(i, (c + 5) % k);
+    }
+    kreg::nw::predict_fused<T>({data.X, Y2, data.w, kernel, inv_h2}, queries.X, two, 1);
+    for (index_t q = 0; q < m; ++q) {
+      EXPECT_EQ(0, std::memcmp(&all(q, c), &two(q, 0), sizeof(T)))
+          << "output " << c << " query " << q;
+    }
+  }
+}
+
+TEST(NwTiled, EachOutputHasTheBitsOfItsOwnSum) {
+  for (const Kernel kernel : kKernels) {
+    for (const bool weighted : {false, true}) {
+      check_outputs_independent<double>(kernel, weighted);
+      check_outputs_independent<float>(kernel, weighted);
     }
   }
 }

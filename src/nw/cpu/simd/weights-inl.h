@@ -17,6 +17,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 
 #include "kreg/matrix.hpp"
 
@@ -158,15 +159,29 @@ HWY_INLINE void TileSums(D d, const T* HWY_RESTRICT t, const Vectors& vectors, i
     den = hn::Add(den, w);
   }
   sums[0] = hn::GetLane(hn::SumOfLanes(d, den));
-  for (index_t c = 0; c < tt.k; ++c) {
+  // G outputs at a time: G independent chains (one output's chain alone
+  // waits on the FMA's latency), each still summed over the vectors in order,
+  // so the bits are those of one output at a time.
+  const auto outputs = [&](auto group, index_t c) {
+    constexpr index_t G = decltype(group)::value;
+    V num[G];
+    for (index_t g = 0; g < G; ++g) num[g] = hn::Zero(d);
     const T* HWY_RESTRICT yc = y + c * tt.tile;
-    V num = hn::Zero(d);
     for (index_t i = 0; i < n; ++i) {
-      num =
-          hn::MulAdd(hn::Load(d, wbuf + i * L), hn::Load(d, yc + VectorOffset(vectors, i, L)), num);
+      const V w = hn::Load(d, wbuf + i * L);
+      const index_t p = VectorOffset(vectors, i, L);
+      for (index_t g = 0; g < G; ++g)
+        num[g] = hn::MulAdd(w, hn::Load(d, yc + g * tt.tile + p), num[g]);
     }
-    sums[1 + c] = hn::GetLane(hn::SumOfLanes(d, num));
+    for (index_t g = 0; g < G; ++g) sums[1 + c + g] = hn::GetLane(hn::SumOfLanes(d, num[g]));
+  };
+  index_t c = 0;
+  for (; c + 8 <= tt.k; c += 8) outputs(std::integral_constant<index_t, 8>(), c);
+  if (c + 4 <= tt.k) {
+    outputs(std::integral_constant<index_t, 4>(), c);
+    c += 4;
   }
+  for (; c < tt.k; ++c) outputs(std::integral_constant<index_t, 1>(), c);
 }
 
 // TileSums with kWeighted chosen by whether the tile has sample weights.
