@@ -19,8 +19,10 @@ is single-threaded Python over numpy. Both selections are scored by the same
 function (kreg's cv_ls, which equals statsmodels' cv_loo to 1e-9: see
 tests/python/test_local_statsmodels.py).
 
-Usage: python bench/peers_statsmodels.py [--quick]   (prints markdown;
---quick skips the n = 5000 selection)
+Usage: python bench/peers_statsmodels.py [--quick] [--engine NAME]
+(prints markdown; --quick skips the n = 5000 selection; --engine runs kreg's
+fits on that Nadaraya-Watson engine, e.g. fused or cuda, instead of the
+local engine: docs/estimators.md)
 """
 import os
 import platform
@@ -31,6 +33,13 @@ import numpy as np
 from statsmodels.nonparametric.kernel_regression import KernelReg
 
 import kreg
+
+ENGINE = sys.argv[sys.argv.index("--engine") + 1] if "--engine" in sys.argv else "auto"
+
+
+def KR(**kw):
+    """kreg.KernelRegression on --engine's engine."""
+    return kreg.KernelRegression(engine=ENGINE, **kw)
 
 
 class CountingKernelReg(KernelReg):
@@ -67,7 +76,7 @@ def timed(fn, repeat=1):
 
 
 def kreg_fit(X, y, reg, bw, n_jobs):
-    return kreg.KernelRegression(reg_type=reg, bandwidth=bw, n_jobs=n_jobs).fit(X, y).predict(X)
+    return KR(reg_type=reg, bandwidth=bw, n_jobs=n_jobs).fit(X, y).predict(X)
 
 
 def fixed_rows(reg, dims, n=1000):
@@ -106,16 +115,16 @@ def select_rows(sizes):
             sm_bw = None
             note = (f"statsmodels ESTIMATED: {t_few / few:.1f} s per cv_loo (mean of {few}) x "
                     f"{evals_1000} evaluations (its count at n = 1000)")
-        t_k1, m1 = timed(lambda: kreg.KernelRegression(reg_type="ll", bandwidth="cv_ls",
+        t_k1, m1 = timed(lambda: KR(reg_type="ll", bandwidth="cv_ls",
                                                        n_jobs=1).fit(X, y))
-        t_k2, m2 = timed(lambda: kreg.KernelRegression(reg_type="ll", bandwidth="cv_ls").fit(X, y))
+        t_k2, m2 = timed(lambda: KR(reg_type="ll", bandwidth="cv_ls").fit(X, y))
         assert np.array_equal(m1.bandwidth_, m2.bandwidth_)
         # statsmodels' single Nelder-Mead run (kreg's default adds a wide one).
-        t_k0, m0 = timed(lambda: kreg.KernelRegression(reg_type="ll", bandwidth="cv_ls",
+        t_k0, m0 = timed(lambda: KR(reg_type="ll", bandwidth="cv_ls",
                                                        restarts=0).fit(X, y))
         score = ""
         if sm_bw is not None:
-            theirs = kreg.KernelRegression(reg_type="ll", bandwidth=np.abs(sm_bw)).fit(X, y)
+            theirs = KR(reg_type="ll", bandwidth=np.abs(sm_bw)).fit(X, y)
             score = f"cv_ls {m2.criterion_:.6f} vs {theirs.criteria()['cv_ls']:.6f}"
         per_sm = t_sm / evals_1000
         per_k = t_k1 / m1.n_evaluations_
@@ -133,7 +142,8 @@ def main():
     quick = "--quick" in sys.argv
     load = os.getloadavg()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical "
-          f"cores; load average at start {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}\n")
+          f"cores; load average at start {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}; kreg "
+          f"engine {ENGINE}\n")
     rows = fixed_rows("ll", (2, 5)) + fixed_rows("lc", (2, 5))
     rows += select_rows([1000] if quick else [1000, 5000])
     print("| case | statsmodels | kreg 1 thread | kreg all cores | ratio (all cores) | "
