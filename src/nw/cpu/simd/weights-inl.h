@@ -112,7 +112,7 @@ HWY_INLINE index_t VectorOffset(const Vectors& vectors, index_t i, index_t L) {
 
 // sums[0] = sum_p w_p and sums[1 + c] = sum_p w_p y[c][p] over the lanes of
 // `vectors`, w_p = weight(t_p) times the sample weight (WeightsAt). One
-// output: two chains over whole pairs of vectors, the rest into the first.
+// output: C chains over whole groups of C vectors, the rest into the first.
 // More: the weights go through wbuf (one tile's lanes), then one pass per
 // output. The order of operations depends on the tile alone, never on the
 // block or thread.
@@ -130,25 +130,36 @@ HWY_INLINE void TileSums(D d, const T* HWY_RESTRICT t, const Vectors& vectors, i
   if (tt.k == 1) {
     index_t pairs = n;
     if constexpr (!kListed) pairs = vectors.full;
-    V den0 = hn::Zero(d), den1 = hn::Zero(d), num0 = hn::Zero(d), num1 = hn::Zero(d);
+    // C vectors' weights at a time, each with its own sums: more
+    // independent exponentials in the scheduler's window (the exponential's
+    // chain is long). 32 registers hold four; 16, two.
+    constexpr index_t C = HWY_TARGET <= HWY_AVX3 ? 4 : 2;
+    V den[C], num[C];
+    for (index_t c = 0; c < C; ++c) den[c] = num[c] = hn::Zero(d);
     index_t i = 0;
-    for (; i + 2 <= pairs; i += 2) {
-      const index_t p0 = VectorOffset(vectors, i, L), p1 = VectorOffset(vectors, i + 1, L);
-      const V w0 = WeightsAt<kWeighted, kSkip, kListed>(d, t, sw, p0, valid, skip, weight);
-      const V w1 = WeightsAt<kWeighted, kSkip, kListed>(d, t, sw, p1, valid, skip, weight);
-      den0 = hn::Add(den0, w0);
-      den1 = hn::Add(den1, w1);
-      num0 = hn::MulAdd(w0, hn::Load(d, y + p0), num0);
-      num1 = hn::MulAdd(w1, hn::Load(d, y + p1), num1);
+    for (; i + C <= pairs; i += C) {
+      V w[C];
+      for (index_t c = 0; c < C; ++c) {
+        w[c] = WeightsAt<kWeighted, kSkip, kListed>(d, t, sw, VectorOffset(vectors, i + c, L),
+                                                    valid, skip, weight);
+      }
+      for (index_t c = 0; c < C; ++c) {
+        den[c] = hn::Add(den[c], w[c]);
+        num[c] = hn::MulAdd(w[c], hn::Load(d, y + VectorOffset(vectors, i + c, L)), num[c]);
+      }
     }
     for (; i < n; ++i) {
       const index_t p = VectorOffset(vectors, i, L);
       const V w = WeightsAt<kWeighted, kSkip, true>(d, t, sw, p, valid, skip, weight);
-      den0 = hn::Add(den0, w);
-      num0 = hn::MulAdd(w, hn::Load(d, y + p), num0);
+      den[0] = hn::Add(den[0], w);
+      num[0] = hn::MulAdd(w, hn::Load(d, y + p), num[0]);
     }
-    sums[0] = hn::GetLane(hn::SumOfLanes(d, hn::Add(den0, den1)));
-    sums[1] = hn::GetLane(hn::SumOfLanes(d, hn::Add(num0, num1)));
+    for (index_t c = 1; c < C; ++c) {
+      den[0] = hn::Add(den[0], den[c]);
+      num[0] = hn::Add(num[0], num[c]);
+    }
+    sums[0] = hn::GetLane(hn::SumOfLanes(d, den[0]));
+    sums[1] = hn::GetLane(hn::SumOfLanes(d, num[0]));
     return;
   }
   V den = hn::Zero(d);
