@@ -31,6 +31,7 @@
 #include <cstddef>
 #include <limits>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "kreg/matrix.hpp"
@@ -45,41 +46,60 @@ namespace hn = hwy::HWY_NAMESPACE;
 // and kSeries series a_s. Four powers a block keep 4 kSeries accumulators in
 // registers; between blocks a_s xi^j is kept in a_s (overwritten). The first
 // block takes xi and the a_s from first(p, x, a) instead of the arrays (which
-// it must write: x to xi, and the a_s need not be stored). `n` is a multiple
-// of the vector length and lanes to ignore hold a_s = xi = 0.
+// it must write: x to xi, and the a_s need not be stored). The last block
+// forms only the powers it sums (1 to 4) and stores nothing. `n` is a
+// multiple of the vector length and lanes to ignore hold a_s = xi = 0.
 template <int kSeries, class D, class First, class T = hn::TFromD<D>>
 HWY_INLINE void PowerSums(D d, const T* HWY_RESTRICT xi, T* const* a, index_t n, int K,
                           double* const* out, const First& first) {
   using V = hn::Vec<D>;
   const auto L = static_cast<index_t>(hn::Lanes(d));
   constexpr int kBlock = 4;
-  auto block = [&](int j0, const auto& load) {
-    const int nj = std::min(kBlock, K + 1 - j0);
-    V acc[kSeries][kBlock];
+  // Powers j0 .. j0 + kNj - 1; kStore: a later block reads a_s xi^(j0 + kNj).
+  auto block = [&](int j0, auto nj, auto store, const auto& load) {
+    constexpr int kNj = decltype(nj)::value;
+    constexpr bool kStore = decltype(store)::value;
+    V acc[kSeries][kNj];
     for (int s = 0; s < kSeries; ++s) {
-      for (int j = 0; j < kBlock; ++j) acc[s][j] = hn::Zero(d);
+      for (int j = 0; j < kNj; ++j) acc[s][j] = hn::Zero(d);
     }
     for (index_t p = 0; p < n; p += L) {
       V x;
       V pw[kSeries];
       load(p, x, pw);
       for (int s = 0; s < kSeries; ++s) {
-        for (int j = 0; j < kBlock; ++j) {
+        for (int j = 0; j < kNj; ++j) {
           acc[s][j] = hn::Add(acc[s][j], pw[s]);
-          pw[s] = hn::Mul(pw[s], x);
+          if (kStore || j + 1 < kNj) pw[s] = hn::Mul(pw[s], x);
         }
-        hn::Store(pw[s], d, a[s] + p);
+        if constexpr (kStore) hn::Store(pw[s], d, a[s] + p);
       }
     }
     for (int s = 0; s < kSeries; ++s) {
-      for (int j = 0; j < nj; ++j) {
+      for (int j = 0; j < kNj; ++j) {
         out[s][j0 + j] = static_cast<double>(hn::GetLane(hn::SumOfLanes(d, acc[s][j])));
       }
     }
   };
-  block(0, first);
+  // The block of powers j0.. : the last one (no store) when j0 + kBlock > K.
+  auto run = [&](int j0, const auto& load) {
+    using Yes = std::true_type;
+    using No = std::false_type;
+    if (j0 + kBlock <= K) return block(j0, std::integral_constant<int, kBlock>(), Yes(), load);
+    switch (K + 1 - j0) {
+      case 1:
+        return block(j0, std::integral_constant<int, 1>(), No(), load);
+      case 2:
+        return block(j0, std::integral_constant<int, 2>(), No(), load);
+      case 3:
+        return block(j0, std::integral_constant<int, 3>(), No(), load);
+      default:
+        return block(j0, std::integral_constant<int, 4>(), No(), load);
+    }
+  };
+  run(0, first);
   for (int j0 = kBlock; j0 <= K; j0 += kBlock) {
-    block(j0, [&](index_t p, V& x, V* pw) {
+    run(j0, [&](index_t p, V& x, V* pw) {
       x = hn::Load(d, xi + p);
       for (int s = 0; s < kSeries; ++s) pw[s] = hn::Load(d, a[s] + p);
     });
