@@ -6,7 +6,9 @@
 // straight into the output matrix (no std::string per cell). Anything that
 // does not fit the fast path - a ragged row, a bad cell, an unterminated
 // quote - hands the row to a slow, thorough diagnosis that splits it into
-// fields and throws the precise error.
+// fields and throws the precise error. A large file's data lines are cut
+// into pieces of whole lines that threads walk at the same time, each into
+// its own rows of the matrix.
 #include "kreg/io/csv.hpp"
 
 #include <fmt/format.h>
