@@ -7,9 +7,10 @@
 // that value; kreg uses Highway for run-time SIMD dispatch alone and never
 // calls it. The initialiser calls hwy::platform::TimerResolution through the
 // library's PLT, and the dynamic loader binds such calls to the executable's
-// definition first, so this one answers at once. Where Highway is linked
-// statically, or calls its own copy, this definition goes unused: kreg then
-// starts as it did. tests/python/test_cli_startup.py checks the binding.
+// definition first, so this one answers at once. apps/kreg/CMakeLists.txt
+// builds this file only against a shared libhwy; one that calls its own copy
+// directly would leave it unused, and kreg would start as it did before.
+// tests/python/test_cli_startup.py checks the binding.
 #include <hwy/nanobenchmark.h>
 
 #include <cstdint>
