@@ -246,6 +246,7 @@ void add_predict(CLI::App& root) {
                       ", and --query rows with one get a NaN prediction");
   add_local_options(cmd, o->local, true);
   cmd->callback([o, cmd] {
+    o->files.jobs = o->jobs;  // reading a large CSV file takes as many threads
     check_distinct_paths({{"--out", o->out}}, {{"--train", o->files.train},
                                                {"--train-y", o->files.train_y},
                                                {"--query", o->query},

@@ -25,6 +25,7 @@ namespace kreg::cli {
 struct TrainingFiles {
   std::string train, target, train_y;
   bool allow_nonfinite = false;  // --allow-nonfinite
+  int jobs = -1;                 // threads that parse a large CSV file (the command's --jobs)
 };
 
 // --allow-nonfinite on `cmd`: statsmodels' missing='drop' for the training
@@ -98,9 +99,10 @@ std::vector<char> take_out_nonfinite_queries(Matrix<T>& X) {
   return nan_query;
 }
 
-inline io::ReadOptions read_options(bool allow_nonfinite) {
+inline io::ReadOptions read_options(bool allow_nonfinite, int jobs = -1) {
   io::ReadOptions r;
   r.non_finite = allow_nonfinite ? io::NonFinite::allow : io::NonFinite::reject;
+  r.n_jobs = jobs;
   return r;
 }
 
@@ -129,11 +131,12 @@ struct TrainingData {
 
 template <class T>
 TrainingData<T> read_training(const TrainingFiles& files) {
-  const io::Table<T> table = io::read_table<T>(files.train, read_options(files.allow_nonfinite));
+  const io::Table<T> table =
+      io::read_table<T>(files.train, read_options(files.allow_nonfinite, files.jobs));
   TrainingData<T> out{io::split_target(table, files.target), !table.columns.empty()};
   if (!files.train_y.empty()) {
     out.data.y = target_file<T>(files.train_y, out.data.X.rows(), "--train-y",
-                                read_options(files.allow_nonfinite));
+                                read_options(files.allow_nonfinite, files.jobs));
     out.data.target = "y";
   }
   drop_nonfinite_rows(out.data, files.train, "training");
@@ -152,7 +155,8 @@ template <class T>
 io::Dataset<T> read_scored_set(const TrainingData<T>& train, const TrainingFiles& files,
                                const std::string& path, const std::string& y_path,
                                const char* y_option, std::string_view role, TargetColumn where) {
-  const io::Table<T> table = io::read_table<T>(path, read_options(files.allow_nonfinite));
+  const io::Table<T> table =
+      io::read_table<T>(path, read_options(files.allow_nonfinite, files.jobs));
   const bool named = train.named && !table.columns.empty();
   std::string column;
   if (where == TargetColumn::required && y_path.empty()) {
@@ -168,7 +172,8 @@ io::Dataset<T> read_scored_set(const TrainingData<T>& train, const TrainingFiles
   io::Dataset<T> out = io::split_target(table, column);
   check_same_features(train.data, files.train, out, path, named, role);
   if (!y_path.empty()) {
-    out.y = target_file<T>(y_path, out.X.rows(), y_option, read_options(files.allow_nonfinite));
+    out.y = target_file<T>(y_path, out.X.rows(), y_option,
+                           read_options(files.allow_nonfinite, files.jobs));
   }
   return out;
 }

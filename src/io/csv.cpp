@@ -6,7 +6,9 @@
 // straight into the output matrix (no std::string per cell). Anything that
 // does not fit the fast path - a ragged row, a bad cell, an unterminated
 // quote - hands the row to a slow, thorough diagnosis that splits it into
-// fields and throws the precise error.
+// fields and throws the precise error. A large file's data lines are cut
+// into pieces of whole lines that threads walk at the same time, each into
+// its own rows of the matrix.
 #include "kreg/io/csv.hpp"
 
 #include <fmt/format.h>
@@ -15,15 +17,18 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <vector>
 
+#include "core/parallel.hpp"
 #include "io/csv_delimiter.hpp"
 #include "io/file.hpp"
 #include "kreg/error.hpp"
+#include "kreg/par.hpp"
 
 namespace kreg::io {
 
@@ -340,6 +345,193 @@ std::size_t count_newlines(const char* p, const char* end) {
   return n;
 }
 
+// A run of whole data lines [begin, stop), parsed on its own: the number of
+// its first line, the most rows it can hold and where they go in the result,
+// and what it found (rows parsed, or the error of its first bad line).
+struct Piece {
+  const char* begin = nullptr;
+  const char* stop = nullptr;
+  long long line = 0;
+  std::size_t capacity = 0;
+  std::size_t offset = 0;
+  std::size_t rows = 0;
+  std::exception_ptr error;
+};
+
+// At most this many rows: one per line, and each row takes at least
+// 2 * n_cols bytes (a digit and a delimiter or line end per field; the last
+// row may lack its line end).
+// `newlines` is the count of line ends in [b, e).
+std::size_t row_bound(const char* b, const char* e, std::size_t newlines, index_t n_cols) {
+  const std::size_t lines = newlines + ((b < e && e[-1] != '\n') ? 1 : 0);
+  return std::min(lines,
+                  (static_cast<std::size_t>(e - b) + 1) / (2 * static_cast<std::size_t>(n_cols)));
+}
+
+// Parses the rows of one piece into out (piece.capacity rows of c.n_cols).
+// A blank line ends the data when only blank lines follow it to the end of
+// the text (c.end), and is an error otherwise; a piece therefore never needs
+// to know what the pieces before it held.
+template <class T>
+std::size_t parse_piece(const Context& c, const Piece& piece, T* out, bool reject) {
+  const index_t n_cols = c.n_cols;
+  const char delimiter = c.delimiter;
+  const char* p = piece.begin;
+  const char* const end = piece.stop;
+  long long line = piece.line;
+  std::size_t rows = 0;
+  while (p < end) {
+    const char* const line_begin = p;
+    if (*p == '\n' || *p == '\r' || c.is_ws(*p)) {
+      const char* q = c.skip_ws(p);
+      if (c.at_eol(q)) {
+        if (c.rest_is_blank(q)) break;
+        throw_blank_line(c, line);
+      }
+    }
+    if (rows == piece.capacity) diagnose_row<T>(c, line_begin, line);  // cannot be a valid row
+    for (index_t j = 0; j < n_cols; ++j) {
+      while (p < end && c.is_ws(*p)) ++p;
+      T value;
+      if (p < end && *p == '"') [[unlikely]] {
+        const char* q = static_cast<const char*>(
+            std::memchr(p + 1, '"', static_cast<std::size_t>(end - p - 1)));
+        if (q == nullptr || (q + 1 < end && q[1] == '"')) diagnose_row<T>(c, line_begin, line);
+        const char* b = c.skip_ws(p + 1);
+        const char* e = q;
+        while (e > b && c.is_ws(e[-1])) --e;
+        if (b == e || parse_exact(b, e, value) != Parsed::ok) {
+          diagnose_row<T>(c, line_begin, line);
+        }
+        p = c.skip_ws(q + 1);
+      } else {
+        const char* const number = p;
+        if (p < end && *p == '+') {
+          ++p;
+          if (p < end && *p == '-') diagnose_row<T>(c, line_begin, line);
+        }
+        const auto r = std::from_chars(p, end, value);
+        if (r.ec != std::errc{}) [[unlikely]] {
+          if (r.ec == std::errc::result_out_of_range && underflows(number, r.ptr)) {
+            value = *p == '-' ? -T(0) : T(0);
+          } else {
+            diagnose_row<T>(c, line_begin, line);
+          }
+        }
+        p = r.ptr;
+        while (p < end && c.is_ws(*p)) ++p;
+      }
+      if (reject && !std::isfinite(value)) [[unlikely]] {
+        diagnose_row<T>(c, line_begin, line);
+      }
+      *out++ = value;
+      if (j + 1 < n_cols) {
+        if (p < end && *p == delimiter) [[likely]] {
+          ++p;
+          continue;
+        }
+        diagnose_row<T>(c, line_begin, line);
+      }
+    }
+    if (p < end) {
+      if (*p == '\n') {
+        ++p;
+      } else if (*p == '\r' && (p + 1 == end || p[1] == '\n')) {
+        p = std::min(p + 2, end);
+      } else {
+        diagnose_row<T>(c, line_begin, line);
+      }
+    }
+    ++rows;
+    ++line;
+  }
+  return rows;
+}
+
+// Bytes of data lines per piece when the file is parsed on several threads:
+// a few hundred microseconds of parsing each, far above a thread's wake-up.
+constexpr std::size_t kPieceBytes = std::size_t{1} << 17;
+
+// The data lines from p (line number `line`) cut into pieces at line ends:
+// one piece, unless there is enough text for several threads. A cut may fall
+// inside a quoted field that holds a line end, but such a field is never a
+// number: the piece with its opening quote stops at that row with its error,
+// the first in the file, before any piece after it counts.
+std::vector<Piece> cut_pieces(const Context& c, const char* p, long long line, int threads) {
+  const char* const end = c.end;
+  const auto bytes = static_cast<std::size_t>(end - p);
+  std::vector<Piece> pieces;
+  if (threads <= 1 || bytes < 2 * kPieceBytes) {
+    pieces.push_back({p, end, line, row_bound(p, end, count_newlines(p, end), c.n_cols), 0, 0, {}});
+    return pieces;
+  }
+  // A few pieces per thread, so that a slow one does not hold up the rest.
+  const std::size_t size = std::max(kPieceBytes, bytes / (4 * static_cast<std::size_t>(threads)));
+  while (p < end) {
+    const char* stop = end;
+    if (static_cast<std::size_t>(end - p) > size) {
+      const void* eol = std::memchr(p + size, '\n', static_cast<std::size_t>(end - p - size));
+      if (eol != nullptr) stop = static_cast<const char*>(eol) + 1;
+    }
+    const std::size_t newlines = count_newlines(p, stop);
+    pieces.push_back({p, stop, line, row_bound(p, stop, newlines, c.n_cols), 0, 0, {}});
+    line += static_cast<long long>(newlines);
+    p = stop;
+  }
+  return pieces;
+}
+
+// The data rows from p (line number `line`) to the end of the text. Large
+// files are parsed in pieces on options.n_jobs threads; the result, and the
+// error for a bad file (that of its first bad line), are the same for any
+// thread count.
+template <class T>
+Matrix<T> parse_rows(const Context& c, const char* p, long long line, const CsvOptions& options) {
+  const int threads = resolve_n_jobs(options.n_jobs);
+  std::vector<Piece> pieces = cut_pieces(c, p, line, threads);
+  std::size_t capacity = 0;
+  for (Piece& piece : pieces) {
+    piece.offset = capacity;
+    capacity += piece.capacity;
+  }
+  Matrix<T> data(static_cast<index_t>(capacity), c.n_cols);
+  const bool reject = options.non_finite == NonFinite::reject;
+  const auto n_cols = static_cast<std::size_t>(c.n_cols);
+  const auto parse = [&](Piece& piece) {
+    try {
+      piece.rows = parse_piece<T>(c, piece, data.data() + piece.offset * n_cols, reject);
+    } catch (...) {
+      piece.error = std::current_exception();
+    }
+  };
+  if (pieces.size() == 1) {
+    parse(pieces.front());
+  } else {
+    kreg::detail::parallel_blocks(threads, static_cast<index_t>(pieces.size()), 1,
+                                  [&](index_t b, index_t e) {
+                                    for (index_t i = b; i < e; ++i)
+                                      parse(pieces[static_cast<std::size_t>(i)]);
+                                  });
+  }
+  // Rows in file order, without the room a piece did not fill (only the
+  // piece before a blank tail leaves any, and only blank pieces follow it).
+  std::size_t rows = 0;
+  for (const Piece& piece : pieces) {
+    if (piece.error) std::rethrow_exception(piece.error);
+    if (piece.offset != rows && piece.rows > 0) {
+      std::copy_n(data.data() + piece.offset * n_cols, piece.rows * n_cols,
+                  data.data() + rows * n_cols);
+    }
+    rows += piece.rows;
+  }
+  if (rows < capacity) {
+    Matrix<T> exact(static_cast<index_t>(rows), c.n_cols);
+    std::copy_n(data.data(), exact.size(), exact.data());
+    data = std::move(exact);
+  }
+  return data;
+}
+
 }  // namespace
 
 template <class T>
@@ -401,84 +593,9 @@ Table<T> parse_csv(std::string_view text, const CsvOptions& options, std::string
   } else {
     c.n_cols = static_cast<index_t>(split_line(c, p, line).size());
   }
-  const index_t n_cols = c.n_cols;
 
-  // Upper bound on the rows: one per line end, and each row needs at least
-  // 2 * n_cols bytes (a digit and a delimiter or line end per field).
-  const auto data_bytes = static_cast<std::size_t>(end - p);
-  std::size_t upper = count_newlines(p, end) + ((p < end && end[-1] != '\n') ? 1 : 0);
-  upper = std::min(upper, (data_bytes + 1) / (2 * static_cast<std::size_t>(n_cols)));
-  Matrix<T> data(static_cast<index_t>(upper), n_cols);
-
-  T* out = data.data();
-  std::size_t rows = 0;
-  const char delimiter = c.delimiter;
-  const bool reject = options.non_finite == NonFinite::reject;
-  while (p < end) {
-    const char* const line_begin = p;
-    if (*p == '\n' || *p == '\r' || c.is_ws(*p)) {
-      const char* q = c.skip_ws(p);
-      if (c.at_eol(q)) {
-        if (c.rest_is_blank(q)) break;
-        throw_blank_line(c, line);
-      }
-    }
-    if (rows == upper) diagnose_row<T>(c, line_begin, line);  // cannot be a valid row
-    for (index_t j = 0; j < n_cols; ++j) {
-      while (p < end && c.is_ws(*p)) ++p;
-      T value;
-      if (p < end && *p == '"') [[unlikely]] {
-        const char* q = static_cast<const char*>(
-            std::memchr(p + 1, '"', static_cast<std::size_t>(end - p - 1)));
-        if (q == nullptr || (q + 1 < end && q[1] == '"')) diagnose_row<T>(c, line_begin, line);
-        const char* b = c.skip_ws(p + 1);
-        const char* e = q;
-        while (e > b && c.is_ws(e[-1])) --e;
-        if (b == e || parse_exact(b, e, value) != Parsed::ok) {
-          diagnose_row<T>(c, line_begin, line);
-        }
-        p = c.skip_ws(q + 1);
-      } else {
-        const char* const number = p;
-        if (p < end && *p == '+') {
-          ++p;
-          if (p < end && *p == '-') diagnose_row<T>(c, line_begin, line);
-        }
-        const auto r = std::from_chars(p, end, value);
-        if (r.ec != std::errc{}) [[unlikely]] {
-          if (r.ec == std::errc::result_out_of_range && underflows(number, r.ptr)) {
-            value = *p == '-' ? -T(0) : T(0);
-          } else {
-            diagnose_row<T>(c, line_begin, line);
-          }
-        }
-        p = r.ptr;
-        while (p < end && c.is_ws(*p)) ++p;
-      }
-      if (reject && !std::isfinite(value)) [[unlikely]] {
-        diagnose_row<T>(c, line_begin, line);
-      }
-      *out++ = value;
-      if (j + 1 < n_cols) {
-        if (p < end && *p == delimiter) [[likely]] {
-          ++p;
-          continue;
-        }
-        diagnose_row<T>(c, line_begin, line);
-      }
-    }
-    if (p < end) {
-      if (*p == '\n') {
-        ++p;
-      } else if (*p == '\r' && (p + 1 == end || p[1] == '\n')) {
-        p = std::min(p + 2, end);
-      } else {
-        diagnose_row<T>(c, line_begin, line);
-      }
-    }
-    ++rows;
-    ++line;
-  }
+  table.data = parse_rows<T>(c, p, line, options);
+  const index_t rows = table.data.rows();
 
   if (rows == 0) {
     if (options.header) {
@@ -493,12 +610,6 @@ Table<T> parse_csv(std::string_view text, const CsvOptions& options, std::string
     }
     throw InputError(fmt::format("{}: the file is empty, expected rows of numbers", source));
   }
-  if (rows < upper) {
-    Matrix<T> exact(static_cast<index_t>(rows), n_cols);
-    std::copy(data.data(), data.data() + exact.size(), exact.data());
-    data = std::move(exact);
-  }
-  table.data = std::move(data);
   return table;
 }
 

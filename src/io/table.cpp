@@ -59,6 +59,7 @@ Table<T> read_table(const std::string& path, const ReadOptions& options) {
                   : detail::ends_with_nocase(path, ".tsv") ? '\t'
                                                            : ',';
   csv.non_finite = options.non_finite;
+  csv.n_jobs = options.n_jobs;
   return read_csv<T>(path, csv);
 }
 

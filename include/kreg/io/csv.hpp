@@ -21,6 +21,10 @@ struct CsvOptions {
   char delimiter = ',';
   bool header = true;                        // first row holds column names
   NonFinite non_finite = NonFinite::reject;  // nan, inf cells
+  // Threads that parse a large file (pieces of whole lines, when it has no
+  // quoted field): -1 all cores, k > 0 exactly k, as n_jobs everywhere in
+  // kreg. The table, and the error for a bad file, do not depend on it.
+  int n_jobs = -1;
 };
 
 template <class T>

@@ -53,6 +53,7 @@ namespace kreg::io {
 struct ReadOptions {
   char delimiter = 0;  // 0: ',' (or '\t' for .tsv)
   NonFinite non_finite = NonFinite::reject;
+  int n_jobs = -1;  // threads that parse a large CSV file (CsvOptions::n_jobs)
 };
 
 template <class T>
