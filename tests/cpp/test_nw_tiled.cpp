@@ -6,7 +6,8 @@
 // over several tiles with the own point in each. Then the Gaussian's norm
 // form of distances, chosen per query by its error bound: a batch of both
 // kinds of queries against the reference, and each query alone bit for bit.
-// And many outputs: each with the bits of its own sum.
+// And many outputs: each with the bits of its own sum; and tiles packed once
+// per model: the bits of packing per call.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -218,6 +219,57 @@ void check_norm_form_per_query(double h) {
 TEST(NwTiled, NormFormChosenPerQuery) {
   check_norm_form_per_query<double>(0.5);
   check_norm_form_per_query<float>(20.0);
+}
+
+// The fused backend packs a training set's one-bandwidth tiles once
+// (pack_for_predict); predicting from them gives the bits of packing per
+// call, for every kernel, with zero sample weights (dropped rows), queries of
+// both distance forms (every third one far off), and one-bandwidth calls
+// with exclusions. A set beyond one chunk is not packed ahead.
+template <class T>
+void check_packed_once(Kernel kernel, bool weighted) {
+  SCOPED_TRACE(testing::Message() << "T=" << (sizeof(T) == 4 ? "f32" : "f64") << " kernel="
+                                  << kreg::to_string(kernel) << " weighted=" << weighted);
+  const index_t n = 1100, m = 45, d = 4, k = 2;
+  const auto data = make<T>(n, d, k, weighted, 9);
+  auto queries = make<T>(m, d, 1, false, 10);
+  for (index_t i = 0; i < m; i += 3) {
+    for (index_t f = 0; f < d; ++f) queries.X(i, f) += T{30};
+  }
+  const double h = sizeof(T) == 4 ? 20.0 : 0.7;
+  const kreg::nw::Problem<T> plain{data.X, data.Y, data.w, kernel, 1.0 / (h * h)};
+  const auto tiles = kreg::nw::pack_for_predict<T>(plain);
+  ASSERT_NE(tiles, nullptr);
+  EXPECT_EQ(tiles->norms, kernel == Kernel::gaussian);
+  if (kernel == Kernel::gaussian && !weighted) {  // the norm form's bound reads it
+    EXPECT_EQ(tiles->max_x2, kreg::nw::tiled::max_squared_norm<T>(data.X, {}));
+  }
+  kreg::nw::Problem<T> ready = plain;
+  ready.packed = tiles.get();
+  Matrix<T> a(m, k), b(m, k);
+  EXPECT_EQ(kreg::nw::predict_fused<T>(plain, queries.X, a, 2),
+            kreg::nw::predict_fused<T>(ready, queries.X, b, 3));
+  EXPECT_EQ(0, std::memcmp(a.data(), b.data(), sizeof(T) * m * k));
+  std::vector<index_t> exclude(static_cast<std::size_t>(m));
+  for (index_t i = 0; i < m; ++i) exclude[static_cast<std::size_t>(i)] = (i * 37) % n;
+  const double inv_h2[] = {plain.inv_h2};
+  std::vector<index_t> iso_a(1, 0), iso_b(1, 0);
+  kreg::nw::predict_grid<T>(plain, queries.X, inv_h2, exclude, a, iso_a, 2);
+  kreg::nw::predict_grid<T>(ready, queries.X, inv_h2, exclude, b, iso_b, 1);
+  EXPECT_EQ(0, std::memcmp(a.data(), b.data(), sizeof(T) * m * k));
+  EXPECT_EQ(iso_a, iso_b);
+}
+
+TEST(NwTiled, TilesPackedOnceGiveTheBitsOfPackingPerCall) {
+  for (const Kernel kernel : kKernels) {
+    for (const bool weighted : {false, true}) {
+      check_packed_once<double>(kernel, weighted);
+      check_packed_once<float>(kernel, weighted);
+    }
+  }
+  // 6000 x 1500 floats pack to more than one 32 MiB chunk.
+  const Matrix<float> X(6000, 1500), Y(6000, 1);
+  EXPECT_EQ(kreg::nw::pack_for_predict<float>({X, Y, {}, Kernel::gaussian, 1.0}), nullptr);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // nw/cpu/backends.cpp - kreg's CPU engines behind the backend interface
 // (nw/backend.hpp): fused (the tiled SIMD driver: every operation), then
 // vectorized and reference (one bandwidth, no exclusions).
+#include <memory>
 #include <numeric>
 #include <string>
 
@@ -13,16 +14,21 @@ namespace kreg::nw {
 namespace {
 
 // The CPU keeps the prepared training set as it is; the engines pack their
-// tiles per call (a pass over n x d values, small next to the m x n pairs).
+// tiles per call (a pass over n x d values, small next to the m x n pairs),
+// but for the fused engine's predict, whose tiles its prepare packs once.
 template <class T>
 class CpuFitted final : public Fitted<T> {
  public:
   explicit CpuFitted(TrainingSet<T> t) : t_(std::move(t)) {}
   index_t rows() const override { return t_.X.rows(); }
-  Problem<T> problem() const { return {t_.X, t_.Y, t_.weights, t_.kernel, t_.inv_h2}; }
+  Problem<T> problem() const {
+    return {t_.X, t_.Y, t_.weights, t_.kernel, t_.inv_h2, packed_.get()};
+  }
+  void set_packed(std::shared_ptr<const PackedTiles<T>> packed) { packed_ = std::move(packed); }
 
  private:
   TrainingSet<T> t_;
+  std::shared_ptr<const PackedTiles<T>> packed_;
 };
 
 // The cost model auto ranks the CPU engines by (Backend::cost): one query
@@ -73,6 +79,14 @@ class FusedBackend final : public CpuBackend<FusedBackend> {
   std::string_view name() const override { return "fused"; }
   bool supports(const Request&, std::string*) const override { return true; }
   double cost(const Request& r) const override { return query_seconds(kFusedCost, r); }
+
+  // The training set, and its tiles for predict packed once.
+  template <class T>
+  std::unique_ptr<Fitted<T>> prepare_typed(TrainingSet<T> t) const {
+    auto fitted = std::make_unique<CpuFitted<T>>(std::move(t));
+    fitted->set_packed(pack_for_predict<T>(fitted->problem()));
+    return fitted;
+  }
 
   template <class T>
   index_t run(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> out, int n_threads,

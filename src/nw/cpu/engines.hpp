@@ -13,6 +13,7 @@
 // reduced in a fixed order so that the thread count never changes the bits.
 #pragma once
 
+#include <memory>
 #include <span>
 
 #include "kreg/interrupt.hpp"
@@ -23,13 +24,25 @@
 namespace kreg::nw {
 
 template <class T>
+struct PackedTiles;  // nw/cpu/tiled.hpp
+
+template <class T>
 struct Problem {
   MatrixView<const T> X;       // n x d, centred/scaled training points
   MatrixView<const T> Y;       // n x k targets
   std::span<const T> weights;  // n sample weights, or empty for all ones
   Kernel kernel = Kernel::gaussian;
   double inv_h2 = 1.0;
+  // The fused engine's tiles for predict at one bandwidth, packed once for
+  // this training set (pack_for_predict); null: predict packs them per call.
+  const PackedTiles<T>* packed = nullptr;
 };
+
+// The tiles predict_fused would pack on every call, packed once (the fused
+// backend's prepare): null where they would not fit in one chunk (the call
+// then packs a chunk at a time, as without).
+template <class T>
+std::shared_ptr<const PackedTiles<T>> pack_for_predict(const Problem<T>& p);
 
 // Each writes `out` (m x k) for queries Z (m x d, centred/scaled like X),
 // using `n_threads` threads (>= 1), and returns the isolated-query count.

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstddef>
 #include <limits>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,6 +29,34 @@
 namespace kreg::nw {
 namespace tiled {
 namespace {
+
+// The rows of X with a positive sample weight, or empty when every row has
+// one; `position` (when given) maps a row of X to its place among them, -1
+// for a dropped row (left empty when nothing is dropped).
+template <class T>
+std::vector<index_t> kept_rows(const Problem<T>& p, std::vector<index_t>* position) {
+  std::vector<index_t> keep;
+  if (p.weights.empty() ||
+      std::all_of(p.weights.begin(), p.weights.end(), [](T w) { return w > 0; })) {
+    return keep;
+  }
+  if (position != nullptr) position->assign(static_cast<std::size_t>(p.X.rows()), -1);
+  for (index_t j = 0; j < p.X.rows(); ++j) {
+    if (p.weights[static_cast<std::size_t>(j)] > 0) {
+      if (position != nullptr) {
+        (*position)[static_cast<std::size_t>(j)] = static_cast<index_t>(keep.size());
+      }
+      keep.push_back(j);
+    }
+  }
+  return keep;
+}
+
+// The one-bandwidth tile's points for d features at its own tile size.
+template <class T>
+index_t one_bandwidth_tile(index_t d) {
+  return tile_points<T>(d, high_d<T>(d) ? kHighDTileBytes : kTileBytes, kMaxTile);
+}
 
 // The prediction of every query at every bandwidth: out(q, c * B + b) =
 // num / den, or, where nothing fell inside a compact kernel's support, the
@@ -78,17 +107,8 @@ void predict_tiled(const char* caller, const Problem<T>& p, MatrixView<const T> 
 
   // Points of zero sample weight never contribute (nor count as nearest);
   // `position` maps a row of X to its packed position (-1: dropped).
-  std::vector<index_t> keep;
   std::vector<index_t> position;
-  if (weighted && std::any_of(p.weights.begin(), p.weights.end(), [](T w) { return !(w > 0); })) {
-    position.assign(static_cast<std::size_t>(p.X.rows()), -1);
-    for (index_t j = 0; j < p.X.rows(); ++j) {
-      if (p.weights[static_cast<std::size_t>(j)] > 0) {
-        position[static_cast<std::size_t>(j)] = static_cast<index_t>(keep.size());
-        keep.push_back(j);
-      }
-    }
-  }
+  const std::vector<index_t> keep = kept_rows(p, &position);
   const index_t n = keep.empty() ? p.X.rows() : static_cast<index_t>(keep.size());
   if (n == 0) {
     throw ArgumentError(std::string(caller) + ": no training point has a positive weight");
@@ -108,19 +128,32 @@ void predict_tiled(const char* caller, const Problem<T>& p, MatrixView<const T> 
   const index_t tile =
       tile_points<T>(d, tile_bytes > 0 ? tile_bytes : own_bytes, one ? kMaxTile : kGridMaxTile);
   const index_t grain = block_grain<T>(one, d, m, n_threads);
+  // The training set's tiles packed once by the fused backend's prepare,
+  // when this call would pack the same ones.
+  const PackedTiles<T>* ready = one && p.packed != nullptr && p.packed->tile == tile &&
+                                        p.packed->n == n &&
+                                        (p.packed->norms || p.kernel != Kernel::gaussian)
+                                    ? p.packed
+                                    : nullptr;
   // The norm form of distances for the queries whose error bound allows it
   // (norm_form_fits, nw/cpu/tiled.hpp): Gaussian only.
   QueryNorms<T> qn;
   if (p.kernel == Kernel::gaussian) {
     const double max_ih2 = *std::max_element(inv_h2.begin(), inv_h2.end());
-    qn = query_norms<T>(Z, max_squared_norm<T>(p.X, keep), max_ih2);
+    qn = query_norms<T>(Z, ready ? ready->max_x2 : max_squared_norm<T>(p.X, keep), max_ih2);
   }
   const bool norms = qn.any();
-  const index_t stride = (d + k + (weighted ? 1 : 0) + (norms ? 1 : 0)) * tile;
+  // Packed tiles may carry a row of norms no query of this call reads: only
+  // the stride between tiles differs.
+  const index_t stride =
+      ready ? ready->stride : (d + k + (weighted ? 1 : 0) + (norms ? 1 : 0)) * tile;
   const index_t n_tiles = (n + tile - 1) / tile;
   const index_t chunk_tiles =
-      std::clamp<index_t>(kChunkBytes / (stride * static_cast<index_t>(sizeof(T))), 1, n_tiles);
-  auto packed = hwy::AllocateAligned<T>(static_cast<std::size_t>(chunk_tiles * stride));
+      ready ? n_tiles
+            : std::clamp<index_t>(kChunkBytes / (stride * static_cast<index_t>(sizeof(T))), 1,
+                                  n_tiles);
+  hwy::AlignedFreeUniquePtr<T[]> packed;
+  if (!ready) packed = hwy::AllocateAligned<T>(static_cast<std::size_t>(chunk_tiles * stride));
 
   const auto mu = static_cast<std::size_t>(m), mk = static_cast<std::size_t>(m * k);
   const auto mb = static_cast<std::size_t>(m * B);
@@ -163,9 +196,16 @@ void predict_tiled(const char* caller, const Problem<T>& p, MatrixView<const T> 
     throw_if_cancelled(cancel);
     const index_t t1 = std::min(n_tiles, t0 + chunk_tiles);
     const index_t first = t0 * tile, count = std::min(n, t1 * tile) - first;
-    pack(p, keep, first, count, tile, stride, norms, packed.get());
-    job.tiles = {packed.get(), stride, tile, t1 - t0, count - (t1 - t0 - 1) * tile, d, k,
-                 weighted,     norms};
+    if (!ready) pack(p, keep, first, count, tile, stride, norms, packed.get());
+    job.tiles = {ready ? ready->data.get() : packed.get(),
+                 stride,
+                 tile,
+                 t1 - t0,
+                 count - (t1 - t0 - 1) * tile,
+                 d,
+                 k,
+                 weighted,
+                 norms};
     job.first_tile = t0;
     const bool last = t1 == n_tiles;
     detail::parallel_blocks(n_threads, m, grain, [&](index_t begin, index_t end) {
@@ -205,6 +245,32 @@ void predict_grid(const Problem<T>& p, MatrixView<const T> Z, std::span<const do
                           tile_bytes);
 }
 
+template <class T>
+std::shared_ptr<const PackedTiles<T>> pack_for_predict(const Problem<T>& p) {
+  const index_t d = p.X.cols(), k = p.Y.cols();
+  const std::vector<index_t> keep = tiled::kept_rows(p, nullptr);
+  const index_t n = keep.empty() ? p.X.rows() : static_cast<index_t>(keep.size());
+  if (n == 0 || d == 0) return nullptr;
+  auto out = std::make_shared<PackedTiles<T>>();
+  out->tile = tiled::one_bandwidth_tile<T>(d);
+  out->n = n;
+  out->norms = p.kernel == Kernel::gaussian;
+  out->stride = (d + k + (p.weights.empty() ? 0 : 1) + (out->norms ? 1 : 0)) * out->tile;
+  out->n_tiles = (n + out->tile - 1) / out->tile;
+  // Only a set that predict would pack in one chunk (the rest is packed a
+  // chunk at a time per call, without keeping a second copy of it).
+  if (out->n_tiles * out->stride * static_cast<index_t>(sizeof(T)) > tiled::kChunkBytes) {
+    return nullptr;
+  }
+  if (out->norms) out->max_x2 = tiled::max_squared_norm<T>(p.X, keep);
+  out->data = hwy::AllocateAligned<T>(static_cast<std::size_t>(out->n_tiles * out->stride));
+  tiled::pack(p, keep, 0, n, out->tile, out->stride, out->norms, out->data.get());
+  return out;
+}
+
+template std::shared_ptr<const PackedTiles<float>> pack_for_predict<float>(const Problem<float>&);
+template std::shared_ptr<const PackedTiles<double>> pack_for_predict<double>(
+    const Problem<double>&);
 template index_t predict_fused<float>(const Problem<float>&, MatrixView<const float>,
                                       MatrixView<float>, int, const CancelToken*);
 template index_t predict_fused<double>(const Problem<double>&, MatrixView<const double>,

@@ -16,6 +16,8 @@
 // chunks of tiles, so the packed copy can be smaller than the training set.
 #pragma once
 
+#include <hwy/aligned_allocator.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -346,3 +348,19 @@ void pack(const Problem<T>& p, const std::vector<index_t>& keep, index_t first, 
 }
 
 }  // namespace kreg::nw::tiled
+
+namespace kreg::nw {
+
+// A training set's tiles for predict at one bandwidth (pack_for_predict,
+// nw/cpu/engines.hpp): the whole set in one chunk, with the row of norms for
+// the Gaussian (whether or not a call's queries take the norm form), and
+// the largest squared norm the norm form's bound needs.
+template <class T>
+struct PackedTiles {
+  index_t tile = 0, stride = 0, n_tiles = 0, n = 0;
+  bool norms = false;
+  double max_x2 = 0;
+  hwy::AlignedFreeUniquePtr<T[]> data;
+};
+
+}  // namespace kreg::nw
