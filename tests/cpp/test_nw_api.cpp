@@ -601,3 +601,42 @@ TEST(NwApiCancel, RequestFromAnotherThreadStopsALongPredict) {
 }
 
 }  // namespace
+
+namespace {
+
+// A fitted model predicts from several threads at once: the fused engine's
+// first predict packs the model's tiles while the others wait, and every
+// thread gets the bits of a predict on its own (TSan checks the packing).
+TEST(NadarayaWatsonApi, ConcurrentFirstPredictsShareOneModel) {
+  std::mt19937_64 rng(21);
+  std::normal_distribution<double> normal;
+  const index_t n = 3000, m = 200, d = 5;
+  Matrix<double> X(n, d), Y(n, 1), Z(m, d);
+  for (index_t i = 0; i < n; ++i) {
+    for (index_t f = 0; f < d; ++f) X(i, f) = normal(rng);
+    Y(i, 0) = std::sin(X(i, 0)) + X(i, 1);
+  }
+  for (index_t i = 0; i < m; ++i) {
+    for (index_t f = 0; f < d; ++f) Z(i, f) = normal(rng);
+  }
+  NadarayaWatsonOptions o;
+  o.bandwidth = {0.8};
+  o.engine = Engine::fused;
+  o.n_jobs = 1;
+  NadarayaWatson<double> shared(o), alone(o);
+  shared.fit(X.view(), Y.view());
+  alone.fit(X.view(), Y.view());
+  const Matrix<double> want = alone.predict(Z.view());
+  std::vector<Matrix<double>> got(4);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < got.size(); ++t) {
+    threads.emplace_back([&, t] { got[t] = shared.predict(Z.view()); });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const Matrix<double>& g : got) {
+    ASSERT_EQ(g.rows(), m);
+    for (index_t i = 0; i < m; ++i) EXPECT_EQ(g(i, 0), want(i, 0)) << "query " << i;
+  }
+}
+
+}  // namespace

@@ -2,6 +2,7 @@
 // (nw/backend.hpp): fused (the tiled SIMD driver: every operation), then
 // vectorized and reference (one bandwidth, no exclusions).
 #include <memory>
+#include <mutex>
 #include <numeric>
 #include <string>
 
@@ -15,20 +16,28 @@ namespace {
 
 // The CPU keeps the prepared training set as it is; the engines pack their
 // tiles per call (a pass over n x d values, small next to the m x n pairs),
-// but for the fused engine's predict, whose tiles its prepare packs once.
+// but for the fused engine's predict, which packs its tiles on its first call
+// and keeps them (a model only ever scored at many bandwidths, as in
+// cross-validation, never packs them).
 template <class T>
 class CpuFitted final : public Fitted<T> {
  public:
   explicit CpuFitted(TrainingSet<T> t) : t_(std::move(t)) {}
   index_t rows() const override { return t_.X.rows(); }
-  Problem<T> problem() const {
-    return {t_.X, t_.Y, t_.weights, t_.kernel, t_.inv_h2, packed_.get()};
+  Problem<T> problem() const { return {t_.X, t_.Y, t_.weights, t_.kernel, t_.inv_h2}; }
+  // problem() with the fused predict's tiles, packed by the first caller
+  // (the others wait for it): the Fitted stays immutable to its users.
+  Problem<T> packed_problem() const {
+    std::call_once(once_, [&] { packed_ = pack_for_predict<T>(problem()); });
+    Problem<T> p = problem();
+    p.packed = packed_.get();
+    return p;
   }
-  void set_packed(std::shared_ptr<const PackedTiles<T>> packed) { packed_ = std::move(packed); }
 
  private:
   TrainingSet<T> t_;
-  std::shared_ptr<const PackedTiles<T>> packed_;
+  mutable std::once_flag once_;
+  mutable std::shared_ptr<const PackedTiles<T>> packed_;
 };
 
 // The cost model auto ranks the CPU engines by (Backend::cost): one query
@@ -80,12 +89,12 @@ class FusedBackend final : public CpuBackend<FusedBackend> {
   bool supports(const Request&, std::string*) const override { return true; }
   double cost(const Request& r) const override { return query_seconds(kFusedCost, r); }
 
-  // The training set, and its tiles for predict packed once.
+  // Predicts from the model's tiles, packed once.
   template <class T>
-  std::unique_ptr<Fitted<T>> prepare_typed(TrainingSet<T> t) const {
-    auto fitted = std::make_unique<CpuFitted<T>>(std::move(t));
-    fitted->set_packed(pack_for_predict<T>(fitted->problem()));
-    return fitted;
+  index_t predict_typed(const Fitted<T>& f, MatrixView<const T> Z, MatrixView<T> out, int n_threads,
+                        const CancelToken* cancel) const {
+    if (Z.rows() == 0) return 0;
+    return run(cpu(f).packed_problem(), Z, out, n_threads, cancel);
   }
 
   template <class T>

@@ -39,7 +39,7 @@ struct Problem {
 };
 
 // The tiles predict_fused would pack on every call, packed once (the fused
-// backend's prepare): null where they would not fit in one chunk (the call
+// backend's first predict of a model): null where they would not fit in one chunk (the call
 // then packs a chunk at a time, as without).
 template <class T>
 std::shared_ptr<const PackedTiles<T>> pack_for_predict(const Problem<T>& p);

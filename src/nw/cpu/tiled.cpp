@@ -128,7 +128,7 @@ void predict_tiled(const char* caller, const Problem<T>& p, MatrixView<const T> 
   const index_t tile =
       tile_points<T>(d, tile_bytes > 0 ? tile_bytes : own_bytes, one ? kMaxTile : kGridMaxTile);
   const index_t grain = block_grain<T>(one, d, m, n_threads);
-  // The training set's tiles packed once by the fused backend's prepare,
+  // The training set's tiles packed once by the fused backend (its first predict of the model),
   // when this call would pack the same ones.
   const PackedTiles<T>* ready = one && p.packed != nullptr && p.packed->tile == tile &&
                                         p.packed->n == n &&
