@@ -18,8 +18,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
+#include <cstddef>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -60,6 +63,72 @@ void keep_tbb_workers_alive() {
   }();
   (void)kept;
 }
+
+// Teams reuse their arenas. Constructing a tbb::task_arena per team made each
+// team start slower than the last with Debian's oneTBB 2021.8: 12 us over a
+// process's first 2,000 teams of two, 300 us after 16,000 (docs/benchmarks.md,
+// "Thread teams"), which a long session (the Python package, a grid of
+// predicts) pays on every call. A team takes an idle arena of its size, or
+// makes one, and gives it back when it ends; teams running at the same time
+// (other caller threads, a team inside a kreg::par task) each hold their own,
+// as before. The arenas live as long as the process, reachable for leak
+// checkers through kept_arenas; at most kMaxIdleArenas wait idle.
+struct IdleArena {
+  int slots;
+  tbb::task_arena* arena;
+};
+extern std::vector<IdleArena>* kept_arenas;
+std::vector<IdleArena>* kept_arenas = nullptr;
+
+constexpr std::size_t kMaxIdleArenas = 64;
+std::atomic<long> arenas_made{0};
+
+std::mutex& arenas_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+tbb::task_arena* take_arena(int slots) {
+  {
+    const std::lock_guard lock(arenas_mutex());
+    if (kept_arenas == nullptr) kept_arenas = new std::vector<IdleArena>();
+    auto& idle = *kept_arenas;
+    for (std::size_t i = idle.size(); i-- > 0;) {
+      if (idle[i].slots == slots) {
+        tbb::task_arena* arena = idle[i].arena;
+        idle.erase(idle.begin() + static_cast<std::ptrdiff_t>(i));
+        return arena;
+      }
+    }
+  }
+  auto arena = std::make_unique<tbb::task_arena>(slots);
+  arena->initialize();
+  arenas_made.fetch_add(1, std::memory_order_relaxed);
+  return arena.release();
+}
+
+void give_back_arena(int slots, tbb::task_arena* arena) {
+  const std::lock_guard lock(arenas_mutex());
+  if (kept_arenas->size() < kMaxIdleArenas) {
+    kept_arenas->push_back({slots, arena});
+  } else {
+    delete arena;
+  }
+}
+
+// Holds an arena of `slots` for one team.
+class TeamArena {
+ public:
+  explicit TeamArena(int slots) : slots_(slots), arena_(take_arena(slots)) {}
+  TeamArena(const TeamArena&) = delete;
+  TeamArena& operator=(const TeamArena&) = delete;
+  ~TeamArena() { give_back_arena(slots_, arena_); }
+  tbb::task_arena& get() { return *arena_; }
+
+ private:
+  int slots_;
+  tbb::task_arena* arena_;
+};
 
 }  // namespace
 #endif
@@ -103,8 +172,8 @@ void run_team(int n_threads, const std::function<void(int rank)>& member) {
     raise.emplace(tbb::global_control::max_allowed_parallelism,
                   static_cast<std::size_t>(n_threads));
   }
-  tbb::task_arena arena(n_threads);
-  arena.execute([&] {
+  TeamArena arena(n_threads);
+  arena.get().execute([&] {
     const auto caller = std::this_thread::get_id();
     tbb::task_group group;
     try {
@@ -123,6 +192,14 @@ void run_team(int n_threads, const std::function<void(int rank)>& member) {
   });
 #endif
   if (error) std::rethrow_exception(error);
+}
+
+long team_arenas_made() {
+#if defined(__SANITIZE_THREAD__)
+  return -1;
+#else
+  return arenas_made.load(std::memory_order_relaxed);
+#endif
 }
 
 void run_isolated(const std::function<void()>& fn) {

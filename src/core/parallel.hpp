@@ -31,6 +31,11 @@ namespace kreg::detail {
 // rank 0 returns only when no work is left. n_threads <= 1 calls member(0).
 void run_team(int n_threads, const std::function<void(int rank)>& member);
 
+// How many oneTBB arenas teams have made in this process: teams reuse them,
+// so this stays at the number of teams that ever ran at the same time (per
+// size). -1 where teams run on plain std::threads (ThreadSanitizer builds).
+long team_arenas_made();
+
 // Runs fn so that a thread waiting inside it for nested oneTBB work (kreg's
 // engines inside a kreg::par task) does not pick up another member of an
 // enclosing team, which might wait on what this very call holds.

@@ -2,7 +2,8 @@
 // engines' parallel_blocks share: every index in exactly one block, blocks
 // that start at multiples of the grain and do not depend on timing, exactly
 // n threads (also above the core count), and exceptions that reach the caller
-// and stop further blocks.
+// and stop further blocks; teams that reuse their arenas, alone, at the same
+// time and nested.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -160,6 +161,65 @@ TEST(RunTeam, TheFirstExceptionIsRethrownAfterEveryMemberReturned) {
     EXPECT_STREQ(e.what(), "rank 0 failed");
   }
   EXPECT_EQ(running.load(), 0);
+}
+
+// Teams reuse their oneTBB arenas: making one per team slowed every team start
+// a little more than the last (docs/benchmarks.md, "Thread teams").
+TEST(RunTeam, TeamsInSequenceReuseOneArena) {
+  if (kreg::detail::team_arenas_made() < 0) {
+    GTEST_SKIP() << "this build's teams run on std::threads (ThreadSanitizer), not oneTBB arenas";
+  }
+  run_team(2, [](int) {});
+  const long before = kreg::detail::team_arenas_made();
+  std::atomic<int> members{0};
+  for (int i = 0; i < 1000; ++i) run_team(2, [&](int) { members.fetch_add(1); });
+  EXPECT_EQ(kreg::detail::team_arenas_made(), before);
+  EXPECT_GE(members.load(), 1000);  // rank 0 always runs
+}
+
+// Teams on several caller threads at once, each member running a team of its
+// own: every team's rank 0 is its caller and no rank runs twice, however the
+// arenas are shared out; afterwards a team of 2 still gets two threads at once.
+TEST(RunTeam, ConcurrentAndNestedTeamsEachKeepTheirOwnRanks) {
+  std::atomic<int> failures{0};
+  auto team = [&](int threads) {
+    const auto caller = std::this_thread::get_id();
+    std::mutex mutex;
+    std::vector<int> ranks;
+    run_team(threads, [&](int rank) {
+      if (rank == 0 && std::this_thread::get_id() != caller) failures.fetch_add(1);
+      const std::lock_guard lock(mutex);
+      ranks.push_back(rank);
+    });
+    const std::set<int> unique(ranks.begin(), ranks.end());
+    if (unique.size() != ranks.size() || unique.count(0) != 1) failures.fetch_add(1);
+  };
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 4; ++c) {
+    callers.emplace_back([&] {
+      for (int i = 0; i < 100; ++i) {
+        run_team(2, [&](int) { team(2); });
+        team(3);
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+
+  std::atomic<int> arrived{0};
+  std::atomic<bool> gave_up{false};
+  parallel_blocks(2, 2, 1, [&](index_t, index_t) {
+    arrived.fetch_add(1);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (arrived.load() < 2) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        gave_up = true;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+  });
+  EXPECT_FALSE(gave_up.load());
 }
 
 }  // namespace
