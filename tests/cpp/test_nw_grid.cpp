@@ -177,8 +177,8 @@ TEST(NwGrid, ManyWideBandwidthsMatchReference) {
   }
 }
 
-// The power sums keep the full exponential's accuracy (2e-12 relative in
-// double, 2e-7 in float, before the sums' rounding), far inside the engines'
+// The power sums are as accurate as the full exponential (truncation 2e-12
+// relative in double, 2e-7 in float, before the sums' rounding), far inside the engines'
 // contract that the tests above check: many wide bandwidths, finely spaced so
 // that every degree of the power sums and of their estimated higher moments
 // is taken, on the tutorial's kind of data (d = 10). tile_points > 0 sets the

@@ -18,19 +18,19 @@ namespace kreg::nw::tiled {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// 2^r ~ 1 + r * (c[0] + r * (c[1] + ...)) on [-1/2, 1/2]: Chebyshev fits of
-// (2^r - 1) / r (near-minimax), relative error 2.0e-7 (float, degree 5) and
-// 2.1e-12 (double, degree 8): 500 times below the engines' contract (1e-4
-// and 1e-9), at 5 and 8 FMAs. (Why not more degrees: docs/benchmarks.md,
-// "Why the engine constants are what they are".)
+// 2^r ~ 1 + r * (c[0] + r * (c[1] + ...)) on [-1/2, 1/2]: fits of
+// (2^r - 1) / r weighted for relative error (near-minimax), relative error
+// 2.9e-6 (float, degree 4) and 2.1e-12 (double, degree 8): 35 and 500 times
+// below the engines' contract (1e-4 and 1e-9), at 4 and 8 FMAs. In float the
+// squared distance's own rounding moves a weight more than that. (Why these
+// degrees: docs/benchmarks.md, "Why the engine constants are what they are".)
 template <class T>
 struct Exp2Poly;
 template <>
 struct Exp2Poly<float> {
-  static constexpr int kDegree = 5;
-  static constexpr float kC[kDegree] = {0.693147180559945309f, 0.240223490380203614f,
-                                        0.0555038101379645743f, 0.00966636851538544831f,
-                                        0.00133813025373207962f};
+  static constexpr int kDegree = 4;
+  static constexpr float kC[kDegree] = {0.6931241929408825f, 0.24024098612731717f,
+                                        0.0559064275816124f, 0.009582854402103115f};
   static constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23: rounds to an integer
   static constexpr int kMantissaBits = 23;
 };
