@@ -405,11 +405,12 @@ class PowerSumBandwidths {
   }
 
  private:
-  // Truncation: eps is within the full exponential's own error (2e-12 against
-  // 2.1e-12 in double, 2e-7 against 2.9e-6 in float). Rounding: the power sums alternate in sign for
-  // -c, so their sum loses up to e^(2x) (K + 1) units in the last place; x is
-  // capped so that this stays below 1e-12 relative in double (x <= 2.5:
-  // e^5 25 2^-53 = 4e-13) and 1e-5 in float (x <= 1: e^2 25 2^-24 = 1.1e-5).
+  // Truncation: eps is within the full exponential's own error (2e-12
+  // against 2.1e-12 in double, 2e-7 against 2.9e-6 in float). Rounding: the
+  // power sums alternate in sign for -c, so their sum loses up to
+  // e^(2x) (K + 1) units in the last place; x is capped so that this stays
+  // below 1e-12 relative in double (x <= 2.5: e^5 25 2^-53 = 4e-13) and 1e-5
+  // in float (x <= 1: e^2 25 2^-24 = 1.1e-5).
   static const MomentTables& Tables() {
     static const MomentTables tables(kFloat ? 2e-7 : 2e-12, kFloat ? 1.0 : 2.5);
     return tables;
