@@ -74,29 +74,32 @@ nlohmann::json to_json(const SystemInfo& s) {
          {"compute_capability", fmt::format("{}.{}", d.compute_major, d.compute_minor)},
          {"multiprocessors", d.multiprocessors}});
   }
-  return {
-      {"kreg_version", kreg::version},
-      {"cpu",
-       {{"model", s.cpu_model}, {"logical_cores", s.logical_cores}, {"features", s.cpu_features}}},
-      {"simd",
-       {{"compiled", s.simd_compiled},
-        {"supported", s.simd_supported},
-        {"active", s.simd_active},
-        {"forced_by", forced_by("KREG_SIMD_TARGET", s.simd_forced)}}},
-      {"blas",
-       {{"library", s.blas_library},
-        {"config", s.blas_config},
-        {"core", s.blas_core},
-        {"core_forced_by", forced_by("OPENBLAS_CORETYPE", blas_forced(s))},
-        {"threads", s.blas_threads}}},
-      {"cuda",
-       {{"status", s.cuda_status},
-        {"devices", devices},
-        {"engine",
-         {{"built", cuda_built()},
-          {"usable", cuda_unavailable(0).empty()},
-          {"reason", cuda_unavailable(0)}}}}},
-      {"engines", engines}};
+  return {{"kreg_version", kreg::version},
+          {"cpu",
+           {{"model", s.cpu_model},
+            {"logical_cores", s.logical_cores},
+            {"features", s.cpu_features},
+            {"l1d_cache_bytes", s.l1d_cache_bytes},
+            {"l2_cache_bytes", s.l2_cache_bytes}}},
+          {"simd",
+           {{"compiled", s.simd_compiled},
+            {"supported", s.simd_supported},
+            {"active", s.simd_active},
+            {"forced_by", forced_by("KREG_SIMD_TARGET", s.simd_forced)}}},
+          {"blas",
+           {{"library", s.blas_library},
+            {"config", s.blas_config},
+            {"core", s.blas_core},
+            {"core_forced_by", forced_by("OPENBLAS_CORETYPE", blas_forced(s))},
+            {"threads", s.blas_threads}}},
+          {"cuda",
+           {{"status", s.cuda_status},
+            {"devices", devices},
+            {"engine",
+             {{"built", cuda_built()},
+              {"usable", cuda_unavailable(0).empty()},
+              {"reason", cuda_unavailable(0)}}}}},
+          {"engines", engines}};
 }
 
 void print_text(const SystemInfo& s) {
@@ -104,6 +107,9 @@ void print_text(const SystemInfo& s) {
   fmt::print("CPU:            {}\n", s.cpu_model);
   fmt::print("logical cores:  {}\n", s.logical_cores);
   fmt::print("CPU features:   {}\n", fmt::join(s.cpu_features, " "));
+  fmt::print(
+      "caches:         L1d {} KiB, L2 {} KiB per core (the engines' tiles are sized by them)\n",
+      s.l1d_cache_bytes >> 10, s.l2_cache_bytes >> 10);
   fmt::print("SIMD compiled:  {}\n", fmt::join(s.simd_compiled, " "));
   fmt::print("SIMD supported: {}\n", fmt::join(s.simd_supported, " "));
   fmt::print("SIMD in use:    {} ({})\n", s.simd_active, simd_origin(s));

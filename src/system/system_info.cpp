@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kreg/system.hpp"
+#include "system/caches.hpp"
 #include "system/simd_target.hpp"
 
 // OpenBLAS's own introspection (kreg links OpenBLAS: BLA_VENDOR in CMake).
@@ -141,6 +142,8 @@ SystemInfo system_info() {
   info.cpu_model = cpu_model();
   info.logical_cores = static_cast<int>(std::thread::hardware_concurrency());
   info.cpu_features = cpu_features();
+  info.l1d_cache_bytes = detail::cache_sizes().l1d;
+  info.l2_cache_bytes = detail::cache_sizes().l2;
   info.simd_compiled = detail::simd_targets(false);
   info.simd_supported = detail::simd_targets(true);
   info.simd_active = simd_active_target();

@@ -6,8 +6,9 @@
 // over several tiles with the own point in each. Then the Gaussian's norm
 // form of distances, chosen per query by its error bound: a batch of both
 // kinds of queries against the reference, and each query alone bit for bit.
-// And many outputs: each with the bits of its own sum; and tiles packed once
-// per model: the bits of packing per call.
+// And many outputs: each with the bits of its own sum; tiles packed once per
+// model: the bits of packing per call; and the L2-sized tiles of high d at
+// each L2 size.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -270,6 +271,67 @@ TEST(NwTiled, TilesPackedOnceGiveTheBitsOfPackingPerCall) {
   // 6000 x 1500 floats pack to more than one 32 MiB chunk.
   const Matrix<float> X(6000, 1500), Y(6000, 1);
   EXPECT_EQ(kreg::nw::pack_for_predict<float>({X, Y, {}, Kernel::gaussian, 1.0}), nullptr);
+}
+
+// The tiles that live in L2 follow this CPU's L2: half of it at high d, a
+// quarter for many bandwidths, never above what was measured on a 1 MiB L2,
+// never below 64 KiB.
+TEST(NwTiled, L2TilesFollowTheL2) {
+  using kreg::nw::tiled::grid_tile_bytes;
+  using kreg::nw::tiled::high_d_tile_bytes;
+  constexpr index_t KiB = 1024;
+  EXPECT_EQ(high_d_tile_bytes(1024 * KiB), 512 * KiB);
+  EXPECT_EQ(high_d_tile_bytes(512 * KiB), 256 * KiB);
+  EXPECT_EQ(high_d_tile_bytes(2048 * KiB), 512 * KiB);
+  EXPECT_EQ(high_d_tile_bytes(64 * KiB), 64 * KiB);
+  EXPECT_EQ(grid_tile_bytes(1024 * KiB), 256 * KiB);
+  EXPECT_EQ(grid_tile_bytes(512 * KiB), 128 * KiB);
+  EXPECT_EQ(grid_tile_bytes(8192 * KiB), 256 * KiB);
+  EXPECT_EQ(grid_tile_bytes(128 * KiB), 64 * KiB);
+  // On a 512 KiB L2 a float tile at d = 784 holds 64 points (200 KB), not 128.
+  EXPECT_EQ(kreg::nw::tiled::tile_points<float>(784, high_d_tile_bytes(512 * KiB),
+                                                kreg::nw::tiled::kMaxTile),
+            64);
+  EXPECT_EQ(kreg::nw::tiled::tile_points<float>(784, high_d_tile_bytes(1024 * KiB),
+                                                kreg::nw::tiled::kMaxTile),
+            128);
+}
+
+// At high d, with the tiles a CPU of each L2 size would take: the reference's
+// predictions, and the same bits for 1 and 3 threads.
+template <class T>
+void check_high_d_tiles(index_t l2) {
+  SCOPED_TRACE(testing::Message() << "T=" << (sizeof(T) == 4 ? "f32" : "f64") << " L2=" << l2);
+  const index_t n = 700, m = 40, d = 300;
+  const auto data = make<T>(n, d, 2, false, 12);
+  const auto queries = make<T>(m, d, 1, false, 13);
+  ASSERT_TRUE(kreg::nw::tiled::high_d<T>(d));
+  const double h = 12.0;
+  const kreg::nw::Problem<T> p{data.X, data.Y, data.w, Kernel::gaussian, 1.0 / (h * h)};
+  const double inv_h2[] = {p.inv_h2};
+  const index_t bytes = kreg::nw::tiled::high_d_tile_bytes(l2);
+  Matrix<T> one(m, 2), three(m, 2), ref(m, 2);
+  std::vector<index_t> iso(1, 0);
+  kreg::nw::predict_grid<T>(p, queries.X, inv_h2, {}, one, iso, 1, nullptr, bytes);
+  kreg::nw::predict_grid<T>(p, queries.X, inv_h2, {}, three, iso, 3, nullptr, bytes);
+  EXPECT_EQ(0, std::memcmp(one.data(), three.data(), sizeof(T) * m * 2));
+  kreg::nw::predict_reference<T>(p, queries.X, ref, 1);
+  double max_y = 0;
+  for (index_t j = 0; j < n; ++j) {
+    for (index_t c = 0; c < 2; ++c) max_y = std::max(max_y, std::abs(double{data.Y(j, c)}));
+  }
+  for (index_t i = 0; i < m; ++i) {
+    for (index_t c = 0; c < 2; ++c) {
+      EXPECT_NEAR(one(i, c), ref(i, c), rtol<T>() * max_y) << "query " << i << " output " << c;
+    }
+  }
+}
+
+TEST(NwTiled, HighDTilesForAnyL2MatchTheReference) {
+  for (const index_t l2 : {index_t{256} << 10, index_t{512} << 10, index_t{1} << 20}) {
+    check_high_d_tiles<double>(l2);
+    check_high_d_tiles<float>(l2);
+  }
 }
 
 }  // namespace

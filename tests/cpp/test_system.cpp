@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <random>
 #include <string>
@@ -55,6 +56,29 @@ TEST(SystemInfo, CpuAndBlasAreReported) {
   EXPECT_FALSE(s.cpu_model.empty());
   EXPECT_EQ(s.blas_library.rfind("OpenBLAS", 0), 0u) << s.blas_library;
   EXPECT_GE(s.blas_threads, 1);
+}
+
+// The caches the engines size their tiles by: Linux's sysfs where it has
+// them (as `getconf` or lscpu would say), otherwise sysconf's or defaults.
+TEST(SystemInfo, CachesAreTheOnesLinuxReports) {
+  const SystemInfo s = system_info();
+  EXPECT_GT(s.l1d_cache_bytes, 0);
+  EXPECT_GE(s.l2_cache_bytes, s.l1d_cache_bytes);
+  for (int i = 0; i < 8; ++i) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
+    std::ifstream level_file(dir + "level"), type_file(dir + "type"), size_file(dir + "size");
+    std::string level, type, size;
+    if (!(level_file >> level) || !(type_file >> type) || !(size_file >> size)) break;
+    long long bytes = std::stoll(size);
+    if (size.back() == 'K') bytes <<= 10;
+    if (size.back() == 'M') bytes <<= 20;
+    if (level == "1" && type == "Data") {
+      EXPECT_EQ(s.l1d_cache_bytes, bytes) << dir;
+    }
+    if (level == "2" && type == "Unified") {
+      EXPECT_EQ(s.l2_cache_bytes, bytes) << dir;
+    }
+  }
 }
 
 TEST(SystemInfo, CudaEitherListsDevicesOrSaysWhyNot) {

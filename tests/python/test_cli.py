@@ -40,12 +40,13 @@ def test_every_command_has_help(kreg, sub):
 def test_info_json(kreg):
     info = json.loads(kreg("info", "--json").stdout)
     assert info["cpu"]["logical_cores"] == os.cpu_count()
+    assert info["cpu"]["l2_cache_bytes"] >= info["cpu"]["l1d_cache_bytes"] > 0
     assert info["simd"]["active"] in info["simd"]["supported"]
     assert info["blas"]["library"].startswith("OpenBLAS")
     cuda = info["cuda"]
     assert cuda["devices"] or cuda["status"].startswith("no CUDA device")
     text = kreg("info").stdout
-    assert "SIMD in use:" in text and "compute device:" in text
+    assert "SIMD in use:" in text and "compute device:" in text and "caches:" in text
     # The registered engines in auto's order; the CPU's are always there.
     names = [e["name"] for e in info["engines"]]
     assert names[-3:] == ["fused", "vectorized", "reference"]

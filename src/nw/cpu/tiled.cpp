@@ -55,7 +55,7 @@ std::vector<index_t> kept_rows(const Problem<T>& p, std::vector<index_t>* positi
 // The one-bandwidth tile's points for d features at its own tile size.
 template <class T>
 index_t one_bandwidth_tile(index_t d) {
-  return tile_points<T>(d, high_d<T>(d) ? kHighDTileBytes : kTileBytes, kMaxTile);
+  return tile_points<T>(d, high_d<T>(d) ? high_d_tile_bytes() : kTileBytes, kMaxTile);
 }
 
 // The prediction of every query at every bandwidth: out(q, c * B + b) =
@@ -124,7 +124,9 @@ void predict_tiled(const char* caller, const Problem<T>& p, MatrixView<const T> 
   }
 
   const bool one = B == 1;
-  const index_t own_bytes = !one ? kGridTileBytes : high_d<T>(d) ? kHighDTileBytes : kTileBytes;
+  const index_t own_bytes = !one           ? grid_tile_bytes()
+                            : high_d<T>(d) ? high_d_tile_bytes()
+                                           : kTileBytes;
   const index_t tile =
       tile_points<T>(d, tile_bytes > 0 ? tile_bytes : own_bytes, one ? kMaxTile : kGridMaxTile);
   const index_t grain = block_grain<T>(one, d, m, n_threads);

@@ -28,6 +28,7 @@
 #include "kreg/matrix.hpp"
 #include "kreg/nw.hpp"
 #include "nw/cpu/engines.hpp"
+#include "system/caches.hpp"
 
 namespace kreg::nw::tiled {
 
@@ -171,16 +172,14 @@ inline constexpr index_t kGrain = 32;
 inline constexpr index_t kMinTile = 64;
 inline constexpr index_t kTileBytes = 32 * 1024;
 inline constexpr index_t kMaxTile = 512;
-inline constexpr index_t kGridTileBytes = index_t{256} << 10;
 inline constexpr index_t kGridMaxTile = 4096;
 // The most bytes of packed tiles at a time; larger training sets are packed
 // and processed in chunks (the queries' running sums carry over).
 inline constexpr index_t kChunkBytes = index_t{32} << 20;
 // High d (one bandwidth), blocked like a GEMM: when even kMinTile points'
 // features overflow kTileBytes, a tile cannot stay in L1 whatever its width,
-// so it is sized for L2 instead (kHighDTileBytes: half of a 1 MiB L2, so the
-// queries' rows and the distances keep room), and every group of a block
-// streams it from there. What then limits the kernel is the packed training
+// so it is sized for L2 instead (high_d_tile_bytes below), and every group
+// of a block streams it from there. What then limits the kernel is the packed training
 // set, which no cache holds, streamed from memory once per block: at a
 // block of kGrain queries that is 8 bytes per 32 double FMAs, close to a
 // core's share of memory bandwidth. Blocks of up to kHighDGrain queries read
@@ -188,9 +187,24 @@ inline constexpr index_t kChunkBytes = index_t{32} << 20;
 // blocks for each thread. A query's sums do not depend on its block, so the
 // grain never changes the results. (Figures: docs/benchmarks.md, "High d
 // (784): GEMM-like blocking and auto's cost model".)
-inline constexpr index_t kHighDTileBytes = index_t{512} << 10;
 inline constexpr index_t kHighDGrain = 256;
 inline constexpr index_t kHighDBlocksPerThread = 4;
+
+// The tiles that live in L2, for a CPU with l2 bytes of it per core: the
+// high-d one-bandwidth tile takes half (the queries' rows and the distances
+// keep the rest), the many-bandwidth tile a quarter. Both are capped at what
+// they were measured at on a 1 MiB L2 (512 KiB and 256 KiB), so a smaller L2
+// only shrinks them: a tile twice the L2 made the high-d kernel 30% slower,
+// one a quarter of it ran as fast (docs/benchmarks.md, "High d: tiles sized
+// by the L2 this CPU has").
+inline index_t high_d_tile_bytes(index_t l2) {
+  return std::clamp<index_t>(l2 / 2, index_t{64} << 10, index_t{512} << 10);
+}
+inline index_t grid_tile_bytes(index_t l2) {
+  return std::clamp<index_t>(l2 / 4, index_t{64} << 10, index_t{256} << 10);
+}
+inline index_t high_d_tile_bytes() { return high_d_tile_bytes(detail::cache_sizes().l2); }
+inline index_t grid_tile_bytes() { return grid_tile_bytes(detail::cache_sizes().l2); }
 
 template <class T>
 inline bool high_d(index_t d) {
