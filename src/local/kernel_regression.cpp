@@ -15,6 +15,7 @@
 #include "local/seam.hpp"
 #include "local/simd.hpp"
 #include "nw/backend.hpp"
+#include "system/simd_target.hpp"
 
 namespace kreg {
 namespace {
@@ -167,6 +168,9 @@ KernelRegression::KernelRegression(KernelRegressionOptions options) : options_(s
 }
 
 KernelRegression& KernelRegression::fit(MatrixView<const double> X, std::span<const double> y) {
+  // KREG_SIMD_TARGET before the local engine first dispatches (its kernels
+  // run only on a fitted model).
+  detail::use_simd_target();
   const index_t n = X.rows(), d = X.cols();
   if (n < 2 || d < 1) {
     throw ArgumentError(fmt::format(
@@ -323,6 +327,8 @@ KernelRegression& KernelRegression::fit(MatrixView<const double> X, std::span<co
   request.n = n;
   request.d = d;
   request.k = 1;
+  // Local-linear differences the engines' means (local/seam.hpp).
+  request.direct_distances = o.reg == RegType::local_linear;
   if (seam) {
     (void)nw::choose(request, o.engine, o.device);  // ArgumentError now: no such device, ...
   } else if (unsupported.empty() && o.device.is_auto()) {

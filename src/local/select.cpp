@@ -12,6 +12,7 @@
 #include "kreg/optimize.hpp"
 #include "kreg/par.hpp"
 #include "kreg/random.hpp"
+#include "system/simd_target.hpp"
 
 namespace kreg {
 namespace {
@@ -69,6 +70,7 @@ KernelSelectResult select_kernel_bandwidth(MatrixView<const double> X, std::span
                                            const KernelRegressionOptions& options,
                                            const KernelSelectOptions& select,
                                            const CancelToken* cancel) {
+  detail::use_simd_target();
   const index_t n = X.rows(), d = X.cols();
   if (select.restarts < 0) throw ArgumentError("restarts must be >= 0");
   if (select.max_evaluations < 1) throw ArgumentError("max_evaluations must be >= 1");
@@ -177,6 +179,7 @@ BootstrapResult bootstrap_kernel_regression(MatrixView<const double> X, std::spa
                                             const KernelRegressionOptions& options, int replicates,
                                             std::uint64_t seed, bool gradients,
                                             const CancelToken* cancel) {
+  detail::use_simd_target();
   if (replicates < 2) {
     throw ArgumentError(fmt::format(
         "bootstrap needs at least 2 replicates for a standard error; got {}", replicates));

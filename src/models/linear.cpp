@@ -191,6 +191,7 @@ HWY_EXPORT(RowsF64);
 
 template <class T>
 index_t run(const Job<T>& job, index_t r0, index_t r1) {
+  detail::use_simd_target();  // KREG_SIMD_TARGET before the first dispatch
   if constexpr (std::is_same_v<T, std::uint8_t>) {
     return HWY_DYNAMIC_DISPATCH(RowsU8)(job, r0, r1);
   } else if constexpr (std::is_same_v<T, float>) {

@@ -55,8 +55,9 @@ struct Request {
   bool weighted = false;
   index_t bandwidths = 1;
   Exclusion exclusion = Exclusion::none;
-  index_t n = 0, d = 0, k = 0;  // training points, features, outputs
-  int device_index = 0;         // which device of the backend's kind (cuda:K)
+  index_t n = 0, d = 0, k = 0;    // training points, features, outputs
+  int device_index = 0;           // which device of the backend's kind (cuda:K)
+  bool direct_distances = false;  // NadarayaWatsonOptions::direct_distances
 };
 
 // The training set, prepared by the front: centred, scaled, targets and
@@ -68,8 +69,9 @@ struct TrainingSet {
   Matrix<T> Y;             // n x k
   std::vector<T> weights;  // n sample weights, or empty for all ones
   Kernel kernel = Kernel::gaussian;
-  double inv_h2 = 1.0;   // predict's 1 / h^2 (predict_grid takes its own)
-  int device_index = 0;  // which device of the backend's kind (cuda:K)
+  double inv_h2 = 1.0;            // predict's 1 / h^2 (predict_grid takes its own)
+  int device_index = 0;           // which device of the backend's kind (cuda:K)
+  bool direct_distances = false;  // no norm form (NadarayaWatsonOptions)
 };
 
 // A training set as one backend keeps it (packed, device-resident, ...).
