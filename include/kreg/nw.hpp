@@ -98,15 +98,6 @@ struct NadarayaWatsonOptions {
   // Where to compute (kreg/device.hpp): auto, cpu, cuda or cuda:K; it
   // narrows the engines `engine` may pick.
   Device device = Device();
-  // Squared distances by direct differences, sum_f (x_f - z_f)^2, only. By
-  // default the Gaussian may take ||x||^2 + ||z||^2 - 2 x.z where its error
-  // bound keeps predictions within the engines' contract (1e-9 relative in
-  // double, 1e-4 in float): faster, but its weights then carry errors up to
-  // about 1e-10 in double where direct differences carry rounding's 1e-15.
-  // Set it when predictions are differenced further (local-linear
-  // regression's moments are). Engines that always take the norm form
-  // (vectorized) are then refused; auto takes another.
-  bool direct_distances = false;
 };
 
 struct PredictReport {

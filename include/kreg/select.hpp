@@ -123,8 +123,6 @@ struct CvOptions {
   Engine engine = Engine::automatic;
   // Where to compute (kreg/device.hpp): auto, cpu, cuda or cuda:K.
   Device device = Device();
-  // As NadarayaWatsonOptions::direct_distances (kreg/nw.hpp).
-  bool direct_distances = false;
 };
 
 // Cross-validation of Nadaraya-Watson over bandwidths, for float or double.

@@ -99,15 +99,6 @@ class CudaBackend final : public TypedBackend<CudaBackend> {
   std::string_view device() const override { return "cuda"; }
 
   bool supports(const Request& r, std::string* why) const override {
-    if (r.direct_distances && r.dtype == Dtype::f32 && r.d >= cuda::kTensorCoreMinD) {
-      if (why != nullptr) {
-        *why = fmt::format(
-            "in float at d >= {} it forms distances from tensor-core dot products, not by direct "
-            "differences",
-            cuda::kTensorCoreMinD);
-      }
-      return false;
-    }
     const std::string reason = cuda::unavailable(r.device_index);
     if (reason.empty()) return true;
     if (why != nullptr) *why = reason;

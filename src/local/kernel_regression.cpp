@@ -327,8 +327,6 @@ KernelRegression& KernelRegression::fit(MatrixView<const double> X, std::span<co
   request.n = n;
   request.d = d;
   request.k = 1;
-  // Local-linear differences the engines' means (local/seam.hpp).
-  request.direct_distances = o.reg == RegType::local_linear;
   if (seam) {
     (void)nw::choose(request, o.engine, o.device);  // ArgumentError now: no such device, ...
   } else if (unsupported.empty() && o.device.is_auto()) {

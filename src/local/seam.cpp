@@ -42,17 +42,13 @@ MatrixView<const double> outputs(const Seam& s, bool all) {
   return {s.aug.data(), s.n, all ? s.k() : 1, s.k()};
 }
 
-// differenced: the means will be differenced (local-linear, or gradients),
-// so they need rounding's accuracy rather than the norm form's
-// (NadarayaWatsonOptions::direct_distances).
-NadarayaWatsonOptions nw_options(const Seam& s, bool differenced) {
+NadarayaWatsonOptions nw_options(const Seam& s) {
   NadarayaWatsonOptions o;
   o.kernel = Kernel::gaussian;
   o.bandwidth = s.bandwidth;
   o.engine = s.options.engine;
   o.n_jobs = s.options.n_jobs;
   o.device = s.options.device;
-  o.direct_distances = differenced;
   return o;
 }
 
@@ -240,7 +236,7 @@ bool seam_takes(const Seam& s, bool gradients) {
 SeamFit seam_predict(const Seam& s, MatrixView<const double> Z, bool gradients,
                      const CancelToken* cancel) {
   const bool all = gradients || s.reg == RegType::local_linear;
-  NadarayaWatson<double> nw(nw_options(s, all));
+  NadarayaWatson<double> nw(nw_options(s));
   nw.fit(s.X.view(), outputs(s, all));
   PredictReport report;
   const Matrix<double> means = nw.predict(Z, &report, cancel);
@@ -260,7 +256,6 @@ SeamFit seam_loo(const Seam& s, bool gradients, const CancelToken* cancel) {
   o.n_jobs = s.options.n_jobs;
   o.engine = s.options.engine;
   o.device = s.options.device;
-  o.direct_distances = all;
   const BandwidthCV<double> cv(s.X.view(), outputs(s, all), {}, o);
   const Matrix<double> means = cv.predict(BandwidthSet{s.bandwidth, {1.0}}, cancel);
   SeamFit out = solve_all(s, means.view(), standardised(s, s.X.view()).view(), gradients,
@@ -283,7 +278,7 @@ SeamFit seam_kfold(const Seam& s, std::span<const index_t> fold_of, bool gradien
     for (index_t i = 0; i < s.n; ++i)
       (fold_of[static_cast<std::size_t>(i)] == g ? test : in).push_back(i);
     if (test.empty()) continue;
-    NadarayaWatson<double> nw(nw_options(s, all));
+    NadarayaWatson<double> nw(nw_options(s));
     nw.fit(rows_of(s.X.view(), in).view(), rows_of(outputs(s, all), in).view());
     PredictReport report;
     const Matrix<double> part = nw.predict(rows_of(s.X.view(), test).view(), &report, cancel);

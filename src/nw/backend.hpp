@@ -55,9 +55,8 @@ struct Request {
   bool weighted = false;
   index_t bandwidths = 1;
   Exclusion exclusion = Exclusion::none;
-  index_t n = 0, d = 0, k = 0;    // training points, features, outputs
-  int device_index = 0;           // which device of the backend's kind (cuda:K)
-  bool direct_distances = false;  // NadarayaWatsonOptions::direct_distances
+  index_t n = 0, d = 0, k = 0;  // training points, features, outputs
+  int device_index = 0;         // which device of the backend's kind (cuda:K)
 };
 
 // The training set, prepared by the front: centred, scaled, targets and
@@ -69,9 +68,8 @@ struct TrainingSet {
   Matrix<T> Y;             // n x k
   std::vector<T> weights;  // n sample weights, or empty for all ones
   Kernel kernel = Kernel::gaussian;
-  double inv_h2 = 1.0;            // predict's 1 / h^2 (predict_grid takes its own)
-  int device_index = 0;           // which device of the backend's kind (cuda:K)
-  bool direct_distances = false;  // no norm form (NadarayaWatsonOptions)
+  double inv_h2 = 1.0;   // predict's 1 / h^2 (predict_grid takes its own)
+  int device_index = 0;  // which device of the backend's kind (cuda:K)
 };
 
 // A training set as one backend keeps it (packed, device-resident, ...).

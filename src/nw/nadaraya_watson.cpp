@@ -101,7 +101,6 @@ NadarayaWatson<T>& NadarayaWatson<T>::fit(MatrixView<const T> X, MatrixView<cons
   training.kernel = options_.kernel;
   training.inv_h2 = nw::clamped_inv_h2<T>(h_min);
   training.device_index = options_.device.index();
-  training.direct_distances = options_.direct_distances;
   scale_ = std::move(factor);
   y_exp_ = scaling.y_exp;
   d_ = X.cols();
@@ -114,7 +113,6 @@ NadarayaWatson<T>& NadarayaWatson<T>::fit(MatrixView<const T> X, MatrixView<cons
   request.n = training.X.rows();
   request.d = d_;
   request.k = k_;
-  request.direct_distances = options_.direct_distances;
   backend_ = &nw::choose(request, options_.engine, options_.device);
   fitted_ = backend_->prepare(std::move(training));
   return *this;

@@ -263,9 +263,9 @@ Matrix<T> BandwidthCV<T>::predict_block(const BandwidthSet& bw, index_t split, i
                                   : p.exclude.empty() ? nw::Exclusion::none
                                                       : nw::Exclusion::rows;
   const nw::Backend& backend = choose_backend(exclusion, B);
-  const auto fitted = backend.prepare(
-      nw::TrainingSet<T>{std::move(p.X), std::move(p.Y), std::move(p.weights), options_.kernel, 1.0,
-                         options_.device.index(), options_.direct_distances});
+  const auto fitted =
+      backend.prepare(nw::TrainingSet<T>{std::move(p.X), std::move(p.Y), std::move(p.weights),
+                                         options_.kernel, 1.0, options_.device.index()});
   backend.predict_grid(*fitted, p.Z, p.inv_h2, exclusion,
                        self ? std::span<const index_t>{} : std::span<const index_t>(p.exclude), out,
                        isolated, resolve_n_jobs(options_.n_jobs), cancel);
@@ -285,7 +285,6 @@ const nw::Backend& BandwidthCV<T>::choose_backend(nw::Exclusion exclusion,
   request.n = n_;
   request.d = d_;
   request.k = k_;
-  request.direct_distances = options_.direct_distances;
   return nw::choose(request, options_.engine, options_.device);
 }
 

@@ -45,10 +45,7 @@ const SeamCase kSeamCases[] = {
 class SeamAgainstOracle : public ::testing::TestWithParam<std::tuple<RegType, int>> {};
 
 // Fits, ll slopes and lc gradients at queries, and leave-one-out, from the
-// fused engine; predictions from every CPU engine that forms distances by
-// direct differences. The vectorized engine (the norm form through BLAS) is
-// refused where the means are differenced (ll, gradients) and serves lc's
-// plain fits.
+// fused engine; predictions from every CPU engine.
 TEST_P(SeamAgainstOracle, FitsSlopesAndLeaveOneOut) {
   const auto [reg, which] = GetParam();
   const SeamCase& c = kSeamCases[which];
@@ -63,35 +60,6 @@ TEST_P(SeamAgainstOracle, FitsSlopesAndLeaveOneOut) {
     SCOPED_TRACE(std::string(engine.name()));
     const KernelRegressionOptions o = on(engine, reg, c.types, c.bw);
     KernelRegression model(o);
-    if (engine == Engine::vectorized) {
-      const auto refused = [](const std::string& what) {
-        EXPECT_NE(what.find("not by direct differences"), std::string::npos) << what;
-        EXPECT_NE(what.find("use engine 'auto'"), std::string::npos) << what;
-      };
-      if (reg == RegType::local_linear) {
-        try {
-          model.fit(data.X.view(), data.y);
-          ADD_FAILURE() << "vectorized fitted a local-linear regression";
-        } catch (const kreg::ArgumentError& e) {
-          refused(e.what());
-        }
-        continue;
-      }
-      model.fit(data.X.view(), data.y);
-      try {
-        (void)model.predict(queries.X.view(), true);
-        ADD_FAILURE() << "vectorized gave gradients";
-      } catch (const kreg::ArgumentError& e) {
-        refused(e.what());
-      }
-      const KernelFit plain = model.predict(queries.X.view(), false);
-      for (index_t i = 0; i < queries.X.rows(); ++i) {
-        const OracleFit want = oracle(data, c.types, o, queries.X.view().row(i));
-        EXPECT_NEAR(plain.mean[static_cast<std::size_t>(i)], static_cast<double>(want.mean), tol)
-            << "query " << i;
-      }
-      continue;
-    }
     model.fit(data.X.view(), data.y);
     ASSERT_TRUE(model.on_nw_engines());
     const KernelFit fit = model.predict(queries.X.view(), true);

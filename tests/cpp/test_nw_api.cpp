@@ -15,13 +15,11 @@
 #include <thread>
 #include <vector>
 
-#include "kreg/data.hpp"
 #include "kreg/error.hpp"
 #include "kreg/interrupt.hpp"
 #include "kreg/matrix.hpp"
 #include "kreg/nw.hpp"
 #include "kreg/par.hpp"
-#include "kreg/select.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -638,110 +636,6 @@ TEST(NadarayaWatsonApi, ConcurrentFirstPredictsShareOneModel) {
   for (const Matrix<double>& g : got) {
     ASSERT_EQ(g.rows(), m);
     for (index_t i = 0; i < m; ++i) EXPECT_EQ(g(i, 0), want(i, 0)) << "query " << i;
-  }
-}
-
-// direct_distances: points spread over [-75, 75]^2 at h = 1, where the
-// Gaussian's norm form fits its bound (within the 1e-9 contract). With the
-// option the fused engine takes direct differences instead (other bits than
-// without it) and agrees with the long-double reference to the exponential's
-// own error (2.1e-12 a weight), for predict and for BandwidthCV's
-// leave-one-out; the vectorized engine (the norm form through BLAS) is
-// refused with the reason. (Where it matters: local-linear regression on the
-// engines, test_kernel_regression_seam.cpp, which `make test` also runs on
-// SSE4, without FMA.)
-TEST(NadarayaWatsonApi, DirectDistancesAreAccurateToRounding) {
-  const index_t n = 20000, m = 50, d = 2;
-  std::mt19937 rng(31);
-  std::uniform_real_distribution<double> wide(-75.0, 75.0);
-  std::normal_distribution<double> near(0.0, 0.5);
-  kreg::Matrix<double> X(n, d), Y(n, 1), Z(m, d);
-  for (index_t i = 0; i < n; ++i) {
-    for (index_t f = 0; f < d; ++f) X(i, f) = wide(rng);
-    Y(i, 0) = std::sin(X(i, 0)) + std::cos(X(i, 1));
-  }
-  for (index_t i = 0; i < m; ++i) {
-    for (index_t f = 0; f < d; ++f) Z(i, f) = X(i * 7, f) + near(rng);
-  }
-  auto options = [](kreg::Engine engine, bool direct) {
-    kreg::NadarayaWatsonOptions o;
-    o.bandwidth = {1.0};
-    o.engine = engine;
-    o.n_jobs = 2;
-    o.direct_distances = direct;
-    return o;
-  };
-  kreg::NadarayaWatson<double> ref(options(kreg::Engine::reference, true));
-  ref.fit(X, Y);
-  const kreg::Matrix<double> want = ref.predict(Z);
-  double max_y = 0;
-  for (index_t i = 0; i < n; ++i) max_y = std::max(max_y, std::abs(Y(i, 0)));
-  auto max_error = [&](const kreg::Matrix<double>& got) {
-    double e = 0;
-    for (index_t i = 0; i < m; ++i) e = std::max(e, std::abs(got(i, 0) - want(i, 0)));
-    return e / max_y;
-  };
-  kreg::NadarayaWatson<double> direct(options(kreg::Engine::fused, true));
-  direct.fit(X, Y);
-  const kreg::Matrix<double> by_direct = direct.predict(Z);
-  EXPECT_LT(max_error(by_direct), 5e-12);
-  kreg::NadarayaWatson<double> norm(options(kreg::Engine::fused, false));
-  norm.fit(X, Y);
-  const kreg::Matrix<double> by_norm = norm.predict(Z);
-  EXPECT_LT(max_error(by_norm), 1e-9);  // the contract, which the norm form keeps
-  index_t differ = 0;
-  for (index_t i = 0; i < m; ++i) differ += by_direct(i, 0) != by_norm(i, 0) ? 1 : 0;
-  EXPECT_GT(differ, m / 2) << "direct_distances did not change how distances are formed";
-
-  kreg::NadarayaWatson<double> vectorized(options(kreg::Engine::vectorized, true));
-  try {
-    vectorized.fit(X, Y);
-    ADD_FAILURE() << "the vectorized engine took direct_distances";
-  } catch (const kreg::ArgumentError& e) {
-    EXPECT_NE(std::string(e.what()).find("not by direct differences"), std::string::npos)
-        << e.what();
-  }
-  kreg::NadarayaWatson<double> automatic(options(kreg::Engine::automatic, true));
-  automatic.fit(X, Y);
-  EXPECT_EQ(automatic.engine(), kreg::Engine::fused);
-
-  // Leave-one-out through BandwidthCV, one bandwidth (the symmetric scheme)
-  // and two (the grid): against the reference engine refitted without each
-  // point.
-  const index_t loo_n = 200;
-  const kreg::Matrix<double> Xl = kreg::take_rows<double>(X, [&] {
-    std::vector<index_t> rows(static_cast<std::size_t>(loo_n));
-    for (index_t i = 0; i < loo_n; ++i) rows[static_cast<std::size_t>(i)] = i;
-    return rows;
-  }());
-  kreg::Matrix<double> Yl(loo_n, 1);
-  for (index_t i = 0; i < loo_n; ++i) Yl(i, 0) = Y(i, 0);
-  for (const std::vector<double>& hs : {std::vector<double>{6.0}, std::vector<double>{5.0, 6.0}}) {
-    kreg::CvOptions cv;
-    cv.cv.kind = kreg::CvSpec::Kind::loo;
-    cv.scoring = kreg::Scoring::mse;
-    cv.n_jobs = 2;
-    cv.direct_distances = true;
-    cv.engine = kreg::Engine::fused;
-    const kreg::BandwidthCV<double> fused(Xl, Yl, {}, cv);
-    const kreg::Matrix<double> got = fused.predict(kreg::BandwidthSet{{}, hs});
-    double e = 0;
-    for (std::size_t b = 0; b < hs.size(); ++b) {
-      for (index_t i = 0; i < loo_n; ++i) {
-        std::vector<index_t> others;
-        for (index_t j = 0; j < loo_n; ++j) {
-          if (j != i) others.push_back(j);
-        }
-        kreg::NadarayaWatsonOptions o = options(kreg::Engine::reference, true);
-        o.bandwidth = {hs[b]};
-        kreg::NadarayaWatson<double> one(o);
-        one.fit(kreg::take_rows<double>(Xl, others), kreg::take_rows<double>(Yl, others));
-        const std::vector<index_t> own{i};
-        const kreg::Matrix<double> p = one.predict(kreg::take_rows<double>(Xl, own));
-        e = std::max(e, std::abs(got(i, static_cast<index_t>(b)) - p(0, 0)));
-      }
-    }
-    EXPECT_LT(e / max_y, 5e-12) << hs.size() << " bandwidths";
   }
 }
 

@@ -24,9 +24,7 @@ class CpuFitted final : public Fitted<T> {
  public:
   explicit CpuFitted(TrainingSet<T> t) : t_(std::move(t)) {}
   index_t rows() const override { return t_.X.rows(); }
-  Problem<T> problem() const {
-    return {t_.X, t_.Y, t_.weights, t_.kernel, t_.inv_h2, nullptr, t_.direct_distances};
-  }
+  Problem<T> problem() const { return {t_.X, t_.Y, t_.weights, t_.kernel, t_.inv_h2}; }
   // problem() with the fused predict's tiles, packed by the first caller
   // (the others wait for it): the Fitted stays immutable to its users.
   Problem<T> packed_problem() const {
@@ -148,15 +146,6 @@ class SingleBandwidthBackend : public CpuBackend<Derived> {
 class VectorizedBackend final : public SingleBandwidthBackend<VectorizedBackend> {
  public:
   std::string_view name() const override { return "vectorized"; }
-  bool supports(const Request& r, std::string* why) const override {
-    if (r.direct_distances) {
-      if (why != nullptr) {
-        *why = "it forms every distance as |z|^2 + |x|^2 - 2 z.x (BLAS), not by direct differences";
-      }
-      return false;
-    }
-    return SingleBandwidthBackend::supports(r, why);
-  }
   double cost(const Request& r) const override { return query_seconds(kVectorizedCost, r); }
   template <class T>
   index_t run(const Problem<T>& p, MatrixView<const T> Z, MatrixView<T> out, int n_threads,

@@ -36,8 +36,6 @@ struct Problem {
   // The fused engine's tiles for predict at one bandwidth, packed once for
   // this training set (pack_for_predict); null: predict packs them per call.
   const PackedTiles<T>* packed = nullptr;
-  // Distances by direct differences only (NadarayaWatsonOptions::direct_distances).
-  bool direct_distances = false;
 };
 
 // The tiles predict_fused would pack on every call, packed once (the fused

@@ -275,8 +275,7 @@ bool predict_loo_symmetric(const Problem<T>& p, double inv_h2, MatrixView<T> out
   // The norm form of distances for the points whose error bound allows it
   // (tiled::norm_form_fits).
   const tiled::QueryNorms<T> qn =
-      p.direct_distances ? tiled::QueryNorms<T>{}
-                         : tiled::query_norms<T>(p.X, tiled::max_squared_norm<T>(p.X, {}), inv_h2);
+      tiled::query_norms<T>(p.X, tiled::max_squared_norm<T>(p.X, {}), inv_h2);
   const bool norms = qn.any();
   const index_t stride = (d + k + (weighted ? 1 : 0) + (norms ? 1 : 0)) * tile;
   auto packed = hwy::AllocateAligned<T>(static_cast<std::size_t>(n_tiles * stride));

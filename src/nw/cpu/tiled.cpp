@@ -140,7 +140,7 @@ void predict_tiled(const char* caller, const Problem<T>& p, MatrixView<const T> 
   // The norm form of distances for the queries whose error bound allows it
   // (norm_form_fits, nw/cpu/tiled.hpp): Gaussian only.
   QueryNorms<T> qn;
-  if (p.kernel == Kernel::gaussian && !p.direct_distances) {
+  if (p.kernel == Kernel::gaussian) {
     const double max_ih2 = *std::max_element(inv_h2.begin(), inv_h2.end());
     qn = query_norms<T>(Z, ready ? ready->max_x2 : max_squared_norm<T>(p.X, keep), max_ih2);
   }
