@@ -108,7 +108,7 @@ void print_text(const SystemInfo& s) {
   fmt::print("logical cores:  {}\n", s.logical_cores);
   fmt::print("CPU features:   {}\n", fmt::join(s.cpu_features, " "));
   fmt::print(
-      "caches:         L1d {} KiB, L2 {} KiB per core (the engines' tiles are sized by them)\n",
+      "caches:         L1d {} KiB, L2 {} KiB per core (the engines size their L2 tiles by it)\n",
       s.l1d_cache_bytes >> 10, s.l2_cache_bytes >> 10);
   fmt::print("SIMD compiled:  {}\n", fmt::join(s.simd_compiled, " "));
   fmt::print("SIMD supported: {}\n", fmt::join(s.simd_supported, " "));

@@ -20,8 +20,8 @@ struct SystemInfo {
   std::string cpu_model;                    // from /proc/cpuinfo, "unknown" if absent
   int logical_cores = 0;                    // std::thread::hardware_concurrency
   std::vector<std::string> cpu_features;    // sse4.2, avx, avx2, fma, avx512f, ...
-  std::int64_t l1d_cache_bytes = 0;         // per core, as the engines size their tiles by it
-  std::int64_t l2_cache_bytes = 0;          // (defaults where the system does not say)
+  std::int64_t l1d_cache_bytes = 0;         // per core (defaults where the system does not say)
+  std::int64_t l2_cache_bytes = 0;          // per core; the engines size their L2 tiles by it
   std::vector<std::string> simd_compiled;   // SIMD targets this binary carries
   std::vector<std::string> simd_supported;  // of those, the ones this CPU runs
   std::string simd_active;                  // the one kreg's kernels dispatch to

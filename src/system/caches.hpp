@@ -1,4 +1,5 @@
-// system/caches.hpp - the data cache sizes the engines size their tiles by.
+// system/caches.hpp - the data cache sizes: the engines size their L2 tiles by
+// the L2 (nw/cpu/tiled.hpp); `kreg info` reports both.
 //
 // Read once per process: Linux's /sys/devices/system/cpu/cpu0/cache (the
 // kernel's view, right in virtual machines too), else sysconf's, else the

@@ -124,11 +124,10 @@ void predict_tiled(const char* caller, const Problem<T>& p, MatrixView<const T> 
   }
 
   const bool one = B == 1;
-  const index_t own_bytes = !one           ? grid_tile_bytes()
-                            : high_d<T>(d) ? high_d_tile_bytes()
-                                           : kTileBytes;
-  const index_t tile =
-      tile_points<T>(d, tile_bytes > 0 ? tile_bytes : own_bytes, one ? kMaxTile : kGridMaxTile);
+  const index_t max_tile = one ? kMaxTile : kGridMaxTile;
+  const index_t tile = tile_bytes > 0 ? tile_points<T>(d, tile_bytes, max_tile)
+                       : one          ? one_bandwidth_tile<T>(d)
+                                      : tile_points<T>(d, grid_tile_bytes(), max_tile);
   const index_t grain = block_grain<T>(one, d, m, n_threads);
   // The training set's tiles packed once by the fused backend (its first predict of the model),
   // when this call would pack the same ones.
