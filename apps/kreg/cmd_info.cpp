@@ -89,6 +89,7 @@ nlohmann::json to_json(const SystemInfo& s) {
           {"blas",
            {{"library", s.blas_library},
             {"config", s.blas_config},
+            {"file", s.blas_file},
             {"core", s.blas_core},
             {"core_forced_by", forced_by("OPENBLAS_CORETYPE", blas_forced(s))},
             {"threads", s.blas_threads}}},
@@ -114,6 +115,7 @@ void print_text(const SystemInfo& s) {
   fmt::print("SIMD supported: {}\n", fmt::join(s.simd_supported, " "));
   fmt::print("SIMD in use:    {} ({})\n", s.simd_active, simd_origin(s));
   fmt::print("BLAS:           {}\n", s.blas_library);
+  fmt::print("BLAS file:      {}\n", s.blas_file);
   fmt::print("BLAS core:      {} ({})\n", s.blas_core, blas_origin(s));
   fmt::print("BLAS threads:   {}\n", s.blas_threads);
   fmt::print("engines:        {}; auto takes the cheapest by measured cost\n", engines_text());

@@ -3,6 +3,7 @@
 // failure reaches the user as kreg's own message, including a failed write
 // to standard output, an allocation that failed and a JSON library error.
 #include <fmt/format.h>
+#include <malloc.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
@@ -239,6 +240,13 @@ int run_kreg(int argc, char** argv) {
 // the whole job (its message already printed) rather than leave the others
 // waiting.
 int main(int argc, char** argv) {
+  // Buffers of up to 256 MiB come from the heap and stay there once freed:
+  // a command reads, fits and predicts in turn, each phase freeing buffers of
+  // megabytes the next one needs again, and glibc's default hands each back
+  // to the kernel and page-faults it in afresh (about 470 faults of the 1,700
+  // in `kreg predict` on the tutorial's CSV; docs/benchmarks.md).
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
   kreg::dist::Session session(argc, argv);
   return session.finish(run_kreg(argc, argv));
 }

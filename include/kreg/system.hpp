@@ -28,6 +28,8 @@ struct SystemInfo {
   std::string simd_forced;                  // KREG_SIMD_TARGET's value if it forced simd_active
   std::string blas_library;                 // "OpenBLAS (<config>), core <core>"
   std::string blas_config;                  // e.g. "OpenBLAS 0.3.21 ... Haswell MAX_THREADS=64"
+  std::string blas_file;                    // the file OpenBLAS's code was loaded from: a
+                                            // shared library, or the program it is built into
   std::string blas_core;                    // the kernel set OpenBLAS chose, e.g. "Haswell"
   std::string blas_core_forced;             // OPENBLAS_CORETYPE's value if set
   int blas_threads = 0;                     // threads the BLAS will use

@@ -616,8 +616,8 @@ Table<T> parse_csv(std::string_view text, const CsvOptions& options, std::string
 template <class T>
 Table<T> read_csv(const std::string& path, const CsvOptions& options) {
   detail::check_csv_delimiter(options.delimiter, "read_csv");
-  const std::string text = detail::read_text(path);
-  return parse_csv<T>(text, options, path);
+  const detail::TextBuffer text = detail::read_text(path);
+  return parse_csv<T>(text.view(), options, path);
 }
 
 template Table<float> read_csv<float>(const std::string&, const CsvOptions&);

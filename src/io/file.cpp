@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,7 +11,9 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "kreg/error.hpp"
 #include "kreg/io/text.hpp"
@@ -221,7 +224,31 @@ namespace {
 
 }  // namespace
 
-std::string read_text(const std::string& path, std::uint64_t max_bytes) {
+void TextBuffer::Free::operator()(char* p) const { std::free(p); }
+
+void TextBuffer::reserve(std::size_t n) {
+  if (n <= capacity_) return;
+  constexpr std::size_t kHuge = std::size_t{2} << 20;
+  const bool huge = n >= kHuge / 2;
+  const std::size_t capacity = huge ? (n + kHuge - 1) / kHuge * kHuge : n;
+  char* p = static_cast<char*>(huge ? std::aligned_alloc(kHuge, capacity) : std::malloc(capacity));
+  if (p == nullptr) throw std::bad_alloc();
+  // Advice only: where huge pages are off, the buffer takes small pages.
+  if (huge) ::madvise(p, capacity, MADV_HUGEPAGE);
+  std::unique_ptr<char[], Free> fresh(p);
+  if (size_ > 0) std::memcpy(fresh.get(), data_.get(), size_);
+  data_ = std::move(fresh);
+  capacity_ = capacity;
+}
+
+std::size_t TextBuffer::append_from(Reader& in, std::size_t n) {
+  reserve(size_ + n);
+  const std::size_t got = in.read(data_.get() + size_, n);
+  size_ += got;
+  return got;
+}
+
+TextBuffer read_text(const std::string& path, std::uint64_t max_bytes) {
   const std::uint64_t memory = physical_memory();
   if (max_bytes == 0) max_bytes = memory / 2;
   InputFile file(path);
@@ -233,21 +260,19 @@ std::string read_text(const std::string& path, std::uint64_t max_bytes) {
   }
   // A regular file in one read (plus one to see its end); a stream in
   // growing pieces, each checked at once so that binary data stop the read.
-  std::string text;
+  TextBuffer text;
   std::uint64_t chunk = std::max<std::uint64_t>(file.size().value_or(0) + 1, 1 << 16);
   for (;;) {
     const std::size_t have = text.size();
     const auto want = static_cast<std::size_t>(std::min(chunk, max_bytes + 1 - have));
-    text.resize(have + want);
-    const std::size_t got = file.read(text.data() + have, want);
-    text.resize(have + got);
-    const std::string_view fresh = std::string_view(text).substr(have);
+    const std::size_t got = text.append_from(file, want);
+    const std::string_view fresh = text.view().substr(have);
     const std::size_t nul = fresh.find('\0');
     if (have == 0 && (fresh.starts_with("\x1f\x8b") || fresh.starts_with("\x93NUMPY") ||
                       fresh.starts_with("\xff\xfe") || fresh.starts_with("\xfe\xff"))) {
       not_text(path, fresh, nul);
     }
-    if (nul != std::string_view::npos) not_text(path, text, have + nul);
+    if (nul != std::string_view::npos) not_text(path, text.view(), have + nul);
     if (text.size() > max_bytes) {
       throw InputError(fmt::format(
           "{}: the text goes on past {} bytes, the most kreg holds in memory for a CSV file on "

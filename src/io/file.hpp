@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,12 +63,37 @@ std::string read_up_to(Reader& in, std::uint64_t n);
 // True when `in` has no more bytes (consumes one byte when it has).
 bool at_end(Reader& in);
 
+// Bytes in a buffer of their own that grows, without the zero-filling of a
+// std::string: a file read into fresh memory pays for the page faults that
+// the read's copy takes, not for a memset before it as well. From 1 MiB up
+// the buffer sits on 2 MiB pages where Linux offers transparent huge pages
+// (madvise mode): a 1.7 MB CSV file then takes one page fault, not 420
+// (docs/benchmarks.md, "Process overhead").
+class TextBuffer {
+ public:
+  TextBuffer() = default;
+  std::string_view view() const { return {data_.get(), size_}; }
+  std::size_t size() const { return size_; }
+  // Room for at least n bytes in all; the bytes held are kept.
+  void reserve(std::size_t n);
+  // Reads up to n bytes from `in` after those held; returns how many came.
+  std::size_t append_from(Reader& in, std::size_t n);
+
+ private:
+  struct Free {
+    void operator()(char* p) const;
+  };
+  std::unique_ptr<char[], Free> data_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+
 // A whole text file (CSV, TSV) in memory. Refuses binary data early, at the
 // first NUL byte (naming NPY, IDX, gzip and UTF-16 files it recognises), so
 // that /dev/zero or /dev/urandom is refused within its first block, and
 // stops with InputError once the text passes `max_bytes` (default: half of
 // physical_memory(); an endless stream of text ends there).
-std::string read_text(const std::string& path, std::uint64_t max_bytes = 0);
+TextBuffer read_text(const std::string& path, std::uint64_t max_bytes = 0);
 
 // Writes `bytes` to `path` so that nobody ever sees a half-written file:
 //  - a regular file (or a new one) is written to path.tmp.<pid> beside it and

@@ -5,6 +5,8 @@
 #include <dlfcn.h>
 #include <fmt/format.h>
 
+#include <charconv>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -60,10 +62,34 @@ std::vector<std::string> cpu_features() {
   return out;
 }
 
+// The file mapped at `code` (/proc/self/maps): which OpenBLAS runs, the
+// shared library the loader found (Debian's alternatives may point
+// elsewhere) or the program itself when it links a static one (the kreg tool
+// does where the archive is at hand). Empty where Linux does not say.
+std::string file_holding(const void* code) {
+  const auto at = reinterpret_cast<std::uintptr_t>(code);
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    std::uintptr_t begin = 0;
+    std::uintptr_t end = 0;
+    const char* p = line.data();
+    const char* const stop = p + line.size();
+    auto r = std::from_chars(p, stop, begin, 16);
+    if (r.ec != std::errc{} || r.ptr == stop || *r.ptr != '-') continue;
+    r = std::from_chars(r.ptr + 1, stop, end, 16);
+    if (r.ec != std::errc{} || at < begin || at >= end) continue;
+    const auto path = line.find('/');  // the path column, the only '/' on the line
+    return path == std::string::npos ? std::string() : line.substr(path);
+  }
+  return {};
+}
+
 void blas_info(SystemInfo& info) {
   info.blas_config = openblas_get_config();
   info.blas_core = openblas_get_corename();
   info.blas_library = fmt::format("OpenBLAS ({}), core {}", info.blas_config, info.blas_core);
+  info.blas_file = file_holding(reinterpret_cast<const void*>(&openblas_get_config));
   // OpenBLAS (DYNAMIC_ARCH) picks its kernels from this variable when it
   // loads, and ignores a name it does not know.
   if (const char* forced = std::getenv("OPENBLAS_CORETYPE"); forced != nullptr) {

@@ -530,6 +530,34 @@ TEST_F(Csv, EndlessTextStreamStopsAtTheMemoryBound) {
                          "a CSV file on this machine (half of its memory); use fewer rows");
 }
 
+TEST_F(Csv, TextOfAnySizeReadsWhole) {
+  // read_text's buffer is plain malloc memory below 1 MiB and 2 MiB-aligned
+  // (huge-page advice) from there on, and a stream's buffer moves from the
+  // one to the other as it grows: every byte must arrive, in order, either way.
+  const auto text_of = [](std::size_t n) {
+    std::string t;
+    t.reserve(n);
+    for (std::size_t i = 0; t.size() < n; ++i) t += std::to_string(i % 9973) + ",1\n";
+    t.resize(n);
+    return t;
+  };
+  constexpr std::size_t kMiB = std::size_t{1} << 20;
+  for (const std::size_t n : {std::size_t{1}, 65535 + std::size_t{0}, kMiB / 2 - 1, kMiB / 2,
+                              kMiB - 1, kMiB, 2 * kMiB + 1, 3 * kMiB + 5}) {
+    const std::string bytes = text_of(n);
+    const auto p = file("size" + std::to_string(n) + ".csv", bytes);
+    const kreg::io::detail::TextBuffer got = kreg::io::detail::read_text(p);
+    ASSERT_EQ(got.size(), n);
+    EXPECT_TRUE(got.view() == bytes) << "file of " << n << " bytes";
+  }
+  // A stream has no size to read at once: it grows from 64 KiB, past 1 MiB.
+  const std::string bytes = text_of(3 * kMiB + 7);
+  const kreg::test::FedFifo fifo(path("stream.csv"), bytes);
+  const kreg::io::detail::TextBuffer got = kreg::io::detail::read_text(fifo.path());
+  ASSERT_EQ(got.size(), bytes.size());
+  EXPECT_TRUE(got.view() == bytes);
+}
+
 TEST_F(Csv, AbsurdColumnCountIsRefusedBeforeSplitting) {
   const std::string wide(std::size_t{1} << 24, ',');  // 2^24 + 1 fields
   expect_input_error([&] { (void)kreg::io::parse_csv<double>(wide + "\n", {}, "wide.csv"); },

@@ -60,6 +60,25 @@ TEST(SystemInfo, CpuAndBlasAreReported) {
 
 // The caches the engines size their tiles by: Linux's sysfs where it has
 // them (as `getconf` or lscpu would say), otherwise sysconf's or defaults.
+// The test binaries link the shared OpenBLAS: the file named is the library
+// the loader mapped, the one /proc/self/maps lists with "openblas" in it.
+TEST(SystemInfo, BlasFileIsTheLibraryTheLoaderMapped) {
+  const SystemInfo s = system_info();
+  ASSERT_FALSE(s.blas_file.empty());
+  EXPECT_EQ(s.blas_file.front(), '/') << s.blas_file;
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  std::vector<std::string> mapped;
+  while (std::getline(maps, line)) {
+    const auto slash = line.find('/');
+    if (slash != std::string::npos && line.find("openblas", slash) != std::string::npos) {
+      mapped.push_back(line.substr(slash));
+    }
+  }
+  ASSERT_FALSE(mapped.empty()) << "no OpenBLAS in /proc/self/maps; is the test linked statically?";
+  EXPECT_TRUE(contains(mapped, s.blas_file)) << s.blas_file << " vs " << mapped.front();
+}
+
 TEST(SystemInfo, CachesAreTheOnesLinuxReports) {
   const SystemInfo s = system_info();
   EXPECT_GT(s.l1d_cache_bytes, 0);

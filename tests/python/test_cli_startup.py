@@ -4,9 +4,12 @@ threads that parse a large CSV file.
 - A shared libhwy calibrates Highway's benchmark timer in its static
   initialiser; the kreg tool answers that call itself (apps/kreg/hwy_startup.cpp),
   which the dynamic loader's bindings show.
+- The tool links a static OpenBLAS where the build found one; `kreg info`
+  names the file the BLAS runs from.
 - `kreg predict --jobs N` parses a large CSV file on N threads: the output is
   the same bytes for any N.
 """
+import json
 import os
 import re
 import subprocess
@@ -40,6 +43,23 @@ def test_hwy_timer_calibration_is_answered_by_kreg(kreg_bin):
     # libhwy's own call (its static initialiser) bound to the kreg executable.
     assert any("libhwy" in os.path.basename(caller) and target == kreg_bin
                for caller, target in bindings), bindings or proc.stderr[-2000:]
+
+
+def test_info_names_the_openblas_kreg_runs(kreg_bin):
+    """The kreg tool links a static OpenBLAS where the build found one (its
+    shared one, with libgfortran, is a third of the start-up); `kreg info`
+    says which file the BLAS code runs from, and the loader agrees."""
+    proc = subprocess.run([kreg_bin, "info", "--json"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    blas_file = json.loads(proc.stdout)["blas"]["file"]
+    assert blas_file.startswith("/"), blas_file
+    ldd = subprocess.run(["ldd", kreg_bin], capture_output=True, text=True).stdout
+    shared = [line.split("=>")[1].split()[0] for line in ldd.splitlines()
+              if "openblas" in line and "=>" in line]
+    if os.path.realpath(blas_file) == os.path.realpath(kreg_bin):
+        assert shared == [], ldd  # built in: no shared OpenBLAS loaded beside it
+    else:
+        assert [os.path.realpath(p) for p in shared] == [os.path.realpath(blas_file)], ldd
 
 
 def test_predict_reads_a_large_csv_the_same_on_any_thread_count(kreg, tmp_path):
