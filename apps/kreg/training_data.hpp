@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/parallel.hpp"
 #include "kreg/error.hpp"
 #include "kreg/io/table.hpp"
 #include "target_file.hpp"
@@ -131,6 +132,8 @@ struct TrainingData {
 
 template <class T>
 TrainingData<T> read_training(const TrainingFiles& files) {
+  // The threads that parse the file and fit start while it is read.
+  const kreg::detail::TeamWarmUp warm(files.jobs);
   const io::Table<T> table =
       io::read_table<T>(files.train, read_options(files.allow_nonfinite, files.jobs));
   TrainingData<T> out{io::split_target(table, files.target), !table.columns.empty()};

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstddef>
@@ -192,6 +193,39 @@ void run_team(int n_threads, const std::function<void(int rank)>& member) {
   });
 #endif
   if (error) std::rethrow_exception(error);
+}
+
+TeamWarmUp::TeamWarmUp(int n_jobs) {
+  int n_threads = 1;
+  try {
+    n_threads = resolve_n_jobs(n_jobs);
+  } catch (...) {
+    return;  // a bad n_jobs is the caller's to report, where it checks it
+  }
+  if (n_threads <= 1) return;
+  try {
+    thread_ = std::thread([n_threads] {
+      try {
+        // Every member waits for the others (at most 50 ms: a worker oneTBB
+        // cannot spare now is not waited for), so that the workers exist
+        // and have joined the arena before the team is given back.
+        std::atomic<int> arrived{0};
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+        run_team(n_threads, [&](int) {
+          arrived.fetch_add(1);
+          while (arrived.load() < n_threads && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::yield();
+          }
+        });
+      } catch (...) {  // the real team reports what went wrong
+      }
+    });
+  } catch (...) {  // no thread to spare: the real team starts cold
+  }
+}
+
+TeamWarmUp::~TeamWarmUp() {
+  if (thread_.joinable()) thread_.join();
 }
 
 long team_arenas_made() {

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <thread>
 
 #include "kreg/matrix.hpp"
 
@@ -35,6 +36,23 @@ void run_team(int n_threads, const std::function<void(int rank)>& member);
 // so this stays at the number of teams that ever ran at the same time (per
 // size). -1 where teams run on plain std::threads (ThreadSanitizer builds).
 long team_arenas_made();
+
+// Starts a team of n_threads (n_jobs as resolve_n_jobs reads it) on a side
+// thread and waits, on that thread, until every member has started, so that a
+// caller who reads its input first finds the threads running: the process's
+// first team costs 0.5-0.8 ms (oneTBB loads libtbbmalloc and starts its
+// workers; docs/benchmarks.md, "Process overhead"). Joins on destruction.
+// Never throws: a team that cannot start is left for the real one to report.
+class TeamWarmUp {
+ public:
+  explicit TeamWarmUp(int n_jobs);
+  TeamWarmUp(const TeamWarmUp&) = delete;
+  TeamWarmUp& operator=(const TeamWarmUp&) = delete;
+  ~TeamWarmUp();
+
+ private:
+  std::thread thread_;
+};
 
 // Runs fn so that a thread waiting inside it for nested oneTBB work (kreg's
 // engines inside a kreg::par task) does not pick up another member of an

@@ -177,6 +177,27 @@ TEST(RunTeam, TeamsInSequenceReuseOneArena) {
   EXPECT_GE(members.load(), 1000);  // rank 0 always runs
 }
 
+// A warm-up leaves its arena and started workers in the pool: the team that
+// follows makes no arena of its own. (Seven threads: a size no other test of
+// this binary uses, and ctest runs each test in a process of its own.)
+TEST(RunTeam, AWarmUpLeavesItsArenaForTheNextTeam) {
+  if (kreg::detail::team_arenas_made() < 0) {
+    GTEST_SKIP() << "this build's teams run on std::threads (ThreadSanitizer), not oneTBB arenas";
+  }
+  const long before = kreg::detail::team_arenas_made();
+  { const kreg::detail::TeamWarmUp warm(7); }
+  const long warmed = kreg::detail::team_arenas_made();
+  EXPECT_LE(warmed, before + 1);
+  std::atomic<int> members{0};
+  run_team(7, [&](int) { members.fetch_add(1); });
+  EXPECT_EQ(kreg::detail::team_arenas_made(), warmed);
+  EXPECT_GE(members.load(), 1);
+  // One thread, or an n_jobs that resolve_n_jobs refuses: nothing starts, nothing throws.
+  { const kreg::detail::TeamWarmUp one(1); }
+  { const kreg::detail::TeamWarmUp bad(0); }
+  EXPECT_EQ(kreg::detail::team_arenas_made(), warmed);
+}
+
 // Teams on several caller threads at once, each member running a team of its
 // own: every team's rank 0 is its caller and no rank runs twice, however the
 // arenas are shared out; afterwards a team of 2 still gets two threads at once.
