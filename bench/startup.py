@@ -9,8 +9,10 @@ f64) timed two ways on the same machine, back to back:
             model fitted and the thread pool warm), the fastest repetition;
   process   `kreg predict --train train.csv --target y --query test.csv
             --bandwidth 0.5 --out /dev/null --jobs <jobs>` from exec to exit,
-            with the read / predict / write times the command reports, and
-            `kreg --version` (start-up and exit with no work).
+            with the read / predict / write times the command reports,
+            `kreg --version` (start-up and exit with no work), and the
+            same prediction from the same rows as NPY files (no text to
+            parse: `kreg generate --format npy`).
 
 It prints each figure's minimum and median over the runs and the ratio of the
 whole process to the library time (issue 18's target: at most 1.5).
@@ -77,8 +79,17 @@ def main():
         predict = [kreg, "predict", "--train", os.path.join(data, "train.csv"), "--target", "y",
                    "--query", os.path.join(data, "test.csv"), "--bandwidth", "0.5",
                    "--out", "/dev/null", "--jobs", str(args.jobs)]
+        # The same rows as NPY files: the process without the CSV parse.
+        subprocess.run([kreg, "generate", "--n", "10000", "--d", "10", "--seed", "123",
+                        "--test-size", "0.2", "--out-dir", tmp, "--format", "npy"],
+                       stdout=subprocess.DEVNULL, check=True)
+        predict_npy = [kreg, "predict", "--train", os.path.join(tmp, "X_train.npy"),
+                       "--train-y", os.path.join(tmp, "y_train.npy"),
+                       "--query", os.path.join(tmp, "X_test.npy"), "--bandwidth", "0.5",
+                       "--out", "/dev/null", "--jobs", str(args.jobs)]
         wall(predict)  # the files and the binary in the page cache
-        version, whole, read, pred, write = [], [], [], [], []
+        wall(predict_npy)
+        version, whole, read, pred, write, npy = [], [], [], [], [], []
         for _ in range(args.runs):
             version.append(wall([kreg, "--version"])[0] * 1e3)
             seconds, err = wall(predict)
@@ -90,6 +101,7 @@ def main():
             read.append(r)
             pred.append(p)
             write.append(w)
+            npy.append(wall(predict_npy)[0] * 1e3)
         library = library_ms(bench_nw, args.jobs, max(5, args.runs // 4))
 
     other = [t - r - p - w for t, r, p, w in zip(whole, read, pred, write)]
@@ -103,8 +115,10 @@ def main():
     print(row("  write (reported)", write))
     print(row("  start-up, parsing, exit (rest)", other))
     print(row("kreg --version (start-up alone)", version))
+    print(row("whole process, the same rows as NPY", npy))
     print(f"  ratio whole / library: {min(whole) / min(library):.2f} (min), "
-          f"{statistics.median(whole) / statistics.median(library):.2f} (median)")
+          f"{statistics.median(whole) / statistics.median(library):.2f} (median); "
+          f"NPY input {min(npy) / min(library):.2f} (min)")
 
 
 if __name__ == "__main__":
