@@ -6,11 +6,13 @@
 #include <malloc.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <iterator>
 #include <new>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -162,17 +164,27 @@ int run_kreg(int argc, char** argv) {
   // A KREG_SIMD_TARGET kreg cannot use fails before a command reads or writes anything.
   app.parse_complete_callback([] { (void)kreg::simd_active_target(); });
   app.footer("Run `kreg <command> --help` for the options of one command.");
-  kreg::cli::add_info(app);
-  kreg::cli::add_generate(app);
-  kreg::cli::add_score(app);
-  kreg::cli::add_describe(app);
-  kreg::cli::add_predict(app);
-  kreg::cli::add_tune(app);
-  kreg::cli::add_augment(app);
-  kreg::cli::add_infer(app);
-  kreg::cli::add_cv(app);
-  kreg::cli::add_tutorial(app);
-  kreg::cli::add_merge(app);
+  // A run that names its command first builds that command's options alone:
+  // the whole tree is about 0.5 ms of start-up (docs/benchmarks.md, "Process
+  // overhead"). Anything else (kreg --help, an unknown word, an option first)
+  // gets every command, for the help and the error that list them.
+  struct Command {
+    std::string_view name;
+    void (*add)(CLI::App&);
+  };
+  static constexpr Command kCommands[] = {
+      {"info", kreg::cli::add_info},       {"generate", kreg::cli::add_generate},
+      {"score", kreg::cli::add_score},     {"describe", kreg::cli::add_describe},
+      {"predict", kreg::cli::add_predict}, {"tune", kreg::cli::add_tune},
+      {"augment", kreg::cli::add_augment}, {"infer", kreg::cli::add_infer},
+      {"cv", kreg::cli::add_cv},           {"tutorial", kreg::cli::add_tutorial},
+      {"merge", kreg::cli::add_merge}};
+  const std::string_view first = argc > 1 ? argv[1] : "";
+  const bool named = std::any_of(std::begin(kCommands), std::end(kCommands),
+                                 [&](const Command& c) { return c.name == first; });
+  for (const Command& c : kCommands) {
+    if (!named || c.name == first) c.add(app);
+  }
   // Each MPI rank (or Slurm task) takes its share of the cores unless --jobs says otherwise.
   const int rank_threads = kreg::dist::default_threads(kreg::dist::world());
   for (CLI::App* command : app.get_subcommands({})) {

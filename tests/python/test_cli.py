@@ -1,6 +1,7 @@
 """The kreg command-line tool against the tutorial's own numpy/scikit-learn code."""
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -35,6 +36,22 @@ def test_version_and_usage_exit_codes(kreg):
 def test_every_command_has_help(kreg, sub):
     proc = kreg(sub, "--help")
     assert "Usage" in proc.stdout or "usage" in proc.stdout.lower()
+
+
+def test_each_command_is_built_alone_as_it_is_in_the_whole_tree(kreg):
+    """`kreg CMD ...` builds CMD's options alone (start-up); `kreg --help` lists
+    every command, and each one's own help must be that command's."""
+    listing = kreg("--help").stdout
+    names = re.findall(r"^  ([a-z]+) ", listing.split("Subcommands:")[1], re.M)
+    assert set(names) == {"info", "generate", "score", "describe", "predict", "tune", "augment",
+                          "infer", "cv", "tutorial", "merge"}, listing
+    for sub in names:
+        out = kreg(sub, "--help").stdout
+        assert re.search(rf"^Usage: \S*kreg {sub} ", out, re.M), out[:300]
+        assert "Subcommands:" not in out
+    # An unknown word still gets the whole list.
+    bad = kreg("predic", check=False)
+    assert bad.returncode == 2 and ", ".join(names) in bad.stderr, bad.stderr
 
 
 def test_info_json(kreg):
