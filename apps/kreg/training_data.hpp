@@ -134,9 +134,10 @@ template <class T>
 TrainingData<T> read_training(const TrainingFiles& files) {
   // The threads that parse the file and fit start while it is read.
   const kreg::detail::TeamWarmUp warm(files.jobs);
-  const io::Table<T> table =
+  io::Table<T> table =
       io::read_table<T>(files.train, read_options(files.allow_nonfinite, files.jobs));
-  TrainingData<T> out{io::split_target(table, files.target), !table.columns.empty()};
+  const bool named = !table.columns.empty();
+  TrainingData<T> out{io::split_target(std::move(table), files.target), named};
   if (!files.train_y.empty()) {
     out.data.y = target_file<T>(files.train_y, out.data.X.rows(), "--train-y",
                                 read_options(files.allow_nonfinite, files.jobs));
@@ -158,8 +159,7 @@ template <class T>
 io::Dataset<T> read_scored_set(const TrainingData<T>& train, const TrainingFiles& files,
                                const std::string& path, const std::string& y_path,
                                const char* y_option, std::string_view role, TargetColumn where) {
-  const io::Table<T> table =
-      io::read_table<T>(path, read_options(files.allow_nonfinite, files.jobs));
+  io::Table<T> table = io::read_table<T>(path, read_options(files.allow_nonfinite, files.jobs));
   const bool named = train.named && !table.columns.empty();
   std::string column;
   if (where == TargetColumn::required && y_path.empty()) {
@@ -172,7 +172,7 @@ io::Dataset<T> read_scored_set(const TrainingData<T>& train, const TrainingFiles
                  table.columns.end()) {
     column = train.data.target;
   }
-  io::Dataset<T> out = io::split_target(table, column);
+  io::Dataset<T> out = io::split_target(std::move(table), column);
   check_same_features(train.data, files.train, out, path, named, role);
   if (!y_path.empty()) {
     out.y = target_file<T>(y_path, out.X.rows(), y_option,

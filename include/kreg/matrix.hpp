@@ -76,6 +76,19 @@ class Matrix {
     if (rows < 0 || cols < 0) throw ArgumentError("Matrix: negative size");
     if (rows * cols > 0) data_ = std::make_unique<T[]>(static_cast<std::size_t>(rows * cols));
   }
+  // A matrix whose values are left unset, for a caller that writes every one
+  // before reading any (a reader filling it from a file): the zero-fill of a
+  // large fresh matrix is a pass over memory that is overwritten at once.
+  static Matrix uninitialized(index_t rows, index_t cols) {
+    if (rows < 0 || cols < 0) throw ArgumentError("Matrix: negative size");
+    Matrix m;
+    m.rows_ = rows;
+    m.cols_ = cols;
+    if (rows * cols > 0) {
+      m.data_ = std::make_unique_for_overwrite<T[]>(static_cast<std::size_t>(rows * cols));
+    }
+    return m;
+  }
   Matrix(const Matrix& other) : Matrix(other.rows_, other.cols_) {
     std::copy(other.data(), other.data() + size(), data());
   }
@@ -118,6 +131,17 @@ class Matrix {
   std::span<T> row(index_t i) { return {data() + i * cols_, static_cast<std::size_t>(cols_)}; }
   std::span<const T> row(index_t i) const {
     return {data() + i * cols_, static_cast<std::size_t>(cols_)};
+  }
+
+  // Keeps the storage and makes its first rows x cols values, row-major, the
+  // matrix (rows * cols may not exceed size()): dropping unused rows, or
+  // columns compacted in place, without a copy.
+  void shrink_to(index_t rows, index_t cols) {
+    if (rows < 0 || cols < 0 || rows * cols > size()) {
+      throw ArgumentError("Matrix::shrink_to: the new shape must fit in the old storage");
+    }
+    rows_ = rows;
+    cols_ = cols;
   }
 
   MatrixView<T> view() { return {data(), rows_, cols_}; }

@@ -494,7 +494,8 @@ Matrix<T> parse_rows(const Context& c, const char* p, long long line, const CsvO
     piece.offset = capacity;
     capacity += piece.capacity;
   }
-  Matrix<T> data(static_cast<index_t>(capacity), c.n_cols);
+  // Every row a piece keeps is written; the rest is dropped below.
+  Matrix<T> data = Matrix<T>::uninitialized(static_cast<index_t>(capacity), c.n_cols);
   const bool reject = options.non_finite == NonFinite::reject;
   const auto n_cols = static_cast<std::size_t>(c.n_cols);
   const auto parse = [&](Piece& piece) {
@@ -524,11 +525,7 @@ Matrix<T> parse_rows(const Context& c, const char* p, long long line, const CsvO
     }
     rows += piece.rows;
   }
-  if (rows < capacity) {
-    Matrix<T> exact(static_cast<index_t>(rows), c.n_cols);
-    std::copy_n(data.data(), exact.size(), exact.data());
-    data = std::move(exact);
-  }
+  data.shrink_to(static_cast<index_t>(rows), c.n_cols);
   return data;
 }
 

@@ -521,8 +521,9 @@ Matrix<T> read_npy(const std::string& path, NonFinite non_finite) {
   }
   Matrix<T> m;
   if (src.size()) {
-    // A regular file whose size matches the header: straight into the result.
-    m = Matrix<T>(p.rows, p.cols);
+    // A regular file whose size matches the header: straight into the result
+    // (read_data writes every value or throws).
+    m = Matrix<T>::uninitialized(p.rows, p.cols);
     read_data(src, path, p, m);
   } else {
     // A stream: first the bytes that are really there (no allocation for
@@ -535,7 +536,7 @@ Matrix<T> read_npy(const std::string& path, NonFinite non_finite) {
           "or endless",
           path, p.bytes));
     }
-    m = Matrix<T>(p.rows, p.cols);
+    m = Matrix<T>::uninitialized(p.rows, p.cols);
     detail::MemoryReader memory_reader(raw);
     read_data(memory_reader, path, p, m);
   }

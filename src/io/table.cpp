@@ -100,35 +100,42 @@ index_t resolve_column(std::string_view spec, const std::vector<std::string>& co
 
 template <class T>
 Dataset<T> split_target(const Table<T>& table, std::string_view target_spec) {
+  return split_target(Table<T>(table), target_spec);
+}
+
+template <class T>
+Dataset<T> split_target(Table<T>&& table, std::string_view target_spec) {
   const index_t n = table.data.rows();
   const index_t c = table.data.cols();
-  std::vector<std::string> names = table.columns;
-  if (names.empty()) {
+  std::vector<std::string> names = std::move(table.columns);
+  const bool named = !names.empty();
+  const index_t t = target_spec.empty() ? -1 : resolve_column(target_spec, names, c);
+  if (!named) {
     for (index_t j = 0; j < c; ++j) names.push_back(fmt::format("x{}", j));
   }
   Dataset<T> out;
-  if (target_spec.empty()) {
-    out.X = table.data;
+  if (t < 0) {
+    out.X = std::move(table.data);
     out.y = Matrix<T>(n, 0);
     out.features = std::move(names);
     return out;
   }
-  const index_t t = resolve_column(target_spec, table.columns, c);
-  out.X = Matrix<T>(n, c - 1);
-  out.y = Matrix<T>(n, 1);
+  out.y = Matrix<T>::uninitialized(n, 1);
+  // Row i's features move from i * c to i * (c - 1): never past a value not
+  // yet read, so one forward pass compacts them in place.
+  T* const a = table.data.data();
   for (index_t i = 0; i < n; ++i) {
-    index_t k = 0;
-    for (index_t j = 0; j < c; ++j) {
-      if (j == t) {
-        out.y(i, 0) = table.data(i, j);
-      } else {
-        out.X(i, k++) = table.data(i, j);
-      }
-    }
+    const T* from = a + i * c;
+    T* to = a + i * (c - 1);
+    out.y(i, 0) = from[t];
+    for (index_t j = 0; j < t; ++j) to[j] = from[j];
+    for (index_t j = t + 1; j < c; ++j) to[j - 1] = from[j];
   }
-  out.target = table.columns.empty() ? fmt::format("column {}", t) : names[t];
+  table.data.shrink_to(n, c - 1);
+  out.X = std::move(table.data);
+  out.target = named ? names[t] : fmt::format("column {}", t);
   for (index_t j = 0; j < c; ++j) {
-    if (j != t) out.features.push_back(names[j]);
+    if (j != t) out.features.push_back(std::move(names[j]));
   }
   return out;
 }
@@ -137,7 +144,8 @@ Dataset<T> split_target(const Table<T>& table, std::string_view target_spec) {
   template Table<T> read_table<T>(const std::string&, const ReadOptions&); \
   template void write_table<T>(const std::string&, MatrixView<const T>,    \
                                const std::vector<std::string>&);           \
-  template Dataset<T> split_target<T>(const Table<T>&, std::string_view);
+  template Dataset<T> split_target<T>(const Table<T>&, std::string_view);  \
+  template Dataset<T> split_target<T>(Table<T>&&, std::string_view);
 KREG_INSTANTIATE(float)
 KREG_INSTANTIATE(double)
 #undef KREG_INSTANTIATE

@@ -35,6 +35,35 @@ TEST(Matrix, CopyIsDeepMoveEmptiesSource) {
   EXPECT_EQ(a.rows(), 0);  // NOLINT(bugprone-use-after-move): moved-from state is specified
 }
 
+TEST(Matrix, UninitializedHasItsShapeAndTakesWrites) {
+  Matrix<double> m = Matrix<double>::uninitialized(3, 2);
+  EXPECT_EQ(m.rows(), 3);
+  EXPECT_EQ(m.cols(), 2);
+  ASSERT_NE(m.data(), nullptr);
+  for (index_t i = 0; i < m.size(); ++i) m.data()[i] = static_cast<double>(i);
+  EXPECT_EQ(m(2, 1), 5);
+  EXPECT_EQ(Matrix<float>::uninitialized(0, 4).data(), nullptr);
+  EXPECT_THROW(Matrix<float>::uninitialized(-1, 4), ArgumentError);
+}
+
+TEST(Matrix, ShrinkToKeepsTheLeadingValuesInPlace) {
+  Matrix<double> m(3, 4);
+  for (index_t i = 0; i < m.size(); ++i) m.data()[i] = static_cast<double>(i);
+  const double* storage = m.data();
+  m.shrink_to(2, 5);  // the first 10 values, read as 2 rows of 5
+  EXPECT_EQ(m.data(), storage);
+  EXPECT_EQ(m.rows(), 2);
+  EXPECT_EQ(m.cols(), 5);
+  EXPECT_EQ(m(1, 0), 5);
+  EXPECT_EQ(m(1, 4), 9);
+  const Matrix<double> copy = m;  // copies the shrunk shape only
+  EXPECT_EQ(copy.size(), 10);
+  EXPECT_EQ(copy(1, 4), 9);
+  EXPECT_THROW(m.shrink_to(3, 4), ArgumentError);  // past the storage it has now
+  m.shrink_to(0, 5);
+  EXPECT_TRUE(m.empty());
+}
+
 TEST(MatrixView, StridedViewAddressesSubBlock) {
   // A 2 x 2 block starting at (1, 1) of a 4 x 5 buffer.
   std::vector<double> buf(20);

@@ -75,6 +75,44 @@ TEST(SplitTarget, NoTargetKeepsAllColumnsAndNamesUnnamedOnes) {
   EXPECT_EQ(split_target(t, "-1").target, "column 1");
 }
 
+// Both overloads, for the target in every position: the one that takes the
+// table compacts the features within its storage, the other copies and
+// leaves the table as it was.
+TEST(SplitTarget, EveryTargetColumnInPlaceAndByCopy) {
+  constexpr index_t kRows = 5, kCols = 4;
+  for (const bool named : {true, false}) {
+    Table<float> source{Matrix<float>(kRows, kCols), {}};
+    if (named) source.columns = {"a", "b", "c", "d"};
+    for (index_t i = 0; i < kRows; ++i)
+      for (index_t j = 0; j < kCols; ++j) source.data(i, j) = static_cast<float>(100 * i + j);
+    for (index_t t = 0; t < kCols; ++t) {
+      SCOPED_TRACE(fmt::format("named {}, target {}", named, t));
+      const std::string spec = std::to_string(t);
+      Table<float> moved = source;
+      const float* storage = moved.data.data();
+      const Dataset<float> in_place = split_target(std::move(moved), spec);
+      const Dataset<float> copied = split_target(source, spec);
+      EXPECT_EQ(in_place.X.data(), storage);
+      EXPECT_EQ(source.data(kRows - 1, kCols - 1), 100 * (kRows - 1) + kCols - 1);
+      for (const Dataset<float>* ds : {&in_place, &copied}) {
+        ASSERT_EQ(ds->X.rows(), kRows);
+        ASSERT_EQ(ds->X.cols(), kCols - 1);
+        ASSERT_EQ(ds->y.rows(), kRows);
+        ASSERT_EQ(ds->y.cols(), 1);
+        for (index_t i = 0; i < kRows; ++i) {
+          EXPECT_EQ(ds->y(i, 0), static_cast<float>(100 * i + t));
+          for (index_t k = 0; k < kCols - 1; ++k) {
+            EXPECT_EQ(ds->X(i, k), static_cast<float>(100 * i + (k < t ? k : k + 1)));
+          }
+        }
+        EXPECT_EQ(ds->features.size(), static_cast<std::size_t>(kCols - 1));
+        EXPECT_EQ(ds->target,
+                  named ? std::string(1, static_cast<char>('a' + t)) : fmt::format("column {}", t));
+      }
+    }
+  }
+}
+
 class TableFiles : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -42,6 +42,10 @@ index_t resolve_column(std::string_view spec, const std::vector<std::string>& co
 // feature.
 template <class T>
 Dataset<T> split_target(const Table<T>& table, std::string_view target_spec);
+// The same, reusing the table's storage for the features (no copy of the
+// data; the table is left empty).
+template <class T>
+Dataset<T> split_target(Table<T>&& table, std::string_view target_spec);
 
 }  // namespace kreg::io
 
