@@ -198,6 +198,23 @@ TEST(RunTeam, AWarmUpLeavesItsArenaForTheNextTeam) {
   EXPECT_EQ(kreg::detail::team_arenas_made(), warmed);
 }
 
+// The warm-up's side thread and the team after it, in every build (under
+// ThreadSanitizer too, whose teams run on std::threads): a warm-up still
+// running when the real team starts, and one already over, leave every rank
+// of that team to run once.
+TEST(RunTeam, AWarmUpBeforeOrDuringATeamLeavesEveryRankOnce) {
+  for (const bool overlap : {true, false}) {
+    std::vector<std::atomic<int>> runs(4);
+    {
+      const kreg::detail::TeamWarmUp warm(4);
+      if (!overlap) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      run_team(4, [&](int rank) { runs[static_cast<std::size_t>(rank)].fetch_add(1); });
+    }
+    EXPECT_EQ(runs[0].load(), 1) << "overlap " << overlap;
+    for (const auto& r : runs) EXPECT_LE(r.load(), 1) << "overlap " << overlap;
+  }
+}
+
 // Teams on several caller threads at once, each member running a team of its
 // own: every team's rank 0 is its caller and no rank runs twice, however the
 // arenas are shared out; afterwards a team of 2 still gets two threads at once.
