@@ -65,7 +65,8 @@ class MatrixView {
   index_t ld_ = 0;
 };
 
-// Owning, contiguous (ld == cols), zero-initialised matrix.
+// Owning, contiguous (ld == cols) matrix, zero-initialised unless made by
+// Matrix::uninitialized.
 template <class T>
 class Matrix {
  public:
